@@ -1,0 +1,1 @@
+//! The `regent` command line.

@@ -1,0 +1,2 @@
+//! `regent.toml`: file structs (`deny_unknown_fields`) -> validated [`Config`].
+//! Every error names `file:line:col`.

@@ -1,0 +1,1 @@
+//! The token service's HTTP interface: routes, extractors and the one error mapping.

@@ -1,0 +1,1 @@
+//! `regent init`: writes a working data directory (config, keys, htpasswd, policies).

@@ -1,0 +1,32 @@
+//! regent: a token-auth server for Docker/OCI registries.
+//!
+//! The registry answers `401` with a `Bearer` challenge; the client asks regent's `/token` with
+//! the user's credentials; regent authenticates the user, evaluates the policy files and returns a
+//! signed JWT carrying exactly the granted subset of the requested actions.
+//!
+//! Module map (dependencies point down the list, never up):
+//!
+//! - [`cli`]: the `regent` command line (clap); the only place besides `main.rs` using `anyhow`.
+//! - [`server`]: binds nothing itself; `run(listeners, state, shutdown)` serves the router.
+//! - [`init`]: `regent init`: writes a working data directory (config, keys, htpasswd, policies).
+//! - [`http`]: axum routes (`/token`, `/auth/token`, `/healthz`), extractors and `ApiError`.
+//! - [`policy`]: pure and synchronous: (principal, scopes) -> grant + reasons.
+//! - [`token`]: signing keys, libtrust `kid`, `x5c`, claims and the token issuer.
+//! - [`authn`]: the `Authenticator` trait, the backend chain and the htpasswd backend.
+//! - [`config`]: `regent.toml` file structs (`deny_unknown_fields`) -> validated [`config::Config`].
+//! - [`reload`]: one mechanism for every watched file: read, parse, swap, keep the last good.
+//! - [`scope`]: the scope grammar (`repository:team/app:pull,push`) and token access entries.
+//! - [`clock`], [`secret`]: time passed in (never read inside logic) and a type that won't print.
+
+pub mod authn;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod init;
+pub mod policy;
+pub mod reload;
+pub mod scope;
+pub mod secret;
+pub mod server;
+pub mod token;

@@ -1,0 +1,3 @@
+//! The `regent` binary: parse the command line, run, print the error chain on failure.
+
+fn main() {}

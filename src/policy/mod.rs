@@ -1,0 +1,150 @@
+//! Access policies: pure and synchronous. (principal, scopes) -> grant + reasons.
+//!
+//! Policy files (`policies/*.toml`, loaded in name order) hold `[[allow]]` and `[[deny]]` rules.
+//! A requested action is granted when some allow rule matches and no deny rule does.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::scope::{Access, Scope};
+
+/// Who is asking: the anonymous identity, or an authenticated user with groups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// A request without credentials.
+    Anonymous,
+    /// An authenticated user.
+    User {
+        /// The canonical login name.
+        name: String,
+        /// The user's groups.
+        groups: Vec<String>,
+    },
+}
+
+/// The text of one policy file and the name it is reported under.
+#[derive(Debug, Clone)]
+pub struct PolicySource {
+    /// Path (or embedded name) used in error messages and reasons.
+    pub path: PathBuf,
+    /// The TOML text.
+    pub text: String,
+}
+
+/// A policy file error; `Display` is `file:line:col: message`.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is invalid at a position.
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// A loaded, validated set of rules from all policy files.
+#[derive(Debug, Clone, Default)]
+pub struct PolicySet {}
+
+/// A policy set plus the warnings found while loading it (e.g. rules that can never match).
+#[derive(Debug, Clone)]
+pub struct LoadedPolicies {
+    /// The rules.
+    pub set: PolicySet,
+    /// Human-readable warnings, each `file:line:col: message`.
+    pub warnings: Vec<String>,
+}
+
+/// Where a rule is written: file and line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleRef {
+    /// The policy file.
+    pub file: PathBuf,
+    /// 1-based line of the rule's `[[allow]]`/`[[deny]]` header.
+    pub line: usize,
+}
+
+/// Why one action was granted or denied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// An allow rule matched and no deny rule did.
+    Allowed(RuleRef),
+    /// A deny rule matched.
+    DeniedBy(RuleRef),
+    /// No allow rule matched.
+    NoAllowRule,
+    /// The resource type is not one regent knows (`repository`, `registry`).
+    UnknownResourceType,
+    /// The action is not one regent knows for this resource type.
+    UnknownAction,
+}
+
+/// The decision for one requested action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// The requested scope's resource type.
+    pub resource_type: String,
+    /// The requested scope's name.
+    pub name: String,
+    /// The requested action (as asked, e.g. `*` before expansion).
+    pub action: String,
+    /// Whether it was granted.
+    pub granted: bool,
+    /// The rule (or absence of one) that decided it.
+    pub reason: Reason,
+}
+
+/// The result of evaluating a request: the token's `access` and a decision per action.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evaluation {
+    /// Per resource, only the granted subset of the requested actions (resources with none left out).
+    pub access: Vec<Access>,
+    /// One decision per requested action, in request order.
+    pub decisions: Vec<Decision>,
+}
+
+impl PolicySet {
+    /// Parses and validates policy sources (already in load order).
+    pub fn from_sources(sources: &[PolicySource]) -> Result<LoadedPolicies, PolicyError> {
+        let _ = sources;
+        todo!("policy helper")
+    }
+
+    /// Loads every `*.toml` in `dir`, in file-name order.
+    pub fn load_dir(dir: &Path) -> Result<LoadedPolicies, PolicyError> {
+        let _ = dir;
+        todo!("policy helper")
+    }
+
+    /// Decides every requested action for `who`.
+    pub fn evaluate(&self, who: &Principal, scopes: &[Scope]) -> Evaluation {
+        let _ = (who, scopes);
+        todo!("policy helper")
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Allowed(r) => write!(f, "allowed by {}:{}", r.file.display(), r.line),
+            Reason::DeniedBy(r) => write!(f, "denied by {}:{}", r.file.display(), r.line),
+            Reason::NoAllowRule => f.write_str("no allow rule matched"),
+            Reason::UnknownResourceType => f.write_str("unknown resource type"),
+            Reason::UnknownAction => f.write_str("unknown action"),
+        }
+    }
+}

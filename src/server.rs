@@ -1,0 +1,1 @@
+//! Serving: `run(listeners, state, shutdown)` serves the router on already-bound listeners.
