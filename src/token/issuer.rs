@@ -1,0 +1,118 @@
+//! [`TokenIssuer`]: builds the claims and signs compact JWS tokens.
+
+use std::time::Duration;
+
+use aws_lc_rs::rand;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use time::OffsetDateTime;
+
+use super::claims::{Claims, Header};
+use super::keyset::KeySet;
+use super::{IssuedToken, TokenError};
+use crate::scope::Access;
+use crate::secret::Secret;
+
+/// The shortest token lifetime; clients treat anything shorter as 60 s anyway.
+pub const MIN_TOKEN_TTL: Duration = Duration::from_secs(60);
+/// Random bytes in a `jti` (128 bits).
+const JTI_BYTES: usize = 16;
+
+/// Mints signed tokens.
+#[derive(Debug)]
+pub struct TokenIssuer {
+    /// The keys; the newest certificate signs.
+    keys: KeySet,
+    /// The `iss` claim.
+    issuer: String,
+    /// The `aud` claim.
+    service: String,
+    /// Token lifetime in whole seconds, at least [`MIN_TOKEN_TTL`].
+    ttl_seconds: u64,
+    /// The base64url header of the signing key, encoded once.
+    encoded_header: String,
+}
+
+impl TokenIssuer {
+    /// An issuer for `issuer` (the `iss` claim) and `service` (the `aud` claim).
+    ///
+    /// `ttl` is the token lifetime in whole seconds; below [`MIN_TOKEN_TTL`] (60 s) it is raised
+    /// to 60 s, as clients raise a shorter `expires_in` anyway.
+    pub fn new(keys: KeySet, issuer: String, service: String, ttl: Duration) -> Self {
+        let signing_key = keys.signing_key();
+        let header = Header {
+            typ: "JWT",
+            alg: signing_key.algorithm(),
+            kid: signing_key.kid(),
+            x5c: signing_key.x5c(),
+        };
+        // Serializing a struct of strings into JSON cannot fail.
+        let header_json = serde_json::to_vec(&header).unwrap_or_default();
+        Self {
+            encoded_header: URL_SAFE_NO_PAD.encode(header_json),
+            ttl_seconds: ttl.max(MIN_TOKEN_TTL).as_secs(),
+            keys,
+            issuer,
+            service,
+        }
+    }
+
+    /// The keys this issuer signs with.
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    /// Token lifetime in seconds (after raising it to at least 60).
+    pub fn ttl_seconds(&self) -> u64 {
+        self.ttl_seconds
+    }
+
+    /// Signs a token for `subject` (empty for anonymous) carrying `access`, as issued at `now`.
+    ///
+    /// `iat` and `nbf` are `now` and `exp` is `now + ttl`, as integer seconds; `issued_at` is
+    /// `now` truncated to the second, so it agrees with `iat`.
+    pub fn issue(
+        &self,
+        subject: &str,
+        access: Vec<Access>,
+        now: OffsetDateTime,
+    ) -> Result<IssuedToken, TokenError> {
+        let issued_at = now.replace_nanosecond(0).unwrap_or(now);
+        let iat = issued_at.unix_timestamp();
+        let ttl = i64::try_from(self.ttl_seconds).unwrap_or(i64::MAX);
+        let mut jti_bytes = [0u8; JTI_BYTES];
+        rand::fill(&mut jti_bytes)
+            .map_err(|_| TokenError::Signing("no randomness for the jti".to_owned()))?;
+        let jti = URL_SAFE_NO_PAD.encode(jti_bytes);
+        let claims = Claims {
+            iss: &self.issuer,
+            sub: subject,
+            aud: &self.service,
+            exp: iat.saturating_add(ttl),
+            nbf: iat,
+            iat,
+            jti: &jti,
+            access: &access,
+        };
+        let payload = serde_json::to_vec(&claims)
+            .map_err(|error| TokenError::Signing(format!("encoding the claims: {error}")))?;
+        let mut token =
+            String::with_capacity(self.encoded_header.len() + payload.len() * 4 / 3 + 400);
+        token.push_str(&self.encoded_header);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+        let signature = self.keys.signing_key().sign_raw(token.as_bytes())?;
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
+        Ok(IssuedToken {
+            token: Secret::new(token),
+            expires_in: self.ttl_seconds,
+            issued_at,
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+#[path = "issuer_tests.rs"]
+mod tests;
