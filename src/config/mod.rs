@@ -1,2 +1,145 @@
 //! `regent.toml`: file structs (`deny_unknown_fields`) -> validated [`Config`].
 //! Every error names `file:line:col`.
+//!
+//! ```toml
+//! [token]
+//! service = "registry.local"             # the registry's auth.token.service
+//! issuer = "regent"                      # the iss claim; the registry's auth.token.issuer
+//! realm = "http://127.0.0.1:5001/token"  # where clients ask for tokens
+//! ttl = "5m"                             # at least 60s; default 5m
+//! [[token.keys]]                         # one or more; the newest certificate signs
+//! key = "keys/token.key"
+//! certificate = "keys/token.crt"
+//!
+//! [[authn]]                              # asked in order
+//! name = "local"
+//! kind = "htpasswd"
+//! file = "htpasswd"
+//! groups = "groups"                      # optional AuthGroupFile
+//! cache_ttl = "30s"                      # optional; default 30s; "0s" disables
+//!
+//! [policy]
+//! directory = "policies"
+//!
+//! [[listen]]                             # zero or more plain-HTTP listeners
+//! address = "127.0.0.1:5001"
+//! ```
+//!
+//! Relative paths resolve against the directory of the config file.
+
+mod error;
+mod file;
+mod locate;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use error::ConfigError;
+pub use locate::{CONFIG_ENV, CONFIG_FILE_NAME, ConfigSource, locate};
+pub use validate::{AUTHN_KINDS, DEFAULT_CACHE_TTL, DEFAULT_TOKEN_TTL, MIN_TOKEN_TTL};
+
+use error::Locator;
+use file::FileConfig;
+
+/// A validated `regent.toml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// `[token]`: what tokens say and which keys sign them.
+    pub token: TokenConfig,
+    /// `[[authn]]`: the authentication backends, asked in order.
+    pub authn: Vec<AuthnConfig>,
+    /// `[policy]`: where the policy files are.
+    pub policy: PolicyConfig,
+    /// `[[listen]]`: plain-HTTP listeners.
+    pub listen: Vec<ListenConfig>,
+}
+
+/// `[token]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenConfig {
+    /// The registry's `auth.token.service`; `/token` requires `?service=` equal to it.
+    pub service: String,
+    /// The `iss` claim; the registry's `auth.token.issuer`.
+    pub issuer: String,
+    /// Where clients ask for tokens (an `http://` or `https://` URL).
+    pub realm: String,
+    /// Token lifetime, at least [`MIN_TOKEN_TTL`].
+    pub ttl: Duration,
+    /// The signing keys (at least one); the newest certificate signs.
+    pub keys: Vec<KeyFiles>,
+}
+
+/// One `[[token.keys]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyFiles {
+    /// The PEM private key.
+    pub key: PathBuf,
+    /// The PEM certificate (goes into the registry's `rootcertbundle`).
+    pub certificate: PathBuf,
+}
+
+/// One `[[authn]]` backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthnConfig {
+    /// The backend's name, unique among backends.
+    pub name: String,
+    /// The kind and its settings.
+    pub backend: BackendConfig,
+}
+
+/// The settings of one backend kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendConfig {
+    /// `kind = "htpasswd"`: an Apache htpasswd file.
+    Htpasswd {
+        /// The password file.
+        file: PathBuf,
+        /// The optional AuthGroupFile (`group: user user`).
+        groups: Option<PathBuf>,
+        /// How long an authenticated identity is cached; zero disables the cache.
+        cache_ttl: Duration,
+    },
+}
+
+/// `[policy]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyConfig {
+    /// The directory of policy files.
+    pub directory: PathBuf,
+}
+
+/// One `[[listen]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenConfig {
+    /// The address to bind.
+    pub address: SocketAddr,
+}
+
+impl Config {
+    /// Reads and validates the file at `path` (made absolute, so resolved paths are too).
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let path = std::path::absolute(path).map_err(|error| ConfigError::Io {
+            path: path.to_path_buf(),
+            error,
+        })?;
+        let text = std::fs::read_to_string(&path).map_err(|error| ConfigError::Io {
+            path: path.clone(),
+            error,
+        })?;
+        Config::parse(&text, &path)
+    }
+
+    /// Validates `text` as if read from `path`; relative paths resolve against its directory.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let locator = Locator { path, text };
+        let file: FileConfig = toml::from_str(text).map_err(|error| locator.toml(&error))?;
+        validate::validate(file, path, text)
+    }
+}

@@ -1,0 +1,247 @@
+//! [`FileConfig`] -> [`Config`]: value checks, defaults and path resolution, each error at the
+//! span of the value at fault.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::error::{ConfigError, Locator, line_column};
+use super::file::{FileAuthn, FileConfig, FileKeyFiles, FileListen, FileToken};
+use super::{
+    AuthnConfig, BackendConfig, Config, KeyFiles, ListenConfig, PolicyConfig, TokenConfig,
+};
+
+/// The token lifetime when `ttl` is not given.
+pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(300);
+/// The shortest token lifetime accepted.
+pub const MIN_TOKEN_TTL: Duration = Duration::from_secs(60);
+/// The identity cache lifetime when `cache_ttl` is not given.
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(30);
+/// The `[[authn]]` kinds regent knows.
+pub const AUTHN_KINDS: &[&str] = &["htpasswd"];
+
+/// Checks `file` (read from `path`, whose text is `text`) and resolves its paths against the
+/// directory of `path`.
+pub(crate) fn validate(file: FileConfig, path: &Path, text: &str) -> Result<Config, ConfigError> {
+    let locator = Locator { path, text };
+    let base = path.parent().unwrap_or(Path::new(""));
+    let token = token(&locator, base, file.token)?;
+    let authn = authn(&locator, base, file.authn)?;
+    let policy = PolicyConfig {
+        directory: resolve(&locator, base, &file.policy.directory, "policy directory")?,
+    };
+    let listen = listen(&locator, file.listen)?;
+    Ok(Config {
+        path: path.to_path_buf(),
+        token,
+        authn,
+        policy,
+        listen,
+    })
+}
+
+fn token(
+    locator: &Locator<'_>,
+    base: &Path,
+    table: Spanned<FileToken>,
+) -> Result<TokenConfig, ConfigError> {
+    let span = table.span();
+    let table = table.into_inner();
+    let service = word(locator, &table.service, "service")?;
+    let issuer = word(locator, &table.issuer, "issuer")?;
+    let realm = realm(locator, &table.realm)?;
+    let ttl = match &table.ttl {
+        Some(ttl) => duration(locator, ttl, "ttl")?,
+        None => DEFAULT_TOKEN_TTL,
+    };
+    if ttl < MIN_TOKEN_TTL {
+        let at = table.ttl.as_ref().map_or(span.clone(), Spanned::span);
+        return Err(locator.at(at, "ttl must be at least 60s"));
+    }
+    let keys = match table.keys {
+        None => {
+            return Err(locator.at(
+                span,
+                "[token] needs at least one [[token.keys]] entry (key and certificate)",
+            ));
+        }
+        Some(keys) if keys.get_ref().is_empty() => {
+            return Err(locator.at(
+                keys.span(),
+                "token.keys is empty: add a key and certificate",
+            ));
+        }
+        Some(keys) => keys.into_inner(),
+    };
+    let keys = keys
+        .iter()
+        .map(|entry| key_files(locator, base, entry))
+        .collect::<Result<_, _>>()?;
+    Ok(TokenConfig {
+        service,
+        issuer,
+        realm,
+        ttl,
+        keys,
+    })
+}
+
+fn key_files(
+    locator: &Locator<'_>,
+    base: &Path,
+    entry: &FileKeyFiles,
+) -> Result<KeyFiles, ConfigError> {
+    Ok(KeyFiles {
+        key: resolve(locator, base, &entry.key, "key")?,
+        certificate: resolve(locator, base, &entry.certificate, "certificate")?,
+    })
+}
+
+fn authn(
+    locator: &Locator<'_>,
+    base: &Path,
+    tables: Vec<Spanned<FileAuthn>>,
+) -> Result<Vec<AuthnConfig>, ConfigError> {
+    let mut first_seen: HashMap<String, usize> = HashMap::new();
+    let mut backends = Vec::with_capacity(tables.len());
+    for table in tables {
+        let span = table.span();
+        let table = table.into_inner();
+        let name = word(locator, &table.name, "authn name")?;
+        if let Some(&offset) = first_seen.get(&name) {
+            let (line, _) = line_column(locator.text, offset);
+            return Err(locator.at(
+                table.name.span(),
+                format!("duplicate authn name {name:?} (first used on line {line})"),
+            ));
+        }
+        first_seen.insert(name.clone(), table.name.span().start);
+        let cache_ttl = match &table.cache_ttl {
+            Some(value) => duration(locator, value, "cache_ttl")?,
+            None => DEFAULT_CACHE_TTL,
+        };
+        let backend = match table.kind.get_ref().as_str() {
+            "htpasswd" => {
+                let Some(file) = &table.file else {
+                    return Err(locator.at(
+                        span,
+                        format!(
+                            "authn {name:?}: kind \"htpasswd\" needs `file` (the password file)"
+                        ),
+                    ));
+                };
+                BackendConfig::Htpasswd {
+                    file: resolve(locator, base, file, "file")?,
+                    groups: match &table.groups {
+                        Some(groups) => Some(resolve(locator, base, groups, "groups")?),
+                        None => None,
+                    },
+                    cache_ttl,
+                }
+            }
+            // Fields that belong to another kind are rejected here, at their span, once there is
+            // more than one kind.
+            other => {
+                return Err(locator.at(
+                    table.kind.span(),
+                    format!(
+                        "unknown authn kind {other:?} (known: {})",
+                        AUTHN_KINDS.join(", ")
+                    ),
+                ));
+            }
+        };
+        backends.push(AuthnConfig { name, backend });
+    }
+    Ok(backends)
+}
+
+fn listen(
+    locator: &Locator<'_>,
+    entries: Vec<FileListen>,
+) -> Result<Vec<ListenConfig>, ConfigError> {
+    let mut listeners: Vec<ListenConfig> = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let text = entry.address.get_ref();
+        let address: SocketAddr = text.parse().map_err(|_| {
+            locator.at(
+                entry.address.span(),
+                format!("bad listen address {text:?}: expected ip:port, e.g. \"127.0.0.1:5001\""),
+            )
+        })?;
+        if listeners.iter().any(|seen| seen.address == address) {
+            return Err(locator.at(
+                entry.address.span(),
+                format!("listen address {address} is given twice"),
+            ));
+        }
+        listeners.push(ListenConfig { address });
+    }
+    Ok(listeners)
+}
+
+/// A non-empty value without surrounding whitespace.
+fn word(locator: &Locator<'_>, value: &Spanned<String>, what: &str) -> Result<String, ConfigError> {
+    let text = value.get_ref();
+    if text.trim().is_empty() {
+        return Err(locator.at(value.span(), format!("{what} must not be empty")));
+    }
+    if text.trim() != text {
+        return Err(locator.at(
+            value.span(),
+            format!("{what} {text:?} must not start or end with whitespace"),
+        ));
+    }
+    Ok(text.clone())
+}
+
+/// An `http://` or `https://` URL with a host.
+fn realm(locator: &Locator<'_>, value: &Spanned<String>) -> Result<String, ConfigError> {
+    let text = value.get_ref();
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"));
+    let host = rest.map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
+    match host {
+        Some(host) if !host.is_empty() && !text.contains(char::is_whitespace) => Ok(text.clone()),
+        _ => Err(locator.at(
+            value.span(),
+            format!(
+                "realm {text:?} is not an http(s) URL, e.g. \"https://auth.example.com/token\""
+            ),
+        )),
+    }
+}
+
+/// A humantime duration (`"300s"`, `"5m"`).
+fn duration(
+    locator: &Locator<'_>,
+    value: &Spanned<String>,
+    what: &str,
+) -> Result<Duration, ConfigError> {
+    humantime::parse_duration(value.get_ref()).map_err(|error| {
+        locator.at(
+            value.span(),
+            format!(
+                "bad {what} {:?}: {error} (write e.g. \"300s\" or \"5m\")",
+                value.get_ref()
+            ),
+        )
+    })
+}
+
+/// A non-empty path, resolved against `base` when relative.
+fn resolve(
+    locator: &Locator<'_>,
+    base: &Path,
+    value: &Spanned<String>,
+    what: &str,
+) -> Result<PathBuf, ConfigError> {
+    if value.get_ref().is_empty() {
+        return Err(locator.at(value.span(), format!("{what} path must not be empty")));
+    }
+    Ok(base.join(value.get_ref()))
+}

@@ -1,1 +1,0 @@
-//! `regent init`: writes a working data directory (config, keys, htpasswd, policies).

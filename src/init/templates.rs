@@ -1,0 +1,86 @@
+//! The texts `regent init` writes: `regent.toml`, the htpasswd header and the groups file.
+
+use super::InitOptions;
+
+/// The key file, relative to the data directory.
+pub const KEY_FILE: &str = "keys/token.key";
+/// The certificate file, relative to the data directory.
+pub const CERTIFICATE_FILE: &str = "keys/token.crt";
+/// The htpasswd file, relative to the data directory.
+pub const HTPASSWD_FILE: &str = "htpasswd";
+/// The AuthGroupFile, relative to the data directory.
+pub const GROUPS_FILE: &str = "groups";
+/// The policy directory, relative to the data directory.
+pub const POLICY_DIR: &str = "policies";
+
+/// The header of a new, empty htpasswd file.
+pub const HTPASSWD_TEXT: &str = "\
+# regent's local users: one `user:bcrypt-hash` line each (Apache htpasswd format).
+# Add a user or change a password with `regent passwd USER`.
+";
+
+/// A new AuthGroupFile: comments and a commented-out example.
+pub const GROUPS_TEXT: &str = "\
+# Groups of local users (Apache AuthGroupFile format): one `group: user user ...` line each.
+# Policies can grant by group. For example:
+# admins: alice bob
+";
+
+/// A TOML string literal for `value`, quoted and escaped.
+fn quoted(value: &str) -> String {
+    toml::Value::String(value.to_owned()).to_string()
+}
+
+/// The commented `regent.toml` for `opts`, working as is; its paths are relative to its
+/// directory.
+pub fn config_text(opts: &InitOptions) -> String {
+    format!(
+        r#"# regent configuration, written by `regent init`.
+# Relative paths are resolved against the directory of this file.
+
+[token]
+# The registry's auth.token.service; /token requires ?service= equal to it.
+service = {service}
+# The `iss` claim of every token; the registry's auth.token.issuer.
+issuer = {issuer}
+# Where clients ask for tokens; the registry's auth.token.realm.
+realm = {realm}
+# Token lifetime ("300s", "5m"); at least 60s.
+ttl = "5m"
+
+# Signing keys: one or more; the newest certificate signs. The registry's rootcertbundle must
+# hold the certificate of every key listed here.
+[[token.keys]]
+key = {key}
+certificate = {certificate}
+
+# Authentication backends, asked in order.
+[[authn]]
+name = "local"
+kind = "htpasswd"
+# Add users with `regent passwd USER`.
+file = {htpasswd}
+# Optional AuthGroupFile: `group: user user ...` lines.
+groups = {groups}
+# How long an authenticated identity is cached ("0s" disables the cache).
+cache_ttl = "30s"
+
+[policy]
+# The policy files.
+directory = {policies}
+
+# Plain-HTTP listeners; the realm above must reach one of them.
+[[listen]]
+address = {listen}
+"#,
+        service = quoted(&opts.service),
+        issuer = quoted(&opts.issuer),
+        realm = quoted(&opts.realm),
+        key = quoted(KEY_FILE),
+        certificate = quoted(CERTIFICATE_FILE),
+        htpasswd = quoted(HTPASSWD_FILE),
+        groups = quoted(GROUPS_FILE),
+        policies = quoted(POLICY_DIR),
+        listen = quoted(&opts.listen.to_string()),
+    )
+}
