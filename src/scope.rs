@@ -130,6 +130,7 @@ impl fmt::Display for Scope {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)] // a failed expectation is the test failing
 mod tests {
     use super::*;
 
