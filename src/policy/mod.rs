@@ -3,6 +3,12 @@
 //! Policy files (`policies/*.toml`, loaded in name order) hold `[[allow]]` and `[[deny]]` rules.
 //! A requested action is granted when some allow rule matches and no deny rule does.
 
+mod eval;
+pub mod examples;
+mod file;
+mod glob;
+mod rule;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -58,7 +64,10 @@ pub enum PolicyError {
 
 /// A loaded, validated set of rules from all policy files.
 #[derive(Debug, Clone, Default)]
-pub struct PolicySet {}
+pub struct PolicySet {
+    /// Every rule of every file, in load order.
+    rules: Vec<rule::Rule>,
+}
 
 /// A policy set plus the warnings found while loading it (e.g. rules that can never match).
 #[derive(Debug, Clone)]
@@ -120,20 +129,89 @@ pub struct Evaluation {
 impl PolicySet {
     /// Parses and validates policy sources (already in load order).
     pub fn from_sources(sources: &[PolicySource]) -> Result<LoadedPolicies, PolicyError> {
-        let _ = sources;
-        todo!("policy helper")
+        let mut set = PolicySet::default();
+        let mut warnings = Vec::new();
+        for source in sources {
+            let parsed = file::parse_file(source)?;
+            set.rules.extend(parsed.rules);
+            warnings.extend(parsed.warnings);
+        }
+        Ok(LoadedPolicies { set, warnings })
     }
 
     /// Loads every `*.toml` in `dir`, in file-name order.
+    ///
+    /// Other files and hidden files (names starting with `.`, e.g. editor lock files) are ignored.
     pub fn load_dir(dir: &Path) -> Result<LoadedPolicies, PolicyError> {
-        let _ = dir;
-        todo!("policy helper")
+        let read_error = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| PolicyError::Read { path, source }
+        };
+        let mut paths = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(read_error(dir))? {
+            let path = entry.map_err(read_error(dir))?.path();
+            let name = path
+                .file_name()
+                .and_then(|name| name.to_str())
+                .unwrap_or(".");
+            if name.starts_with('.') || path.extension().is_none_or(|ext| ext != "toml") {
+                continue;
+            }
+            if std::fs::metadata(&path)
+                .map_err(read_error(&path))?
+                .is_file()
+            {
+                paths.push(path);
+            }
+        }
+        paths.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+        let mut sources = Vec::with_capacity(paths.len());
+        for path in paths {
+            let text = std::fs::read_to_string(&path).map_err(read_error(&path))?;
+            sources.push(PolicySource { path, text });
+        }
+        let mut loaded = Self::from_sources(&sources)?;
+        if sources.is_empty() {
+            let warning = format!(
+                "{}: no policy files: every request is denied",
+                dir.display()
+            );
+            loaded.warnings.push(warning);
+        }
+        Ok(loaded)
     }
 
     /// Decides every requested action for `who`.
     pub fn evaluate(&self, who: &Principal, scopes: &[Scope]) -> Evaluation {
-        let _ = (who, scopes);
-        todo!("policy helper")
+        eval::evaluate(&self.rules, who, scopes)
+    }
+
+    /// How many rules the set holds.
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+}
+
+impl Evaluation {
+    /// The granted decisions.
+    pub fn granted(&self) -> impl Iterator<Item = &Decision> {
+        self.decisions.iter().filter(|decision| decision.granted)
+    }
+
+    /// The denied decisions.
+    pub fn denied(&self) -> impl Iterator<Item = &Decision> {
+        self.decisions.iter().filter(|decision| !decision.granted)
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verdict = if self.granted { "granted" } else { "denied" };
+        write!(
+            f,
+            "{}:{}:{} {verdict} ({})",
+            self.resource_type, self.name, self.action, self.reason
+        )
     }
 }
 
@@ -148,3 +226,6 @@ impl fmt::Display for Reason {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,230 @@
+//! Parsing one policy file into validated rules, with errors and warnings at `file:line:col`.
+
+use std::ops::Range;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::glob::RepositoryPattern;
+use super::rule::{Action, Effect, Rule, Subject, Target};
+use super::{PolicyError, PolicySource, RuleRef};
+
+/// A list of strings with the position of the list and of each element.
+type SpannedList = Spanned<Vec<Spanned<String>>>;
+
+/// The file as written: `[[allow]]` and `[[deny]]` tables.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    /// `[[allow]]` rules.
+    #[serde(default)]
+    allow: Vec<Spanned<RawRule>>,
+    /// `[[deny]]` rules.
+    #[serde(default)]
+    deny: Vec<Spanned<RawRule>>,
+}
+
+/// One rule as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    /// Subjects.
+    who: SpannedList,
+    /// Repository patterns (exclusive with `registry`).
+    repositories: Option<SpannedList>,
+    /// Registry resource names (exclusive with `repositories`).
+    registry: Option<SpannedList>,
+    /// Actions.
+    actions: SpannedList,
+}
+
+/// The rules of one file and the warnings found in it.
+#[derive(Debug)]
+pub(crate) struct ParsedFile {
+    /// The rules, in file order.
+    pub(crate) rules: Vec<Rule>,
+    /// Warnings, each `file:line:col: message`.
+    pub(crate) warnings: Vec<String>,
+}
+
+/// Turns byte offsets of one source into `file:line:col` errors and warnings.
+struct Locator<'a> {
+    /// The source.
+    source: &'a PolicySource,
+}
+
+impl Locator<'_> {
+    /// The 1-based line and column (in characters) of a byte offset.
+    fn position(&self, offset: usize) -> (usize, usize) {
+        let text = &self.source.text;
+        let offset = offset.min(text.len());
+        let before = text.get(..offset).unwrap_or(text);
+        let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+        let line = before.matches('\n').count() + 1;
+        let column = before[line_start..].chars().count() + 1;
+        (line, column)
+    }
+
+    /// An error at `span`.
+    fn error(&self, span: &Range<usize>, message: impl Into<String>) -> PolicyError {
+        let (line, column) = self.position(span.start);
+        PolicyError::Invalid {
+            path: self.source.path.clone(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    /// A warning at `span`.
+    fn warning(&self, span: &Range<usize>, message: &str) -> String {
+        let (line, column) = self.position(span.start);
+        format!("{}:{line}:{column}: {message}", self.source.path.display())
+    }
+}
+
+/// Parses and validates one policy file.
+pub(crate) fn parse_file(source: &PolicySource) -> Result<ParsedFile, PolicyError> {
+    let at = Locator { source };
+    let raw: RawFile = toml::from_str(&source.text).map_err(|err| {
+        let message = err.message().lines().collect::<Vec<_>>().join(": ");
+        at.error(&err.span().unwrap_or(0..0), message)
+    })?;
+    let mut parsed = ParsedFile {
+        rules: Vec::new(),
+        warnings: Vec::new(),
+    };
+    if raw.allow.is_empty() && raw.deny.is_empty() {
+        parsed
+            .warnings
+            .push(at.warning(&(0..0), "no rules in this file"));
+    }
+    let allow = raw.allow.iter().map(|r| (Effect::Allow, r));
+    let mut in_file_order: Vec<_> = allow
+        .chain(raw.deny.iter().map(|r| (Effect::Deny, r)))
+        .collect();
+    in_file_order.sort_by_key(|(_, raw_rule)| raw_rule.span().start);
+    for (effect, raw_rule) in in_file_order {
+        let rule = parse_rule(&at, effect, raw_rule, &mut parsed.warnings)?;
+        parsed.rules.push(rule);
+    }
+    Ok(parsed)
+}
+
+/// Validates one rule; `header` spans the rule's table, starting at its `[[allow]]`/`[[deny]]`.
+fn parse_rule(
+    at: &Locator<'_>,
+    effect: Effect,
+    header: &Spanned<RawRule>,
+    warnings: &mut Vec<String>,
+) -> Result<Rule, PolicyError> {
+    let raw = header.get_ref();
+    let (line, _) = at.position(header.span().start);
+    let subjects = parse_list(at, &raw.who, "who", |text| {
+        Subject::parse(text).ok_or_else(|| {
+            format!(
+                "unknown subject {text:?} (expected user:NAME, group:NAME, authenticated, \
+                 anonymous or everyone)"
+            )
+        })
+    })?;
+    let actions = parse_list(at, &raw.actions, "actions", |text| {
+        Action::parse(text)
+            .ok_or_else(|| format!("unknown action {text:?} (expected pull, push, delete or *)"))
+    })?;
+    let target = match (&raw.repositories, &raw.registry) {
+        (Some(_), Some(registry)) => {
+            return Err(at.error(
+                &registry.span(),
+                "a rule has either `repositories` or `registry`, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(at.error(&header.span(), "a rule needs `repositories` or `registry`"));
+        }
+        (Some(patterns), None) => {
+            let patterns = parse_list(at, patterns, "repositories", |text| {
+                RepositoryPattern::parse(text)
+            })?;
+            let mut list = Vec::new();
+            for (parsed, element) in patterns.into_iter().zip(patterns_spans(raw)) {
+                for warning in &parsed.warnings {
+                    warnings.push(at.warning(&element, warning));
+                }
+                list.push(parsed.pattern);
+            }
+            Target::Repositories(list)
+        }
+        (None, Some(names)) => Target::Registry(parse_list(at, names, "registry", |text| {
+            parse_registry_name(text)
+        })?),
+    };
+    let rule = Rule {
+        effect,
+        at: RuleRef {
+            file: at.source.path.clone(),
+            line,
+        },
+        subjects,
+        target,
+        actions,
+    };
+    if let Some(warning) = void_rule_warning(&rule) {
+        warnings.push(at.warning(&header.span(), warning));
+    }
+    Ok(rule)
+}
+
+/// The spans of a rule's repository patterns.
+fn patterns_spans(raw: &RawRule) -> impl Iterator<Item = Range<usize>> + '_ {
+    raw.repositories
+        .iter()
+        .flat_map(|list| list.get_ref().iter().map(Spanned::span))
+}
+
+/// Parses every element of a non-empty list, reporting the first bad one at its position.
+fn parse_list<T>(
+    at: &Locator<'_>,
+    list: &SpannedList,
+    key: &str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Vec<T>, PolicyError> {
+    if list.get_ref().is_empty() {
+        return Err(at.error(&list.span(), format!("`{key}` must not be empty")));
+    }
+    list.get_ref()
+        .iter()
+        .map(|element| {
+            parse(element.get_ref()).map_err(|message| at.error(&element.span(), message))
+        })
+        .collect()
+}
+
+/// Validates a registry resource name such as `catalog`.
+fn parse_registry_name(text: &str) -> Result<String, String> {
+    let valid = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if valid {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "invalid registry resource name {text:?} (a literal name such as \"catalog\")"
+        ))
+    }
+}
+
+/// Why a valid rule can still never match anything, if it cannot.
+fn void_rule_warning(rule: &Rule) -> Option<&'static str> {
+    match &rule.target {
+        Target::Repositories(patterns) => (rule.is_anonymous_only()
+            && patterns.iter().all(RepositoryPattern::uses_user))
+        .then_some("rule can never match: anonymous requests never match ${user}"),
+        Target::Registry(_) => (!rule.actions.contains(&Action::All))
+            .then_some("rule never applies: registry resources only know the action \"*\""),
+    }
+}
+
+#[cfg(test)]
+mod tests;

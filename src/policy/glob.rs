@@ -1,0 +1,225 @@
+//! Repository patterns (`team/**`, `library/*`, `${user}/**`) and the distribution name grammar.
+//!
+//! `*` matches within one path segment; `**` is a whole segment matching one or more segments, so
+//! `team/**` matches everything strictly below `team/` and `**` alone matches every name.
+//! `${user}` is the login name, substituted only when it is one valid path component.
+
+/// The longest repository name the distribution spec accepts.
+const NAME_MAX_LEN: usize = 255;
+
+/// A validated repository pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RepositoryPattern {
+    segments: Vec<Segment>,
+}
+
+/// One `/`-separated piece of a pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    /// `**`: one or more whole segments.
+    AnyDepth,
+    /// Literal text, `*` and `${user}` within one segment.
+    Parts(Vec<Part>),
+}
+
+/// A piece of a segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    /// Text matched as is.
+    Literal(String),
+    /// `*`: any text without `/`.
+    Star,
+    /// `${user}`: the login name.
+    User,
+}
+
+/// A parsed pattern plus notes that are not errors (e.g. a segment no valid name can have).
+#[derive(Debug)]
+pub(crate) struct ParsedPattern {
+    /// The pattern.
+    pub(crate) pattern: RepositoryPattern,
+    /// Warnings about the pattern.
+    pub(crate) warnings: Vec<String>,
+}
+
+impl RepositoryPattern {
+    /// Parses and validates a pattern; the error says what is wrong.
+    pub(crate) fn parse(text: &str) -> Result<ParsedPattern, String> {
+        if text.is_empty() {
+            return Err("empty repository pattern".to_owned());
+        }
+        let mut segments = Vec::new();
+        let mut warnings = Vec::new();
+        for (index, segment) in text.split('/').enumerate() {
+            let parsed = parse_segment(segment)?;
+            if let Segment::Parts(parts) = &parsed
+                && let [Part::Literal(literal)] = parts.as_slice()
+                && !is_valid_component(literal)
+                && !(index == 0 && is_valid_domain(literal))
+            {
+                warnings.push(format!(
+                    "pattern segment {literal:?} can never match a valid repository name"
+                ));
+            }
+            segments.push(parsed);
+        }
+        Ok(ParsedPattern {
+            pattern: Self { segments },
+            warnings,
+        })
+    }
+
+    /// Whether the pattern mentions `${user}`.
+    pub(crate) fn uses_user(&self) -> bool {
+        self.segments.iter().any(|segment| match segment {
+            Segment::AnyDepth => false,
+            Segment::Parts(parts) => parts.contains(&Part::User),
+        })
+    }
+
+    /// Whether `name` matches; `user` is the login name (`None` for anonymous).
+    pub(crate) fn matches(&self, name: &str, user: Option<&str>) -> bool {
+        let user = user.filter(|user| is_valid_component(user));
+        if user.is_none() && self.uses_user() {
+            return false;
+        }
+        let names: Vec<&str> = name.split('/').collect();
+        match_segments(&self.segments, &names, user.unwrap_or_default())
+    }
+}
+
+/// Parses one `/`-separated segment of a pattern.
+fn parse_segment(segment: &str) -> Result<Segment, String> {
+    if segment.is_empty() {
+        return Err("empty path segment in repository pattern".to_owned());
+    }
+    if segment == "**" {
+        return Ok(Segment::AnyDepth);
+    }
+    if segment.contains("**") {
+        return Err("`**` is only allowed as a whole path segment".to_owned());
+    }
+    let mut parts = Vec::new();
+    let mut literal = String::new();
+    let mut rest = segment;
+    while let Some(c) = rest.chars().next() {
+        if c == '*' || rest.starts_with("${") {
+            if !literal.is_empty() {
+                parts.push(Part::Literal(std::mem::take(&mut literal)));
+            }
+            if c == '*' {
+                parts.push(Part::Star);
+                rest = &rest[1..];
+            } else {
+                rest = rest
+                    .strip_prefix("${user}")
+                    .ok_or("unknown variable: only ${user} is supported")?;
+                parts.push(Part::User);
+            }
+            continue;
+        }
+        if c == '?' {
+            return Err("`?` is not supported in repository patterns".to_owned());
+        }
+        if !is_pattern_literal_char(c) {
+            return Err(format!(
+                "character {c:?} is not allowed in a repository pattern \
+                 (use a-z 0-9 . _ - : / * ${{user}})"
+            ));
+        }
+        literal.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    if !literal.is_empty() {
+        parts.push(Part::Literal(literal));
+    }
+    Ok(Segment::Parts(parts))
+}
+
+/// Whether `c` may appear literally in a pattern: the repository name characters.
+fn is_pattern_literal_char(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-' | ':')
+}
+
+/// Matches pattern segments against name segments.
+fn match_segments(pattern: &[Segment], names: &[&str], user: &str) -> bool {
+    match pattern.split_first() {
+        None => names.is_empty(),
+        Some((Segment::AnyDepth, rest)) => {
+            (1..=names.len()).any(|taken| match_segments(rest, &names[taken..], user))
+        }
+        Some((Segment::Parts(parts), rest)) => match names.split_first() {
+            Some((name, names)) => {
+                match_parts(parts, name, user) && match_segments(rest, names, user)
+            }
+            None => false,
+        },
+    }
+}
+
+/// Matches the parts of one segment against one name segment.
+fn match_parts(parts: &[Part], text: &str, user: &str) -> bool {
+    match parts.split_first() {
+        None => text.is_empty(),
+        Some((Part::Literal(literal), rest)) => text
+            .strip_prefix(literal.as_str())
+            .is_some_and(|text| match_parts(rest, text, user)),
+        Some((Part::User, rest)) => text
+            .strip_prefix(user)
+            .is_some_and(|text| match_parts(rest, text, user)),
+        Some((Part::Star, rest)) => text
+            .char_indices()
+            .map(|(at, _)| at)
+            .chain([text.len()])
+            .any(|at| match_parts(rest, &text[at..], user)),
+    }
+}
+
+/// Whether `name` is a valid repository name: `[domain/]component(/component)*`.
+pub(crate) fn is_valid_repository_name(name: &str) -> bool {
+    if name.is_empty() || name.len() > NAME_MAX_LEN {
+        return false;
+    }
+    let segments: Vec<&str> = name.split('/').collect();
+    if segments.iter().all(|s| is_valid_component(s)) {
+        return true;
+    }
+    match segments.split_first() {
+        Some((domain, path)) if !path.is_empty() => {
+            is_valid_domain(domain) && path.iter().all(|s| is_valid_component(s))
+        }
+        _ => false,
+    }
+}
+
+/// Whether `text` is one path component: `[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*`.
+pub(crate) fn is_valid_component(text: &str) -> bool {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    // Every separator sits between two alphanumeric runs and is `.`, `_`, `__` or dashes.
+    let separators_ok = text
+        .split(alnum)
+        .filter(|s| !s.is_empty())
+        .all(|s| matches!(s, "." | "_" | "__") || s.bytes().all(|b| b == b'-'));
+    text.starts_with(alnum) && text.ends_with(alnum) && separators_ok
+}
+
+/// Whether `text` is `host[:port]` as the distribution grammar allows it (no IPv6 literals).
+fn is_valid_domain(text: &str) -> bool {
+    let (host, port) = match text.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (text, None),
+    };
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    host.split('.').all(label_ok) && port_ok
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,50 @@
+//! Tests of the whole policy module: evaluation tables, directory loading, the shipped examples.
+
+#![allow(clippy::expect_used)] // a failed expectation is the test failing
+
+mod eval;
+mod examples;
+mod load_dir;
+
+use super::*;
+use crate::scope::parse_scopes;
+
+/// A user with groups.
+fn user(name: &str, groups: &[&str]) -> Principal {
+    Principal::User {
+        name: name.to_owned(),
+        groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+    }
+}
+
+/// Loads one policy text named `test.toml`, insisting on no warnings.
+fn policy(text: &str) -> PolicySet {
+    let source = PolicySource {
+        path: PathBuf::from("test.toml"),
+        text: text.to_owned(),
+    };
+    let loaded = PolicySet::from_sources(&[source]).expect("valid policy");
+    assert_eq!(loaded.warnings, Vec::<String>::new());
+    loaded.set
+}
+
+/// The access entries as `type:name:actions` strings.
+fn access_of(set: &PolicySet, who: &Principal, scopes: &str) -> Vec<String> {
+    let scopes = parse_scopes([scopes]).expect("valid scopes");
+    set.evaluate(who, &scopes)
+        .access
+        .iter()
+        .map(|a| format!("{}:{}:{}", a.resource_type, a.name, a.actions.join(",")))
+        .collect()
+}
+
+/// The decisions, rendered with `Display`.
+fn decisions_of(set: &PolicySet, who: &Principal, scopes: &str) -> Vec<String> {
+    let scopes = parse_scopes([scopes]).expect("valid scopes");
+    let evaluation = set.evaluate(who, &scopes);
+    evaluation
+        .decisions
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
