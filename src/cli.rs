@@ -1,1 +1,194 @@
-//! The `regent` command line.
+//! The `regent` command line: `init`, `serve`, `passwd`, `policy check`, `policy explain`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{BackendConfig, Config, ConfigSource, locate};
+use crate::init::{InitOptions, init};
+use crate::policy::examples::EXAMPLE_POLICIES;
+use crate::token::KeyType;
+
+mod commands;
+
+/// regent: a token-auth server for Docker/OCI registries.
+#[derive(Debug, Parser)]
+#[command(name = "regent", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a working data directory: regent.toml, keys, htpasswd, policies.
+    Init(InitArgs),
+    /// Serve /token (config from --config, $REGENT_CONFIG, ./regent.toml, or the embedded default).
+    Serve(ServeArgs),
+    /// Add, change or delete a user in the htpasswd file (bcrypt).
+    Passwd(PasswdArgs),
+    /// Check or explain the policy files.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+/// `--config FILE`, shared by the commands that read a configuration.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConfigArg {
+    /// The configuration file (default: $REGENT_CONFIG, then ./regent.toml, then the embedded default).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Arguments of `regent init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The directory to write into.
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+    /// The registry's service name (the token's `aud`).
+    #[arg(long, default_value = "registry.local")]
+    pub service: String,
+    /// The token issuer (`iss`).
+    #[arg(long, default_value = "regent")]
+    pub issuer: String,
+    /// The URL clients ask for tokens.
+    #[arg(long, default_value = "http://127.0.0.1:5001/token")]
+    pub realm: String,
+    /// The signing key type.
+    #[arg(long, value_enum, default_value_t = KeyTypeArg::Rsa)]
+    pub key_type: KeyTypeArg,
+    /// The address regent listens on (plain HTTP).
+    #[arg(long, default_value = "127.0.0.1:5001")]
+    pub listen: SocketAddr,
+    /// Replace existing keys and config.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The signing key type on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KeyTypeArg {
+    /// RSA 2048, RS256.
+    Rsa,
+    /// ECDSA P-256, ES256.
+    Ec,
+}
+
+/// Arguments of `regent serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The configuration.
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Add a plain-HTTP listener (repeatable).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Vec<SocketAddr>,
+}
+
+/// Arguments of `regent passwd`.
+#[derive(Debug, Args)]
+pub struct PasswdArgs {
+    /// The configuration whose first htpasswd backend holds the user.
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The htpasswd file to edit (instead of the configured one).
+    #[arg(long, value_name = "FILE", conflicts_with = "config")]
+    pub file: Option<PathBuf>,
+    /// The user name.
+    pub user: String,
+    /// Delete the user instead of setting a password.
+    #[arg(long)]
+    pub delete: bool,
+    /// bcrypt cost.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(4..=31))]
+    pub cost: u32,
+}
+
+/// `regent policy ...`.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Validate every policy file; prints `file:line:col: message`; exit status 1 on error.
+    Check(ConfigArg),
+    /// For each requested action: granted or denied, and the rule that decided it.
+    Explain(ExplainArgs),
+}
+
+/// Arguments of `regent policy explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The configuration.
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The user asking.
+    #[arg(long, required_unless_present = "anonymous")]
+    pub user: Option<String>,
+    /// A group of the user (repeatable).
+    #[arg(long = "group", requires = "user")]
+    pub groups: Vec<String>,
+    /// Ask as the anonymous identity (a request without credentials).
+    #[arg(long, conflicts_with = "user")]
+    pub anonymous: bool,
+    /// Scopes, e.g. `repository:team/app:pull,push`.
+    #[arg(required = true)]
+    pub scopes: Vec<String>,
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Init(args) => commands::init_command(args),
+        Command::Serve(args) => commands::serve_command(args),
+        Command::Passwd(args) => commands::passwd_command(args),
+        Command::Policy(PolicyCommand::Check(args)) => commands::policy_check(args),
+        Command::Policy(PolicyCommand::Explain(args)) => commands::policy_explain(args),
+    }
+}
+
+/// The data directory of the embedded default configuration.
+pub const EMBEDDED_DEFAULT_DIR: &str = "regent-data";
+
+/// Finds the configuration the way every command does; `None` is the embedded default.
+fn find_config(arg: &ConfigArg) -> anyhow::Result<Option<PathBuf>> {
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    let env = std::env::var_os("REGENT_CONFIG");
+    match locate(arg.config.as_deref(), env.as_deref(), &cwd)? {
+        ConfigSource::File(path) => Ok(Some(path)),
+        ConfigSource::EmbeddedDefault => Ok(None),
+    }
+}
+
+/// Runs `regent init` into `dir` with default settings (the embedded default's first run).
+fn init_default(dir: &Path) -> anyhow::Result<()> {
+    let opts = InitOptions { dir: dir.to_path_buf(), ..InitOptions::default() };
+    init(&opts, EXAMPLE_POLICIES, SystemClock.now())
+        .with_context(|| format!("initialising {}", dir.display()))?;
+    Ok(())
+}
+
+/// The first configured htpasswd file.
+fn htpasswd_file(config: &Config) -> anyhow::Result<PathBuf> {
+    #[allow(clippy::unnecessary_find_map)] // more backend kinds (ldap, http) come later
+    let file = config.authn.iter().find_map(|authn| match &authn.backend {
+        BackendConfig::Htpasswd { file, .. } => Some(file.clone()),
+    });
+    match file {
+        Some(file) => Ok(file),
+        None => bail!("{}: no htpasswd backend is configured", config.path.display()),
+    }
+}
+
+impl From<KeyTypeArg> for KeyType {
+    fn from(value: KeyTypeArg) -> Self {
+        match value {
+            KeyTypeArg::Rsa => KeyType::Rsa,
+            KeyTypeArg::Ec => KeyType::Ec,
+        }
+    }
+}

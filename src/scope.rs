@@ -43,10 +43,7 @@ pub struct Access {
 
 /// Parses one scope.
 pub fn parse_scope(text: &str) -> Result<Scope, ScopeError> {
-    let fail = |reason| ScopeError {
-        scope: text.to_owned(),
-        reason,
-    };
+    let fail = |reason| ScopeError { scope: text.to_owned(), reason };
     if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(fail("whitespace or control character"));
     }
@@ -76,17 +73,11 @@ pub fn parse_scope(text: &str) -> Result<Scope, ScopeError> {
             actions.push(action.to_owned());
         }
     }
-    Ok(Scope {
-        resource_type: resource_type.to_owned(),
-        name: name.to_owned(),
-        actions,
-    })
+    Ok(Scope { resource_type: resource_type.to_owned(), name: name.to_owned(), actions })
 }
 
 /// Parses scope fields: each field may hold several space-separated scopes; empty ones are skipped.
-pub fn parse_scopes<'a>(
-    fields: impl IntoIterator<Item = &'a str>,
-) -> Result<Vec<Scope>, ScopeError> {
+pub fn parse_scopes<'a>(fields: impl IntoIterator<Item = &'a str>) -> Result<Vec<Scope>, ScopeError> {
     fields
         .into_iter()
         .flat_map(|field| field.split(' '))
@@ -101,9 +92,8 @@ fn strip_class(type_part: &str) -> Result<&str, &'static str> {
         None if type_part.contains(')') => Err("unbalanced parentheses in resource class"),
         None => Ok(type_part),
         Some(open) => {
-            let class = type_part[open + 1..]
-                .strip_suffix(')')
-                .ok_or("unbalanced parentheses in resource class")?;
+            let class =
+                type_part[open + 1..].strip_suffix(')').ok_or("unbalanced parentheses in resource class")?;
             if class.contains(['(', ')']) {
                 return Err("unbalanced parentheses in resource class");
             }
@@ -119,13 +109,7 @@ fn is_type_byte(byte: u8) -> bool {
 
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}",
-            self.resource_type,
-            self.name,
-            self.actions.join(",")
-        )
+        write!(f, "{}:{}:{}", self.resource_type, self.name, self.actions.join(","))
     }
 }
 
@@ -145,31 +129,16 @@ mod tests {
     #[test]
     fn parses_valid_scopes() {
         let cases = [
-            (
-                "repository:team/app:pull",
-                scope("repository", "team/app", &["pull"]),
-            ),
-            (
-                "repository:team/app:pull,push",
-                scope("repository", "team/app", &["pull", "push"]),
-            ),
+            ("repository:team/app:pull", scope("repository", "team/app", &["pull"])),
+            ("repository:team/app:pull,push", scope("repository", "team/app", &["pull", "push"])),
             (
                 "repository:localhost:5000/foo/bar:pull",
                 scope("repository", "localhost:5000/foo/bar", &["pull"]),
             ),
-            (
-                "repository:a:1:b:push",
-                scope("repository", "a:1:b", &["push"]),
-            ),
-            (
-                "repository(plugin):foo/bar:pull",
-                scope("repository", "foo/bar", &["pull"]),
-            ),
+            ("repository:a:1:b:push", scope("repository", "a:1:b", &["push"])),
+            ("repository(plugin):foo/bar:pull", scope("repository", "foo/bar", &["pull"])),
             ("registry:catalog:*", scope("registry", "catalog", &["*"])),
-            (
-                "repository:foo:push,pull,push,,pull",
-                scope("repository", "foo", &["push", "pull"]),
-            ),
+            ("repository:foo:push,pull,push,,pull", scope("repository", "foo", &["push", "pull"])),
             ("repository:foo:", scope("repository", "foo", &[])),
             ("repository:foo:,", scope("repository", "foo", &[])),
             ("my_type-2:Foo:x_y-z", scope("my_type-2", "Foo", &["x_y-z"])),
@@ -187,45 +156,18 @@ mod tests {
             ("repository:foo", "expected type:name:actions"),
             (":foo:pull", "empty resource type"),
             ("(plugin):foo:pull", "empty resource type"),
-            (
-                "Repository:foo:pull",
-                "resource type has characters outside [a-z0-9_-]",
-            ),
-            (
-                "repo.sitory:foo:pull",
-                "resource type has characters outside [a-z0-9_-]",
-            ),
-            (
-                "repository(plugin:foo:pull",
-                "unbalanced parentheses in resource class",
-            ),
-            (
-                "repositoryplugin):foo:pull",
-                "unbalanced parentheses in resource class",
-            ),
-            (
-                "repository((x)):foo:pull",
-                "unbalanced parentheses in resource class",
-            ),
-            (
-                "repository(x)y:foo:pull",
-                "unbalanced parentheses in resource class",
-            ),
+            ("Repository:foo:pull", "resource type has characters outside [a-z0-9_-]"),
+            ("repo.sitory:foo:pull", "resource type has characters outside [a-z0-9_-]"),
+            ("repository(plugin:foo:pull", "unbalanced parentheses in resource class"),
+            ("repositoryplugin):foo:pull", "unbalanced parentheses in resource class"),
+            ("repository((x)):foo:pull", "unbalanced parentheses in resource class"),
+            ("repository(x)y:foo:pull", "unbalanced parentheses in resource class"),
             ("repository::pull", "empty resource name"),
-            (
-                "repository:foo:Pull",
-                "action has characters outside [a-z0-9*_-]",
-            ),
-            (
-                "repository:foo:pull;rm",
-                "action has characters outside [a-z0-9*_-]",
-            ),
+            ("repository:foo:Pull", "action has characters outside [a-z0-9*_-]"),
+            ("repository:foo:pull;rm", "action has characters outside [a-z0-9*_-]"),
             ("repository:foo bar:pull", "whitespace or control character"),
             ("repository:foo:pull\n", "whitespace or control character"),
-            (
-                "repository:foo\u{0}:pull",
-                "whitespace or control character",
-            ),
+            ("repository:foo\u{0}:pull", "whitespace or control character"),
             ("repository:foo\t:pull", "whitespace or control character"),
         ];
         for (text, reason) in cases {

@@ -71,12 +71,7 @@ impl Locator<'_> {
     /// An error at the start of `span`.
     pub(crate) fn at(&self, span: Range<usize>, message: impl Into<String>) -> ConfigError {
         let (line, column) = line_column(self.text, span.start);
-        ConfigError::Invalid {
-            path: self.path.to_path_buf(),
-            line,
-            column,
-            message: message.into(),
-        }
+        ConfigError::Invalid { path: self.path.to_path_buf(), line, column, message: message.into() }
     }
 
     /// A `toml` error (syntax, unknown or missing key) placed at its span, or at the start of the
@@ -112,10 +107,7 @@ mod tests {
 
     #[test]
     fn display_names_file_line_and_column() {
-        let locator = Locator {
-            path: Path::new("/etc/regent.toml"),
-            text: "x\ny = 1\n",
-        };
+        let locator = Locator { path: Path::new("/etc/regent.toml"), text: "x\ny = 1\n" };
         let error = locator.at(4..5, "bad value");
         assert_eq!(error.to_string(), "/etc/regent.toml:2:3: bad value");
         let io = ConfigError::Io {

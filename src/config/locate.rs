@@ -39,10 +39,7 @@ pub fn locate(
     match default.try_exists() {
         Ok(true) => Ok(ConfigSource::File(default)),
         Ok(false) => Ok(ConfigSource::EmbeddedDefault),
-        Err(error) => Err(ConfigError::Io {
-            path: default,
-            error,
-        }),
+        Err(error) => Err(ConfigError::Io { path: default, error }),
     }
 }
 
@@ -74,12 +71,8 @@ mod tests {
     #[test]
     fn explicit_file_wins_over_env_and_cwd() {
         let dir = dir_with_default(true);
-        let found = locate(
-            Some(Path::new("other.toml")),
-            Some(OsStr::new(CONFIG_FILE_NAME)),
-            dir.path(),
-        )
-        .unwrap();
+        let found =
+            locate(Some(Path::new("other.toml")), Some(OsStr::new(CONFIG_FILE_NAME)), dir.path()).unwrap();
         assert_eq!(found, ConfigSource::File(dir.path().join("other.toml")));
     }
 
@@ -87,31 +80,15 @@ mod tests {
     fn explicit_file_must_exist() {
         let dir = dir_with_default(true);
         let error = locate(Some(Path::new("missing.toml")), None, dir.path()).unwrap_err();
-        assert!(matches!(
-            error,
-            ConfigError::NotFound {
-                named_by: "--config",
-                ..
-            }
-        ));
-        assert!(
-            error
-                .to_string()
-                .contains("missing.toml: no such config file")
-        );
+        assert!(matches!(error, ConfigError::NotFound { named_by: "--config", .. }));
+        assert!(error.to_string().contains("missing.toml: no such config file"));
     }
 
     #[test]
     fn explicit_directory_is_refused() {
         let dir = dir_with_default(false);
         let error = locate(Some(dir.path()), None, dir.path()).unwrap_err();
-        assert!(matches!(
-            error,
-            ConfigError::NotAFile {
-                named_by: "--config",
-                ..
-            }
-        ));
+        assert!(matches!(error, ConfigError::NotAFile { named_by: "--config", .. }));
     }
 
     #[test]
@@ -126,13 +103,7 @@ mod tests {
     fn env_file_must_exist() {
         let dir = dir_with_default(true);
         let error = locate(None, Some(OsStr::new("missing.toml")), dir.path()).unwrap_err();
-        assert!(matches!(
-            error,
-            ConfigError::NotFound {
-                named_by: "$REGENT_CONFIG",
-                ..
-            }
-        ));
+        assert!(matches!(error, ConfigError::NotFound { named_by: "$REGENT_CONFIG", .. }));
     }
 
     #[test]
@@ -152,9 +123,6 @@ mod tests {
     #[test]
     fn embedded_default_when_nothing_is_found() {
         let dir = dir_with_default(false);
-        assert_eq!(
-            locate(None, None, dir.path()).unwrap(),
-            ConfigSource::EmbeddedDefault
-        );
+        assert_eq!(locate(None, None, dir.path()).unwrap(), ConfigSource::EmbeddedDefault);
     }
 }

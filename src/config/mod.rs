@@ -125,14 +125,10 @@ pub struct ListenConfig {
 impl Config {
     /// Reads and validates the file at `path` (made absolute, so resolved paths are too).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let path = std::path::absolute(path).map_err(|error| ConfigError::Io {
-            path: path.to_path_buf(),
-            error,
-        })?;
-        let text = std::fs::read_to_string(&path).map_err(|error| ConfigError::Io {
-            path: path.clone(),
-            error,
-        })?;
+        let path =
+            std::path::absolute(path).map_err(|error| ConfigError::Io { path: path.to_path_buf(), error })?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|error| ConfigError::Io { path: path.clone(), error })?;
         Config::parse(&text, &path)
     }
 

@@ -66,16 +66,10 @@ fn valid_file_parses_with_resolved_paths() {
                 cache_ttl: Duration::ZERO,
             },
         }],
-        policy: PolicyConfig {
-            directory: PathBuf::from("/srv/regent/policies"),
-        },
+        policy: PolicyConfig { directory: PathBuf::from("/srv/regent/policies") },
         listen: vec![
-            ListenConfig {
-                address: "127.0.0.1:5001".parse().unwrap(),
-            },
-            ListenConfig {
-                address: "[::1]:5002".parse().unwrap(),
-            },
+            ListenConfig { address: "127.0.0.1:5001".parse().unwrap() },
+            ListenConfig { address: "[::1]:5002".parse().unwrap() },
         ],
     };
     assert_eq!(config, expected);
@@ -116,111 +110,33 @@ fn errors_name_file_line_and_column() {
     let duplicate_authn =
         format!("{VALID}\n[[authn]]\nname = \"local\"\nkind = \"htpasswd\"\nfile = \"other\"\n");
     let cases: Vec<(&str, String, &str)> = vec![
-        (
-            "syntax error",
-            edited("issuer = \"regent\"", "issuer = regent"),
-            "3:10",
-        ),
-        (
-            "unknown key in [token]",
-            edited("ttl = \"10m\"", "tll = \"10m\""),
-            "5:1",
-        ),
-        (
-            "unknown top-level table",
-            format!("{VALID}[extra]\nx = 1\n"),
-            "24:2",
-        ),
-        (
-            "unknown key in [[authn]]",
-            edited("groups = ", "group = "),
-            "14:1",
-        ),
-        (
-            "missing service",
-            edited("service = \"registry.local\"\n", ""),
-            "1:1",
-        ),
-        (
-            "unknown table",
-            VALID.replacen("[token]", "[tokens]", 1),
-            "1:2",
-        ),
-        (
-            "missing [token]",
-            VALID[VALID.find("\n[[authn]]").unwrap()..].to_string(),
-            "1:1",
-        ),
-        (
-            "missing authn kind",
-            edited("kind = \"htpasswd\"\n", ""),
-            "10:1",
-        ),
-        (
-            "bad ttl",
-            edited("ttl = \"10m\"", "ttl = \"ten minutes\""),
-            "5:7",
-        ),
-        (
-            "ttl under 60s",
-            edited("ttl = \"10m\"", "ttl = \"59s\""),
-            "5:7",
-        ),
-        (
-            "empty service",
-            edited("service = \"registry.local\"", "service = \"\""),
-            "2:11",
-        ),
-        (
-            "empty issuer",
-            edited("issuer = \"regent\"", "issuer = \" \""),
-            "3:10",
-        ),
-        (
-            "realm not http",
-            edited("realm = \"http://", "realm = \"ftp://"),
-            "4:9",
-        ),
+        ("syntax error", edited("issuer = \"regent\"", "issuer = regent"), "3:10"),
+        ("unknown key in [token]", edited("ttl = \"10m\"", "tll = \"10m\""), "5:1"),
+        ("unknown top-level table", format!("{VALID}[extra]\nx = 1\n"), "24:2"),
+        ("unknown key in [[authn]]", edited("groups = ", "group = "), "14:1"),
+        ("missing service", edited("service = \"registry.local\"\n", ""), "1:1"),
+        ("unknown table", VALID.replacen("[token]", "[tokens]", 1), "1:2"),
+        ("missing [token]", VALID[VALID.find("\n[[authn]]").unwrap()..].to_string(), "1:1"),
+        ("missing authn kind", edited("kind = \"htpasswd\"\n", ""), "10:1"),
+        ("bad ttl", edited("ttl = \"10m\"", "ttl = \"ten minutes\""), "5:7"),
+        ("ttl under 60s", edited("ttl = \"10m\"", "ttl = \"59s\""), "5:7"),
+        ("empty service", edited("service = \"registry.local\"", "service = \"\""), "2:11"),
+        ("empty issuer", edited("issuer = \"regent\"", "issuer = \" \""), "3:10"),
+        ("realm not http", edited("realm = \"http://", "realm = \"ftp://"), "4:9"),
         (
             "realm without host",
-            edited(
-                "realm = \"http://127.0.0.1:5001/token\"",
-                "realm = \"https:///token\"",
-            ),
+            edited("realm = \"http://127.0.0.1:5001/token\"", "realm = \"https:///token\""),
             "4:9",
         ),
-        (
-            "unknown authn kind",
-            edited("kind = \"htpasswd\"", "kind = \"ldap\""),
-            "12:8",
-        ),
-        (
-            "htpasswd without file",
-            edited("file = \"htpasswd\"\n", ""),
-            "10:1",
-        ),
-        (
-            "bad cache_ttl",
-            edited("cache_ttl = \"0s\"", "cache_ttl = \"soon\""),
-            "15:13",
-        ),
+        ("unknown authn kind", edited("kind = \"htpasswd\"", "kind = \"ldap\""), "12:8"),
+        ("htpasswd without file", edited("file = \"htpasswd\"\n", ""), "10:1"),
+        ("bad cache_ttl", edited("cache_ttl = \"0s\"", "cache_ttl = \"soon\""), "15:13"),
         ("duplicate authn name", duplicate_authn, "26:8"),
-        (
-            "bad listen address",
-            edited("\"127.0.0.1:5001\"\n", "\"localhost\"\n"),
-            "21:11",
-        ),
-        (
-            "duplicate listen address",
-            edited("[::1]:5002", "127.0.0.1:5001"),
-            "23:11",
-        ),
+        ("bad listen address", edited("\"127.0.0.1:5001\"\n", "\"localhost\"\n"), "21:11"),
+        ("duplicate listen address", edited("[::1]:5002", "127.0.0.1:5001"), "23:11"),
         (
             "missing [[token.keys]]",
-            edited(
-                "[[token.keys]]\nkey = \"keys/token.key\"\ncertificate = \"/etc/regent/token.crt\"\n",
-                "",
-            ),
+            edited("[[token.keys]]\nkey = \"keys/token.key\"\ncertificate = \"/etc/regent/token.crt\"\n", ""),
             "1:1",
         ),
         (
@@ -231,21 +147,9 @@ fn errors_name_file_line_and_column() {
             ),
             "6:8",
         ),
-        (
-            "missing certificate",
-            edited("certificate = \"/etc/regent/token.crt\"\n", ""),
-            "6:1",
-        ),
-        (
-            "empty key path",
-            edited("key = \"keys/token.key\"", "key = \"\""),
-            "7:7",
-        ),
-        (
-            "wrong type",
-            edited("directory = \"policies\"", "directory = 3"),
-            "18:13",
-        ),
+        ("missing certificate", edited("certificate = \"/etc/regent/token.crt\"\n", ""), "6:1"),
+        ("empty key path", edited("key = \"keys/token.key\"", "key = \"\""), "7:7"),
+        ("wrong type", edited("directory = \"policies\"", "directory = 3"), "18:13"),
     ];
     let mut failures = Vec::new();
     for (name, text, position) in &cases {
@@ -261,22 +165,10 @@ fn errors_name_file_line_and_column() {
 #[test]
 fn error_messages_say_what_is_wrong() {
     let cases = [
-        (
-            edited("ttl = \"10m\"", "ttl = \"30s\""),
-            "ttl must be at least 60s",
-        ),
-        (
-            edited("kind = \"htpasswd\"", "kind = \"ldap\""),
-            "unknown authn kind \"ldap\" (known: htpasswd)",
-        ),
-        (
-            edited("ttl = \"10m\"", "tll = \"10m\""),
-            "unknown field `tll`",
-        ),
-        (
-            edited("service = \"registry.local\"\n", ""),
-            "missing field `service`",
-        ),
+        (edited("ttl = \"10m\"", "ttl = \"30s\""), "ttl must be at least 60s"),
+        (edited("kind = \"htpasswd\"", "kind = \"ldap\""), "unknown authn kind \"ldap\" (known: htpasswd)"),
+        (edited("ttl = \"10m\"", "tll = \"10m\""), "unknown field `tll`"),
+        (edited("service = \"registry.local\"\n", ""), "missing field `service`"),
     ];
     for (text, expected) in cases {
         let message = parse_error(&text);
@@ -290,11 +182,7 @@ fn load_reports_io_errors_with_the_path() {
     let missing = dir.path().join("absent.toml");
     let error = Config::load(&missing).unwrap_err();
     assert!(matches!(error, ConfigError::Io { .. }));
-    assert!(
-        error
-            .to_string()
-            .starts_with(&format!("{}: ", missing.display()))
-    );
+    assert!(error.to_string().starts_with(&format!("{}: ", missing.display())));
 }
 
 #[test]

@@ -10,9 +10,7 @@ use toml::Spanned;
 
 use super::error::{ConfigError, Locator, line_column};
 use super::file::{FileAuthn, FileConfig, FileKeyFiles, FileListen, FileToken};
-use super::{
-    AuthnConfig, BackendConfig, Config, KeyFiles, ListenConfig, PolicyConfig, TokenConfig,
-};
+use super::{AuthnConfig, BackendConfig, Config, KeyFiles, ListenConfig, PolicyConfig, TokenConfig};
 
 /// The token lifetime when `ttl` is not given.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(300);
@@ -30,24 +28,13 @@ pub(crate) fn validate(file: FileConfig, path: &Path, text: &str) -> Result<Conf
     let base = path.parent().unwrap_or(Path::new(""));
     let token = token(&locator, base, file.token)?;
     let authn = authn(&locator, base, file.authn)?;
-    let policy = PolicyConfig {
-        directory: resolve(&locator, base, &file.policy.directory, "policy directory")?,
-    };
+    let policy =
+        PolicyConfig { directory: resolve(&locator, base, &file.policy.directory, "policy directory")? };
     let listen = listen(&locator, file.listen)?;
-    Ok(Config {
-        path: path.to_path_buf(),
-        token,
-        authn,
-        policy,
-        listen,
-    })
+    Ok(Config { path: path.to_path_buf(), token, authn, policy, listen })
 }
 
-fn token(
-    locator: &Locator<'_>,
-    base: &Path,
-    table: Spanned<FileToken>,
-) -> Result<TokenConfig, ConfigError> {
+fn token(locator: &Locator<'_>, base: &Path, table: Spanned<FileToken>) -> Result<TokenConfig, ConfigError> {
     let span = table.span();
     let table = table.into_inner();
     let service = word(locator, &table.service, "service")?;
@@ -63,37 +50,20 @@ fn token(
     }
     let keys = match table.keys {
         None => {
-            return Err(locator.at(
-                span,
-                "[token] needs at least one [[token.keys]] entry (key and certificate)",
-            ));
+            return Err(
+                locator.at(span, "[token] needs at least one [[token.keys]] entry (key and certificate)")
+            );
         }
         Some(keys) if keys.get_ref().is_empty() => {
-            return Err(locator.at(
-                keys.span(),
-                "token.keys is empty: add a key and certificate",
-            ));
+            return Err(locator.at(keys.span(), "token.keys is empty: add a key and certificate"));
         }
         Some(keys) => keys.into_inner(),
     };
-    let keys = keys
-        .iter()
-        .map(|entry| key_files(locator, base, entry))
-        .collect::<Result<_, _>>()?;
-    Ok(TokenConfig {
-        service,
-        issuer,
-        realm,
-        ttl,
-        keys,
-    })
+    let keys = keys.iter().map(|entry| key_files(locator, base, entry)).collect::<Result<_, _>>()?;
+    Ok(TokenConfig { service, issuer, realm, ttl, keys })
 }
 
-fn key_files(
-    locator: &Locator<'_>,
-    base: &Path,
-    entry: &FileKeyFiles,
-) -> Result<KeyFiles, ConfigError> {
+fn key_files(locator: &Locator<'_>, base: &Path, entry: &FileKeyFiles) -> Result<KeyFiles, ConfigError> {
     Ok(KeyFiles {
         key: resolve(locator, base, &entry.key, "key")?,
         certificate: resolve(locator, base, &entry.certificate, "certificate")?,
@@ -128,9 +98,7 @@ fn authn(
                 let Some(file) = &table.file else {
                     return Err(locator.at(
                         span,
-                        format!(
-                            "authn {name:?}: kind \"htpasswd\" needs `file` (the password file)"
-                        ),
+                        format!("authn {name:?}: kind \"htpasswd\" needs `file` (the password file)"),
                     ));
                 };
                 BackendConfig::Htpasswd {
@@ -147,10 +115,7 @@ fn authn(
             other => {
                 return Err(locator.at(
                     table.kind.span(),
-                    format!(
-                        "unknown authn kind {other:?} (known: {})",
-                        AUTHN_KINDS.join(", ")
-                    ),
+                    format!("unknown authn kind {other:?} (known: {})", AUTHN_KINDS.join(", ")),
                 ));
             }
         };
@@ -159,10 +124,7 @@ fn authn(
     Ok(backends)
 }
 
-fn listen(
-    locator: &Locator<'_>,
-    entries: Vec<FileListen>,
-) -> Result<Vec<ListenConfig>, ConfigError> {
+fn listen(locator: &Locator<'_>, entries: Vec<FileListen>) -> Result<Vec<ListenConfig>, ConfigError> {
     let mut listeners: Vec<ListenConfig> = Vec::with_capacity(entries.len());
     for entry in entries {
         let text = entry.address.get_ref();
@@ -173,10 +135,7 @@ fn listen(
             )
         })?;
         if listeners.iter().any(|seen| seen.address == address) {
-            return Err(locator.at(
-                entry.address.span(),
-                format!("listen address {address} is given twice"),
-            ));
+            return Err(locator.at(entry.address.span(), format!("listen address {address} is given twice")));
         }
         listeners.push(ListenConfig { address });
     }
@@ -190,10 +149,9 @@ fn word(locator: &Locator<'_>, value: &Spanned<String>, what: &str) -> Result<St
         return Err(locator.at(value.span(), format!("{what} must not be empty")));
     }
     if text.trim() != text {
-        return Err(locator.at(
-            value.span(),
-            format!("{what} {text:?} must not start or end with whitespace"),
-        ));
+        return Err(
+            locator.at(value.span(), format!("{what} {text:?} must not start or end with whitespace"))
+        );
     }
     Ok(text.clone())
 }
@@ -201,34 +159,23 @@ fn word(locator: &Locator<'_>, value: &Spanned<String>, what: &str) -> Result<St
 /// An `http://` or `https://` URL with a host.
 fn realm(locator: &Locator<'_>, value: &Spanned<String>) -> Result<String, ConfigError> {
     let text = value.get_ref();
-    let rest = text
-        .strip_prefix("https://")
-        .or_else(|| text.strip_prefix("http://"));
+    let rest = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://"));
     let host = rest.map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
     match host {
         Some(host) if !host.is_empty() && !text.contains(char::is_whitespace) => Ok(text.clone()),
         _ => Err(locator.at(
             value.span(),
-            format!(
-                "realm {text:?} is not an http(s) URL, e.g. \"https://auth.example.com/token\""
-            ),
+            format!("realm {text:?} is not an http(s) URL, e.g. \"https://auth.example.com/token\""),
         )),
     }
 }
 
 /// A humantime duration (`"300s"`, `"5m"`).
-fn duration(
-    locator: &Locator<'_>,
-    value: &Spanned<String>,
-    what: &str,
-) -> Result<Duration, ConfigError> {
+fn duration(locator: &Locator<'_>, value: &Spanned<String>, what: &str) -> Result<Duration, ConfigError> {
     humantime::parse_duration(value.get_ref()).map_err(|error| {
         locator.at(
             value.span(),
-            format!(
-                "bad {what} {:?}: {error} (write e.g. \"300s\" or \"5m\")",
-                value.get_ref()
-            ),
+            format!("bad {what} {:?}: {error} (write e.g. \"300s\" or \"5m\")", value.get_ref()),
         )
     })
 }

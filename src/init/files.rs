@@ -20,19 +20,14 @@ pub(crate) enum Outcome {
 
 /// An `io::Error` about `path`.
 pub(crate) fn io_error(path: &Path) -> impl FnOnce(io::Error) -> InitError + '_ {
-    move |error| InitError::Io {
-        path: path.to_path_buf(),
-        error,
-    }
+    move |error| InitError::Io { path: path.to_path_buf(), error }
 }
 
 /// A complete temporary file with `contents` and `mode`, next to `path`, not yet in place.
 pub(crate) fn prepare(path: &Path, contents: &[u8], mode: u32) -> Result<NamedTempFile, InitError> {
     let parent = path.parent().unwrap_or(Path::new("."));
-    let mut file = tempfile::Builder::new()
-        .prefix(".regent-init")
-        .tempfile_in(parent)
-        .map_err(io_error(parent))?;
+    let mut file =
+        tempfile::Builder::new().prefix(".regent-init").tempfile_in(parent).map_err(io_error(parent))?;
     file.write_all(contents).map_err(io_error(path))?;
     set_mode(file.as_file(), mode).map_err(io_error(path))?;
     file.as_file().sync_all().map_err(io_error(path))?;
@@ -41,18 +36,13 @@ pub(crate) fn prepare(path: &Path, contents: &[u8], mode: u32) -> Result<NamedTe
 
 /// Renames `file` to `path`, replacing whatever is there.
 pub(crate) fn replace(file: NamedTempFile, path: &Path) -> Result<Outcome, InitError> {
-    file.persist(path)
-        .map_err(|persist| io_error(path)(persist.error))?;
+    file.persist(path).map_err(|persist| io_error(path)(persist.error))?;
     Ok(Outcome::Written)
 }
 
 /// Writes `contents` to `path` with `mode` unless `path` exists (checked again at the rename, so
 /// a file that appears meanwhile is kept too).
-pub(crate) fn create_if_absent(
-    path: &Path,
-    contents: &[u8],
-    mode: u32,
-) -> Result<Outcome, InitError> {
+pub(crate) fn create_if_absent(path: &Path, contents: &[u8], mode: u32) -> Result<Outcome, InitError> {
     if path.try_exists().map_err(io_error(path))? {
         return Ok(Outcome::Kept);
     }
@@ -66,18 +56,13 @@ pub(crate) fn create_if_absent(
 
 /// Creates directory `path` holding `files` (name, text) unless it exists: the files are written
 /// into a temporary directory which is then renamed into place.
-pub(crate) fn create_dir_if_absent(
-    path: &Path,
-    files: &[(&str, &str)],
-) -> Result<Outcome, InitError> {
+pub(crate) fn create_dir_if_absent(path: &Path, files: &[(&str, &str)]) -> Result<Outcome, InitError> {
     if path.try_exists().map_err(io_error(path))? {
         return Ok(Outcome::Kept);
     }
     let parent = path.parent().unwrap_or(Path::new("."));
-    let staging = tempfile::Builder::new()
-        .prefix(".regent-init")
-        .tempdir_in(parent)
-        .map_err(io_error(parent))?;
+    let staging =
+        tempfile::Builder::new().prefix(".regent-init").tempdir_in(parent).map_err(io_error(parent))?;
     for (name, text) in files {
         let file = staging.path().join(name);
         fs::write(&file, text).map_err(io_error(&file))?;

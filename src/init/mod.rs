@@ -77,8 +77,7 @@ pub enum InitError {
 
 /// Generates a key and a self-signed certificate: [`crate::token::generate_key`], or a fake in
 /// tests.
-pub type KeyGenerator<'a> =
-    &'a dyn Fn(KeyType, &str, OffsetDateTime) -> Result<GeneratedKey, TokenError>;
+pub type KeyGenerator<'a> = &'a dyn Fn(KeyType, &str, OffsetDateTime) -> Result<GeneratedKey, TokenError>;
 
 /// The listen address `regent init` configures by default.
 pub const DEFAULT_LISTEN: SocketAddr =
@@ -152,9 +151,7 @@ pub fn init_with_key_generator(
     let text = config_text(opts);
     Config::parse(&text, &config_path).map_err(invalid_option)?;
     if let Some((name, _)) = policies.iter().find(|(name, _)| !is_plain_file_name(name)) {
-        return Err(InitError::PolicyFileName {
-            name: (*name).to_owned(),
-        });
+        return Err(InitError::PolicyFileName { name: (*name).to_owned() });
     }
     let key_path = dir.join(KEY_FILE);
     let certificate_path = dir.join(CERTIFICATE_FILE);
@@ -179,16 +176,10 @@ pub fn init_with_key_generator(
     let key_file = files::prepare(&key_path, generated.key_pem.expose().as_bytes(), 0o600)?;
     let certificate_file = files::prepare(&certificate_path, generated.cert_pem.as_bytes(), 0o644)?;
     outcomes.push((files::replace(key_file, &key_path)?, key_path.clone()));
-    outcomes.push((
-        files::replace(certificate_file, &certificate_path)?,
-        certificate_path.clone(),
-    ));
+    outcomes.push((files::replace(certificate_file, &certificate_path)?, certificate_path.clone()));
 
     let config_outcome = if opts.force {
-        files::replace(
-            files::prepare(&config_path, text.as_bytes(), 0o644)?,
-            &config_path,
-        )?
+        files::replace(files::prepare(&config_path, text.as_bytes(), 0o644)?, &config_path)?
     } else {
         files::create_if_absent(&config_path, text.as_bytes(), 0o644)?
     };
@@ -197,28 +188,15 @@ pub fn init_with_key_generator(
     let htpasswd = dir.join(HTPASSWD_FILE);
     let groups = dir.join(GROUPS_FILE);
     let policy_dir = dir.join(POLICY_DIR);
-    outcomes.push((
-        files::create_if_absent(&htpasswd, HTPASSWD_TEXT.as_bytes(), 0o600)?,
-        htpasswd.clone(),
-    ));
-    outcomes.push((
-        files::create_if_absent(&groups, GROUPS_TEXT.as_bytes(), 0o644)?,
-        groups.clone(),
-    ));
-    outcomes.push((
-        files::create_dir_if_absent(&policy_dir, policies)?,
-        policy_dir.clone(),
-    ));
+    outcomes.push((files::create_if_absent(&htpasswd, HTPASSWD_TEXT.as_bytes(), 0o600)?, htpasswd.clone()));
+    outcomes.push((files::create_if_absent(&groups, GROUPS_TEXT.as_bytes(), 0o644)?, groups.clone()));
+    outcomes.push((files::create_dir_if_absent(&policy_dir, policies)?, policy_dir.clone()));
 
     let config = Config::load(&config_path).map_err(InitError::ExistingConfig)?;
-    let root_cert_bundle = config
-        .token
-        .keys
-        .first()
-        .map_or_else(|| certificate_path.clone(), |keys| keys.certificate.clone());
-    let (written, kept) = outcomes
-        .into_iter()
-        .partition::<Vec<_>, _>(|(outcome, _)| *outcome == Outcome::Written);
+    let root_cert_bundle =
+        config.token.keys.first().map_or_else(|| certificate_path.clone(), |keys| keys.certificate.clone());
+    let (written, kept) =
+        outcomes.into_iter().partition::<Vec<_>, _>(|(outcome, _)| *outcome == Outcome::Written);
     Ok(InitReport {
         dir,
         config: config_path,
@@ -240,9 +218,7 @@ pub fn init_with_key_generator(
 fn invalid_option(error: ConfigError) -> InitError {
     match error {
         ConfigError::Invalid { message, .. } => InitError::InvalidOption { message },
-        other => InitError::InvalidOption {
-            message: other.to_string(),
-        },
+        other => InitError::InvalidOption { message: other.to_string() },
     }
 }
 

@@ -57,6 +57,24 @@ impl InitReport {
     }
 }
 
+impl std::fmt::Display for InitReport {
+    /// What `regent init` prints: the files, the registry's settings and the next steps.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "regent data directory: {}", self.dir.display())?;
+        for path in &self.written {
+            writeln!(f, "  wrote {}", path.display())?;
+        }
+        for path in &self.kept {
+            writeln!(f, "  kept  {}", path.display())?;
+        }
+        writeln!(f, "\nFor the registry's config.yml:\n\n{}", self.registry_snippet())?;
+        writeln!(f, "or as environment variables:\n\n{}", self.registry_env())?;
+        writeln!(f, "Next:")?;
+        writeln!(f, "  regent passwd --config {} USER", self.config.display())?;
+        write!(f, "  regent serve --config {}", self.config.display())
+    }
+}
+
 /// `value` as a YAML scalar: plain when that reads back unchanged, else double-quoted (a JSON
 /// string is a valid YAML double-quoted scalar).
 fn yaml_scalar(value: &str) -> String {
@@ -69,11 +87,7 @@ fn yaml_scalar(value: &str) -> String {
             "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "y" | "n"
         )
         && value.parse::<f64>().is_err();
-    if plain {
-        value.to_owned()
-    } else {
-        serde_json::Value::String(value.to_owned()).to_string()
-    }
+    if plain { value.to_owned() } else { serde_json::Value::String(value.to_owned()).to_string() }
 }
 
 #[cfg(test)]

@@ -11,10 +11,7 @@ use super::*;
 use crate::secret::Secret;
 
 const NOW: OffsetDateTime = datetime!(2025-01-02 03:04:05 UTC);
-const POLICIES: &[(&str, &str)] = &[
-    ("default.toml", "# default\n"),
-    ("admins.toml", "# admins\n"),
-];
+const POLICIES: &[(&str, &str)] = &[("default.toml", "# default\n"), ("admins.toml", "# admins\n")];
 
 /// A fake generator whose key and certificate say which call (1, 2, ...) made them.
 struct FakeKeys {
@@ -23,9 +20,7 @@ struct FakeKeys {
 
 impl FakeKeys {
     fn new() -> Self {
-        Self {
-            calls: Cell::new(0),
-        }
+        Self { calls: Cell::new(0) }
     }
 
     fn generate(
@@ -45,9 +40,7 @@ impl FakeKeys {
 }
 
 fn run(opts: &InitOptions, keys: &FakeKeys) -> Result<InitReport, InitError> {
-    init_with_key_generator(opts, POLICIES, NOW, &|kind, name, now| {
-        keys.generate(kind, name, now)
-    })
+    init_with_key_generator(opts, POLICIES, NOW, &|kind, name, now| keys.generate(kind, name, now))
 }
 
 #[cfg(unix)]
@@ -60,49 +53,26 @@ fn mode(path: &Path) -> u32 {
 fn writes_every_file_with_its_mode() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("data");
-    let opts = InitOptions {
-        key_type: KeyType::Ec,
-        ..InitOptions::new(&dir)
-    };
+    let opts = InitOptions { key_type: KeyType::Ec, ..InitOptions::new(&dir) };
     let report = run(&opts, &FakeKeys::new()).unwrap();
 
     assert_eq!(report.dir, dir);
-    assert_eq!(
-        fs::read_to_string(dir.join("keys/token.key")).unwrap(),
-        "KEY 1 Ec regent\n"
-    );
-    assert_eq!(
-        fs::read_to_string(dir.join("keys/token.crt")).unwrap(),
-        "CERT 1 Ec regent\n"
-    );
-    assert_eq!(
-        fs::read_to_string(dir.join("htpasswd")).unwrap(),
-        HTPASSWD_TEXT
-    );
+    assert_eq!(fs::read_to_string(dir.join("keys/token.key")).unwrap(), "KEY 1 Ec regent\n");
+    assert_eq!(fs::read_to_string(dir.join("keys/token.crt")).unwrap(), "CERT 1 Ec regent\n");
+    assert_eq!(fs::read_to_string(dir.join("htpasswd")).unwrap(), HTPASSWD_TEXT);
     assert_eq!(fs::read_to_string(dir.join("groups")).unwrap(), GROUPS_TEXT);
     assert!(GROUPS_TEXT.contains("\n# admins:"));
     assert!(HTPASSWD_TEXT.lines().all(|line| line.starts_with('#')));
     assert!(HTPASSWD_TEXT.contains("regent passwd"));
-    assert_eq!(
-        fs::read_to_string(dir.join("policies/admins.toml")).unwrap(),
-        "# admins\n"
-    );
-    assert_eq!(
-        fs::read_to_string(dir.join("policies/default.toml")).unwrap(),
-        "# default\n"
-    );
+    assert_eq!(fs::read_to_string(dir.join("policies/admins.toml")).unwrap(), "# admins\n");
+    assert_eq!(fs::read_to_string(dir.join("policies/default.toml")).unwrap(), "# default\n");
     assert_eq!(report.written.len(), 6);
     assert!(report.kept.is_empty());
     // No temporary files are left behind.
-    let mut names: Vec<_> = fs::read_dir(&dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
-        .collect();
+    let mut names: Vec<_> =
+        fs::read_dir(&dir).unwrap().map(|entry| entry.unwrap().file_name().into_string().unwrap()).collect();
     names.sort();
-    assert_eq!(
-        names,
-        ["groups", "htpasswd", "keys", "policies", "regent.toml"]
-    );
+    assert_eq!(names, ["groups", "htpasswd", "keys", "policies", "regent.toml"]);
 
     #[cfg(unix)]
     for (path, expected) in [
@@ -142,11 +112,7 @@ fn generated_config_round_trips_through_config_parse() {
             if *file == report.htpasswd && *groups == report.groups
     ));
     // Relative paths, so the directory can move.
-    assert!(
-        !fs::read_to_string(&report.config)
-            .unwrap()
-            .contains(&*temp.path().to_string_lossy())
-    );
+    assert!(!fs::read_to_string(&report.config).unwrap().contains(&*temp.path().to_string_lossy()));
 }
 
 #[test]
@@ -154,10 +120,7 @@ fn default_realm_matches_the_default_listener() {
     let opts = InitOptions::default();
     assert_eq!(opts.realm, "http://127.0.0.1:5001/token");
     assert_eq!(opts.realm, default_realm(opts.listen));
-    assert_eq!(
-        (opts.service.as_str(), opts.issuer.as_str()),
-        ("registry.local", "regent")
-    );
+    assert_eq!((opts.service.as_str(), opts.issuer.as_str()), ("registry.local", "regent"));
 }
 
 #[test]
@@ -186,48 +149,22 @@ fn force_replaces_key_and_config_but_keeps_users_and_policies() {
 
     let keys = FakeKeys::new();
     keys.calls.set(1);
-    let opts = InitOptions {
-        force: true,
-        service: "other.local".into(),
-        ..InitOptions::new(dir)
-    };
+    let opts = InitOptions { force: true, service: "other.local".into(), ..InitOptions::new(dir) };
     let report = run(&opts, &keys).unwrap();
-    assert_eq!(
-        fs::read_to_string(dir.join(KEY_FILE)).unwrap(),
-        "KEY 2 Rsa regent\n"
-    );
-    assert_eq!(
-        fs::read_to_string(dir.join(CERTIFICATE_FILE)).unwrap(),
-        "CERT 2 Rsa regent\n"
-    );
+    assert_eq!(fs::read_to_string(dir.join(KEY_FILE)).unwrap(), "KEY 2 Rsa regent\n");
+    assert_eq!(fs::read_to_string(dir.join(CERTIFICATE_FILE)).unwrap(), "CERT 2 Rsa regent\n");
     assert_eq!(report.service, "other.local");
-    assert_eq!(
-        fs::read_to_string(dir.join("htpasswd")).unwrap(),
-        "alice:$2y$hash\n"
-    );
-    assert_eq!(
-        fs::read_to_string(dir.join("groups")).unwrap(),
-        "admins: alice\n"
-    );
+    assert_eq!(fs::read_to_string(dir.join("htpasswd")).unwrap(), "alice:$2y$hash\n");
+    assert_eq!(fs::read_to_string(dir.join("groups")).unwrap(), "admins: alice\n");
     assert!(dir.join("policies/mine.toml").exists());
-    assert_eq!(
-        report.kept,
-        [
-            report.htpasswd.clone(),
-            report.groups.clone(),
-            report.policies.clone()
-        ]
-    );
+    assert_eq!(report.kept, [report.htpasswd.clone(), report.groups.clone(), report.policies.clone()]);
 }
 
 #[test]
 fn existing_config_is_kept_and_describes_the_report() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path();
-    let mine = InitOptions {
-        service: "mine.local".into(),
-        ..InitOptions::new(dir)
-    };
+    let mine = InitOptions { service: "mine.local".into(), ..InitOptions::new(dir) };
     fs::write(dir.join(CONFIG_FILE_NAME), config_text(&mine)).unwrap();
     let report = run(&InitOptions::new(dir), &FakeKeys::new()).unwrap();
     assert_eq!(report.service, "mine.local");
@@ -259,32 +196,17 @@ fn bad_options_are_refused_before_anything_is_written() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("data");
     let cases = [
-        (
-            InitOptions {
-                realm: "127.0.0.1:5001/token".into(),
-                ..InitOptions::new(&dir)
-            },
-            "realm",
-        ),
-        (
-            InitOptions {
-                service: String::new(),
-                ..InitOptions::new(&dir)
-            },
-            "service must not be empty",
-        ),
+        (InitOptions { realm: "127.0.0.1:5001/token".into(), ..InitOptions::new(&dir) }, "realm"),
+        (InitOptions { service: String::new(), ..InitOptions::new(&dir) }, "service must not be empty"),
     ];
     for (opts, expected) in cases {
         let error = run(&opts, &FakeKeys::new()).unwrap_err();
         assert!(matches!(error, InitError::InvalidOption { .. }));
         assert!(error.to_string().contains(expected), "{error}");
     }
-    let error = init_with_key_generator(
-        &InitOptions::new(&dir),
-        &[("../evil", "")],
-        NOW,
-        &|_, _, _| unreachable!("no key is generated"),
-    )
+    let error = init_with_key_generator(&InitOptions::new(&dir), &[("../evil", "")], NOW, &|_, _, _| {
+        unreachable!("no key is generated")
+    })
     .unwrap_err();
     assert!(matches!(error, InitError::PolicyFileName { .. }));
     assert!(!dir.exists());

@@ -39,9 +39,7 @@ pub(crate) fn evaluate(rules: &[Rule], who: &Principal, scopes: &[Scope]) -> Eva
         };
         for action in &scope.actions {
             let already_decided = decisions.iter().any(|d| {
-                d.resource_type == scope.resource_type
-                    && d.name == scope.name
-                    && d.action == *action
+                d.resource_type == scope.resource_type && d.name == scope.name && d.action == *action
             });
             if already_decided {
                 continue;
@@ -79,17 +77,9 @@ pub(crate) fn evaluate(rules: &[Rule], who: &Principal, scopes: &[Scope]) -> Eva
 }
 
 /// Decides one requested action: the actions it grants (several for a repository `*`) and why.
-fn decide_requested(
-    rules: &[Rule],
-    who: &Principal,
-    scope: &Scope,
-    action: &str,
-) -> (Vec<Action>, Reason) {
+fn decide_requested(rules: &[Rule], who: &Principal, scope: &Scope, action: &str) -> (Vec<Action>, Reason) {
     let (resource, candidates) = match (scope.resource_type.as_str(), Action::parse(action)) {
-        ("repository", Some(Action::All)) => (
-            Resource::Repository(&scope.name),
-            REPOSITORY_ACTIONS.to_vec(),
-        ),
+        ("repository", Some(Action::All)) => (Resource::Repository(&scope.name), REPOSITORY_ACTIONS.to_vec()),
         ("repository", Some(known)) => (Resource::Repository(&scope.name), vec![known]),
         ("registry", Some(Action::All)) => (Resource::Registry(&scope.name), vec![Action::All]),
         ("repository" | "registry", _) => return (Vec::new(), Reason::UnknownAction),
@@ -115,10 +105,7 @@ fn decide_requested(
         .map(|(_, reason)| reason)
         .find(|reason| matches!(reason, Reason::Allowed(_)))
         .or_else(|| {
-            reasons
-                .iter()
-                .map(|(_, reason)| reason)
-                .find(|reason| matches!(reason, Reason::DeniedBy(_)))
+            reasons.iter().map(|(_, reason)| reason).find(|reason| matches!(reason, Reason::DeniedBy(_)))
         })
         .cloned()
         .unwrap_or(Reason::NoAllowRule);
@@ -128,10 +115,7 @@ fn decide_requested(
 /// Decides one known action on one resource.
 fn decide(rules: &[Rule], who: &Principal, resource: Resource<'_>, action: Action) -> Reason {
     let first = |effect: Effect| {
-        rules
-            .iter()
-            .filter(|rule| rule.effect == effect)
-            .find(|rule| rule.matches(who, resource, action))
+        rules.iter().filter(|rule| rule.effect == effect).find(|rule| rule.matches(who, resource, action))
     };
     match (first(Effect::Deny), first(Effect::Allow)) {
         (Some(deny), _) => Reason::DeniedBy(deny.at.clone()),

@@ -68,12 +68,7 @@ impl Locator<'_> {
     /// An error at `span`.
     fn error(&self, span: &Range<usize>, message: impl Into<String>) -> PolicyError {
         let (line, column) = self.position(span.start);
-        PolicyError::Invalid {
-            path: self.source.path.clone(),
-            line,
-            column,
-            message: message.into(),
-        }
+        PolicyError::Invalid { path: self.source.path.clone(), line, column, message: message.into() }
     }
 
     /// A warning at `span`.
@@ -90,19 +85,12 @@ pub(crate) fn parse_file(source: &PolicySource) -> Result<ParsedFile, PolicyErro
         let message = err.message().lines().collect::<Vec<_>>().join(": ");
         at.error(&err.span().unwrap_or(0..0), message)
     })?;
-    let mut parsed = ParsedFile {
-        rules: Vec::new(),
-        warnings: Vec::new(),
-    };
+    let mut parsed = ParsedFile { rules: Vec::new(), warnings: Vec::new() };
     if raw.allow.is_empty() && raw.deny.is_empty() {
-        parsed
-            .warnings
-            .push(at.warning(&(0..0), "no rules in this file"));
+        parsed.warnings.push(at.warning(&(0..0), "no rules in this file"));
     }
     let allow = raw.allow.iter().map(|r| (Effect::Allow, r));
-    let mut in_file_order: Vec<_> = allow
-        .chain(raw.deny.iter().map(|r| (Effect::Deny, r)))
-        .collect();
+    let mut in_file_order: Vec<_> = allow.chain(raw.deny.iter().map(|r| (Effect::Deny, r))).collect();
     in_file_order.sort_by_key(|(_, raw_rule)| raw_rule.span().start);
     for (effect, raw_rule) in in_file_order {
         let rule = parse_rule(&at, effect, raw_rule, &mut parsed.warnings)?;
@@ -134,18 +122,15 @@ fn parse_rule(
     })?;
     let target = match (&raw.repositories, &raw.registry) {
         (Some(_), Some(registry)) => {
-            return Err(at.error(
-                &registry.span(),
-                "a rule has either `repositories` or `registry`, not both",
-            ));
+            return Err(
+                at.error(&registry.span(), "a rule has either `repositories` or `registry`, not both")
+            );
         }
         (None, None) => {
             return Err(at.error(&header.span(), "a rule needs `repositories` or `registry`"));
         }
         (Some(patterns), None) => {
-            let patterns = parse_list(at, patterns, "repositories", |text| {
-                RepositoryPattern::parse(text)
-            })?;
+            let patterns = parse_list(at, patterns, "repositories", RepositoryPattern::parse)?;
             let mut list = Vec::new();
             for (parsed, element) in patterns.into_iter().zip(patterns_spans(raw)) {
                 for warning in &parsed.warnings {
@@ -155,20 +140,11 @@ fn parse_rule(
             }
             Target::Repositories(list)
         }
-        (None, Some(names)) => Target::Registry(parse_list(at, names, "registry", |text| {
-            parse_registry_name(text)
-        })?),
+        (None, Some(names)) => {
+            Target::Registry(parse_list(at, names, "registry", parse_registry_name)?)
+        }
     };
-    let rule = Rule {
-        effect,
-        at: RuleRef {
-            file: at.source.path.clone(),
-            line,
-        },
-        subjects,
-        target,
-        actions,
-    };
+    let rule = Rule { effect, at: RuleRef { file: at.source.path.clone(), line }, subjects, target, actions };
     if let Some(warning) = void_rule_warning(&rule) {
         warnings.push(at.warning(&header.span(), warning));
     }
@@ -177,9 +153,7 @@ fn parse_rule(
 
 /// The spans of a rule's repository patterns.
 fn patterns_spans(raw: &RawRule) -> impl Iterator<Item = Range<usize>> + '_ {
-    raw.repositories
-        .iter()
-        .flat_map(|list| list.get_ref().iter().map(Spanned::span))
+    raw.repositories.iter().flat_map(|list| list.get_ref().iter().map(Spanned::span))
 }
 
 /// Parses every element of a non-empty list, reporting the first bad one at its position.
@@ -194,24 +168,18 @@ fn parse_list<T>(
     }
     list.get_ref()
         .iter()
-        .map(|element| {
-            parse(element.get_ref()).map_err(|message| at.error(&element.span(), message))
-        })
+        .map(|element| parse(element.get_ref()).map_err(|message| at.error(&element.span(), message)))
         .collect()
 }
 
 /// Validates a registry resource name such as `catalog`.
 fn parse_registry_name(text: &str) -> Result<String, String> {
     let valid = !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
     if valid {
         Ok(text.to_owned())
     } else {
-        Err(format!(
-            "invalid registry resource name {text:?} (a literal name such as \"catalog\")"
-        ))
+        Err(format!("invalid registry resource name {text:?} (a literal name such as \"catalog\")"))
     }
 }
 

@@ -57,16 +57,11 @@ impl RepositoryPattern {
                 && !is_valid_component(literal)
                 && !(index == 0 && is_valid_domain(literal))
             {
-                warnings.push(format!(
-                    "pattern segment {literal:?} can never match a valid repository name"
-                ));
+                warnings.push(format!("pattern segment {literal:?} can never match a valid repository name"));
             }
             segments.push(parsed);
         }
-        Ok(ParsedPattern {
-            pattern: Self { segments },
-            warnings,
-        })
+        Ok(ParsedPattern { pattern: Self { segments }, warnings })
     }
 
     /// Whether the pattern mentions `${user}`.
@@ -111,9 +106,7 @@ fn parse_segment(segment: &str) -> Result<Segment, String> {
                 parts.push(Part::Star);
                 rest = &rest[1..];
             } else {
-                rest = rest
-                    .strip_prefix("${user}")
-                    .ok_or("unknown variable: only ${user} is supported")?;
+                rest = rest.strip_prefix("${user}").ok_or("unknown variable: only ${user} is supported")?;
                 parts.push(Part::User);
             }
             continue;
@@ -149,9 +142,7 @@ fn match_segments(pattern: &[Segment], names: &[&str], user: &str) -> bool {
             (1..=names.len()).any(|taken| match_segments(rest, &names[taken..], user))
         }
         Some((Segment::Parts(parts), rest)) => match names.split_first() {
-            Some((name, names)) => {
-                match_parts(parts, name, user) && match_segments(rest, names, user)
-            }
+            Some((name, names)) => match_parts(parts, name, user) && match_segments(rest, names, user),
             None => false,
         },
     }
@@ -161,12 +152,10 @@ fn match_segments(pattern: &[Segment], names: &[&str], user: &str) -> bool {
 fn match_parts(parts: &[Part], text: &str, user: &str) -> bool {
     match parts.split_first() {
         None => text.is_empty(),
-        Some((Part::Literal(literal), rest)) => text
-            .strip_prefix(literal.as_str())
-            .is_some_and(|text| match_parts(rest, text, user)),
-        Some((Part::User, rest)) => text
-            .strip_prefix(user)
-            .is_some_and(|text| match_parts(rest, text, user)),
+        Some((Part::Literal(literal), rest)) => {
+            text.strip_prefix(literal.as_str()).is_some_and(|text| match_parts(rest, text, user))
+        }
+        Some((Part::User, rest)) => text.strip_prefix(user).is_some_and(|text| match_parts(rest, text, user)),
         Some((Part::Star, rest)) => text
             .char_indices()
             .map(|(at, _)| at)
@@ -211,9 +200,7 @@ fn is_valid_domain(text: &str) -> bool {
     };
     let label_ok = |label: &str| {
         !label.is_empty()
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
             && !label.starts_with('-')
             && !label.ends_with('-')
     };

@@ -150,17 +150,11 @@ impl PolicySet {
         let mut paths = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(read_error(dir))? {
             let path = entry.map_err(read_error(dir))?.path();
-            let name = path
-                .file_name()
-                .and_then(|name| name.to_str())
-                .unwrap_or(".");
+            let name = path.file_name().and_then(|name| name.to_str()).unwrap_or(".");
             if name.starts_with('.') || path.extension().is_none_or(|ext| ext != "toml") {
                 continue;
             }
-            if std::fs::metadata(&path)
-                .map_err(read_error(&path))?
-                .is_file()
-            {
+            if std::fs::metadata(&path).map_err(read_error(&path))?.is_file() {
                 paths.push(path);
             }
         }
@@ -172,10 +166,7 @@ impl PolicySet {
         }
         let mut loaded = Self::from_sources(&sources)?;
         if sources.is_empty() {
-            let warning = format!(
-                "{}: no policy files: every request is denied",
-                dir.display()
-            );
+            let warning = format!("{}: no policy files: every request is denied", dir.display());
             loaded.warnings.push(warning);
         }
         Ok(loaded)
@@ -207,11 +198,7 @@ impl Evaluation {
 impl fmt::Display for Decision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let verdict = if self.granted { "granted" } else { "denied" };
-        write!(
-            f,
-            "{}:{}:{} {verdict} ({})",
-            self.resource_type, self.name, self.action, self.reason
-        )
+        write!(f, "{}:{}:{} {verdict} ({})", self.resource_type, self.name, self.action, self.reason)
     }
 }
 

@@ -99,9 +99,8 @@ impl Action {
 impl Subject {
     /// Parses a `who` entry; `None` when it is not one regent knows.
     pub(crate) fn parse(text: &str) -> Option<Self> {
-        let valid_name = |name: &str| {
-            !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c.is_control())
-        };
+        let valid_name =
+            |name: &str| !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c.is_control());
         match text {
             "authenticated" => Some(Self::Authenticated),
             "anonymous" => Some(Self::Anonymous),
@@ -145,9 +144,7 @@ impl Rule {
             (Target::Repositories(patterns), Resource::Repository(name)) => {
                 patterns.iter().any(|pattern| pattern.matches(name, user))
             }
-            (Target::Registry(names), Resource::Registry(name)) => {
-                names.iter().any(|known| known == name)
-            }
+            (Target::Registry(names), Resource::Registry(name)) => names.iter().any(|known| known == name),
             _ => false,
         }
     }
@@ -155,18 +152,15 @@ impl Rule {
     /// Whether the rule names `action` (registry resources only know `*`).
     fn names(&self, resource: Resource<'_>, action: Action) -> bool {
         match resource {
-            Resource::Repository(_) => self
-                .actions
-                .iter()
-                .any(|named| *named == action || *named == Action::All),
+            Resource::Repository(_) => {
+                self.actions.iter().any(|named| *named == action || *named == Action::All)
+            }
             Resource::Registry(_) => action == Action::All && self.actions.contains(&Action::All),
         }
     }
 
     /// Whether the rule can only ever apply to anonymous requests.
     pub(crate) fn is_anonymous_only(&self) -> bool {
-        self.subjects
-            .iter()
-            .all(|subject| *subject == Subject::Anonymous)
+        self.subjects.iter().all(|subject| *subject == Subject::Anonymous)
     }
 }

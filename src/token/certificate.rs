@@ -22,8 +22,7 @@ pub(super) struct CertificateChain {
 impl CertificateChain {
     /// Parses a PEM file of one or more certificates; the error text says what is wrong.
     pub(super) fn from_pem(cert_pem: &str) -> Result<Self, String> {
-        let blocks =
-            pem::parse_many(cert_pem).map_err(|error| format!("not a PEM file: {error}"))?;
+        let blocks = pem::parse_many(cert_pem).map_err(|error| format!("not a PEM file: {error}"))?;
         let ders: Vec<Vec<u8>> = blocks
             .into_iter()
             .filter(|block| block.tag() == "CERTIFICATE")
@@ -54,11 +53,8 @@ impl CertificateChain {
 
     /// The certificates as PEM text with LF line endings.
     pub(super) fn to_pem(&self) -> String {
-        let blocks: Vec<pem::Pem> = self
-            .ders
-            .iter()
-            .map(|der| pem::Pem::new("CERTIFICATE", der.clone()))
-            .collect();
+        let blocks: Vec<pem::Pem> =
+            self.ders.iter().map(|der| pem::Pem::new("CERTIFICATE", der.clone())).collect();
         let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
         pem::encode_many_config(&blocks, config)
     }
@@ -80,10 +76,7 @@ mod tests {
         let ec = vector("ec.crt");
         let chain = CertificateChain::from_pem(&format!("{rsa}{ec}")).unwrap();
         assert_eq!(chain.ders.len(), 2);
-        assert_eq!(
-            chain.kid,
-            "I3QK:4I6G:TPAS:JK6B:SMA2:M4YO:OXP6:X66P:G4S3:HJTA:ZTJQ:ICKQ"
-        );
+        assert_eq!(chain.kid, "I3QK:4I6G:TPAS:JK6B:SMA2:M4YO:OXP6:X66P:G4S3:HJTA:ZTJQ:ICKQ");
         let x5c = chain.x5c();
         assert_eq!(STANDARD.decode(&x5c[1]).unwrap(), chain.ders[1]);
         let again = CertificateChain::from_pem(&chain.to_pem()).unwrap();
@@ -95,14 +88,8 @@ mod tests {
     fn files_without_certificates_are_refused() {
         let cases = [
             ("", "no CERTIFICATE block"),
-            (
-                "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
-                "no CERTIFICATE block",
-            ),
-            (
-                "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
-                "invalid certificate",
-            ),
+            ("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", "no CERTIFICATE block"),
+            ("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "invalid certificate"),
         ];
         for (text, expected) in cases {
             let error = CertificateChain::from_pem(text).unwrap_err();

@@ -31,10 +31,7 @@ pub fn generate_key(
     let certificate = params
         .self_signed(&key_pair)
         .map_err(|error| generation_error(&format!("signing the certificate: {error}")))?;
-    Ok(GeneratedKey {
-        key_pem: Secret::new(key_pair.serialize_pem()),
-        cert_pem: certificate.pem(),
-    })
+    Ok(GeneratedKey { key_pem: Secret::new(key_pair.serialize_pem()), cert_pem: certificate.pem() })
 }
 
 /// The rcgen algorithm for a key type.
@@ -47,10 +44,7 @@ fn signature_algorithm(key_type: KeyType) -> &'static SignatureAlgorithm {
 
 /// A generation failure; there is no file yet, so the "path" says what was being made.
 fn generation_error(message: &str) -> TokenError {
-    TokenError::KeyFile {
-        path: "(new signing key)".to_owned(),
-        message: message.to_owned(),
-    }
+    TokenError::KeyFile { path: "(new signing key)".to_owned(), message: message.to_owned() }
 }
 
 #[cfg(test)]
@@ -63,17 +57,9 @@ mod tests {
     #[test]
     fn generated_certificates_carry_name_validity_and_key_type() {
         let now = datetime!(2025-03-01 12:00:00 UTC);
-        for (key_type, oid) in [
-            (KeyType::Rsa, "1.2.840.113549.1.1.1"),
-            (KeyType::Ec, "1.2.840.10045.2.1"),
-        ] {
+        for (key_type, oid) in [(KeyType::Rsa, "1.2.840.113549.1.1.1"), (KeyType::Ec, "1.2.840.10045.2.1")] {
             let generated = generate_key(key_type, "regent token signer", now).unwrap();
-            assert!(
-                generated
-                    .key_pem
-                    .expose()
-                    .starts_with("-----BEGIN PRIVATE KEY-----")
-            );
+            assert!(generated.key_pem.expose().starts_with("-----BEGIN PRIVATE KEY-----"));
             let block = pem::parse(&generated.cert_pem).unwrap();
             assert_eq!(block.tag(), "CERTIFICATE");
             let (_, cert) = parse_x509_certificate(block.contents()).unwrap();

@@ -96,19 +96,14 @@ impl TokenIssuer {
         };
         let payload = serde_json::to_vec(&claims)
             .map_err(|error| TokenError::Signing(format!("encoding the claims: {error}")))?;
-        let mut token =
-            String::with_capacity(self.encoded_header.len() + payload.len() * 4 / 3 + 400);
+        let mut token = String::with_capacity(self.encoded_header.len() + payload.len() * 4 / 3 + 400);
         token.push_str(&self.encoded_header);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
         let signature = self.keys.signing_key().sign_raw(token.as_bytes())?;
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
-        Ok(IssuedToken {
-            token: Secret::new(token),
-            expires_in: self.ttl_seconds,
-            issued_at,
-        })
+        Ok(IssuedToken { token: Secret::new(token), expires_in: self.ttl_seconds, issued_at })
     }
 }
 

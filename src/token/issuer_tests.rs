@@ -39,9 +39,7 @@ fn verify(token: &str, algorithm: Algorithm, key: &DecodingKey) -> Value {
     validation.set_audience(&[SERVICE]);
     validation.set_issuer(&[ISSUER]);
     validation.validate_exp = false;
-    jsonwebtoken::decode::<Value>(token, key, &validation)
-        .unwrap()
-        .claims
+    jsonwebtoken::decode::<Value>(token, key, &validation).unwrap().claims
 }
 
 /// The JSON of one base64url part of a token.
@@ -53,10 +51,9 @@ fn part_json(token: &str, index: usize) -> Value {
 #[test]
 fn tokens_verify_and_carry_the_registry_claims() {
     let now = datetime!(2025-06-01 10:00:00.750 UTC);
-    for (key_type, algorithm, name) in [
-        (KeyType::Rsa, Algorithm::RS256, "RS256"),
-        (KeyType::Ec, Algorithm::ES256, "ES256"),
-    ] {
+    for (key_type, algorithm, name) in
+        [(KeyType::Rsa, Algorithm::RS256, "RS256"), (KeyType::Ec, Algorithm::ES256, "ES256")]
+    {
         let (issuer, decoding_key) = issuer_with(key_type, Duration::from_secs(300));
         let issued = issuer.issue("alice", team_app_access(), now).unwrap();
         let token = issued.token.expose();
@@ -91,9 +88,7 @@ fn tokens_verify_and_carry_the_registry_claims() {
 #[test]
 fn es256_signatures_are_jose_r_and_s() {
     let (issuer, _) = issuer_with(KeyType::Ec, Duration::from_secs(300));
-    let issued = issuer
-        .issue("", Vec::new(), datetime!(2025-06-01 10:00:00 UTC))
-        .unwrap();
+    let issued = issuer.issue("", Vec::new(), datetime!(2025-06-01 10:00:00 UTC)).unwrap();
     let signature = issued.token.expose().split('.').nth(2).unwrap();
     assert_eq!(URL_SAFE_NO_PAD.decode(signature).unwrap().len(), 64);
 }
@@ -101,9 +96,7 @@ fn es256_signatures_are_jose_r_and_s() {
 #[test]
 fn anonymous_tokens_have_an_empty_subject_and_empty_access() {
     let (issuer, decoding_key) = issuer_with(KeyType::Ec, Duration::from_secs(300));
-    let issued = issuer
-        .issue("", Vec::new(), datetime!(2025-06-01 10:00:00 UTC))
-        .unwrap();
+    let issued = issuer.issue("", Vec::new(), datetime!(2025-06-01 10:00:00 UTC)).unwrap();
     let claims = verify(issued.token.expose(), Algorithm::ES256, &decoding_key);
     assert_eq!(claims["sub"], "");
     assert_eq!(claims["access"], json!([]));
@@ -127,15 +120,10 @@ fn short_lifetimes_are_raised_to_a_minute() {
     let cases = [(0, 60), (1, 60), (59, 60), (60, 60), (61, 61), (3600, 3600)];
     for (ttl, expected) in cases {
         let (issuer, _) = issuer_with(KeyType::Ec, Duration::from_secs(ttl));
-        let issued = issuer
-            .issue("a", Vec::new(), datetime!(2025-06-01 10:00:00 UTC))
-            .unwrap();
+        let issued = issuer.issue("a", Vec::new(), datetime!(2025-06-01 10:00:00 UTC)).unwrap();
         assert_eq!(issued.expires_in, expected, "ttl {ttl}");
         let claims = part_json(issued.token.expose(), 1);
-        assert_eq!(
-            claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
-            expected as i64
-        );
+        assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), expected as i64);
     }
 }
 
@@ -143,9 +131,7 @@ fn short_lifetimes_are_raised_to_a_minute() {
 fn a_token_from_another_key_does_not_verify() {
     let (issuer, _) = issuer_with(KeyType::Rsa, Duration::from_secs(300));
     let (_, other_key) = issuer_with(KeyType::Rsa, Duration::from_secs(300));
-    let issued = issuer
-        .issue("a", Vec::new(), datetime!(2025-06-01 10:00:00 UTC))
-        .unwrap();
+    let issued = issuer.issue("a", Vec::new(), datetime!(2025-06-01 10:00:00 UTC)).unwrap();
     let mut validation = Validation::new(Algorithm::RS256);
     validation.set_audience(&[SERVICE]);
     validation.validate_exp = false;

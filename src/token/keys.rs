@@ -52,18 +52,11 @@ impl SigningKey {
             let message = if key_origin == cert_origin {
                 "the private key does not match the certificate's public key".to_owned()
             } else {
-                format!(
-                    "the private key does not match the public key of the certificate in {cert_origin}"
-                )
+                format!("the private key does not match the public key of the certificate in {cert_origin}")
             };
             return Err(key_file(key_origin, message));
         }
-        Ok(Self {
-            private_key,
-            x5c: chain.x5c(),
-            chain,
-            rng: SystemRandom::new(),
-        })
+        Ok(Self { private_key, x5c: chain.x5c(), chain, rng: SystemRandom::new() })
     }
 
     /// The libtrust `kid`.
@@ -93,9 +86,7 @@ impl SigningKey {
 
     /// Signs `msg` with this key (RS256, or ES256 as 64-byte `r||s`): the raw JWS signature.
     pub fn sign_raw(&self, msg: &[u8]) -> Result<Vec<u8>, TokenError> {
-        self.private_key
-            .sign(&self.rng, msg)
-            .map_err(TokenError::Signing)
+        self.private_key.sign(&self.rng, msg).map_err(TokenError::Signing)
     }
 }
 
@@ -116,10 +107,7 @@ fn read_file(path: &Path, origin: &str) -> Result<String, TokenError> {
 
 /// A [`TokenError::KeyFile`] for `origin`.
 fn key_file(origin: &str, message: String) -> TokenError {
-    TokenError::KeyFile {
-        path: origin.to_owned(),
-        message,
-    }
+    TokenError::KeyFile { path: origin.to_owned(), message }
 }
 
 #[cfg(test)]

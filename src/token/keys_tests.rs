@@ -5,11 +5,7 @@ use crate::token::{GeneratedKey, KeyType, generate_key};
 use time::macros::datetime;
 
 /// Writes a generated key and certificate into `dir`; returns their paths.
-fn write_pair(
-    dir: &Path,
-    name: &str,
-    generated: &GeneratedKey,
-) -> (std::path::PathBuf, std::path::PathBuf) {
+fn write_pair(dir: &Path, name: &str, generated: &GeneratedKey) -> (std::path::PathBuf, std::path::PathBuf) {
     let key_path = dir.join(format!("{name}.key"));
     let cert_path = dir.join(format!("{name}.crt"));
     std::fs::write(&key_path, generated.key_pem.expose()).unwrap();
@@ -21,9 +17,7 @@ fn write_pair(
 fn generated_keys_load_back() {
     let now = datetime!(2025-03-01 12:00:00 UTC);
     let dir = tempfile::tempdir().unwrap();
-    for (key_type, algorithm, signature_len) in
-        [(KeyType::Rsa, "RS256", 256), (KeyType::Ec, "ES256", 64)]
-    {
+    for (key_type, algorithm, signature_len) in [(KeyType::Rsa, "RS256", 256), (KeyType::Ec, "ES256", 64)] {
         let generated = generate_key(key_type, "regent", now).unwrap();
         let (key_path, cert_path) = write_pair(dir.path(), algorithm, &generated);
         let key = SigningKey::load(&key_path, &cert_path).unwrap();
@@ -34,14 +28,8 @@ fn generated_keys_load_back() {
         assert_eq!(key.kid(), crate::token::libtrust_kid(spki));
         assert_eq!(key.x5c().len(), 1);
         assert_eq!(key.not_before(), now - time::Duration::minutes(1));
-        assert_eq!(
-            key.certificates_pem(),
-            generated.cert_pem.replace("\r\n", "\n")
-        );
-        assert_eq!(
-            key.sign_raw(b"header.payload").unwrap().len(),
-            signature_len
-        );
+        assert_eq!(key.certificates_pem(), generated.cert_pem.replace("\r\n", "\n"));
+        assert_eq!(key.sign_raw(b"header.payload").unwrap().len(), signature_len);
     }
 }
 
@@ -56,13 +44,8 @@ fn a_key_with_another_keys_certificate_is_refused() {
     let (_, second_cert) = write_pair(dir.path(), "second", &second);
     let (_, rsa_cert) = write_pair(dir.path(), "rsa", &rsa);
     for cert_path in [&second_cert, &rsa_cert] {
-        let error = SigningKey::load(&first_key, cert_path)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            error.starts_with(&first_key.display().to_string()),
-            "{error}"
-        );
+        let error = SigningKey::load(&first_key, cert_path).unwrap_err().to_string();
+        assert!(error.starts_with(&first_key.display().to_string()), "{error}");
         assert!(error.contains(&cert_path.display().to_string()), "{error}");
         assert!(error.contains("does not match"), "{error}");
     }
@@ -75,18 +58,11 @@ fn errors_name_the_file() {
     let generated = generate_key(KeyType::Ec, "regent", now).unwrap();
     let (key_path, cert_path) = write_pair(dir.path(), "ok", &generated);
     let missing = dir.path().join("missing.crt");
-    let error = SigningKey::load(&key_path, &missing)
-        .unwrap_err()
-        .to_string();
+    let error = SigningKey::load(&key_path, &missing).unwrap_err().to_string();
     assert!(error.starts_with(&missing.display().to_string()), "{error}");
     // Swapped: the certificate file holds no private key.
-    let error = SigningKey::load(&cert_path, &key_path)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        error.starts_with(&cert_path.display().to_string()),
-        "{error}"
-    );
+    let error = SigningKey::load(&cert_path, &key_path).unwrap_err().to_string();
+    assert!(error.starts_with(&cert_path.display().to_string()), "{error}");
     assert!(error.contains("no PRIVATE KEY"), "{error}");
 }
 
@@ -97,11 +73,8 @@ fn a_chain_goes_into_x5c_in_order() {
     let other = generate_key(KeyType::Ec, "ca", now).unwrap();
     let chain = format!("{}{}", leaf.cert_pem, other.cert_pem);
     let key = SigningKey::from_pem(leaf.key_pem.expose(), &chain, "memory").unwrap();
-    let ders: Vec<Vec<u8>> = pem::parse_many(&chain)
-        .unwrap()
-        .into_iter()
-        .map(pem::Pem::into_contents)
-        .collect();
+    let ders: Vec<Vec<u8>> =
+        pem::parse_many(&chain).unwrap().into_iter().map(pem::Pem::into_contents).collect();
     let x5c: Vec<Vec<u8>> = key
         .x5c()
         .iter()
@@ -117,9 +90,6 @@ fn debug_shows_no_key_material() {
     let generated = generate_key(KeyType::Ec, "regent", now).unwrap();
     let key = SigningKey::from_pem(generated.key_pem.expose(), &generated.cert_pem, "m").unwrap();
     let debug = format!("{key:?}");
-    assert!(
-        debug.contains(key.kid()) && debug.contains("ES256"),
-        "{debug}"
-    );
+    assert!(debug.contains(key.kid()) && debug.contains("ES256"), "{debug}");
     assert!(!debug.contains("private"), "{debug}");
 }

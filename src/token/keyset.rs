@@ -20,8 +20,7 @@ impl KeySet {
     pub fn new(keys: Vec<SigningKey>) -> Result<Self, TokenError> {
         let mut signing = None;
         for (index, key) in keys.iter().enumerate() {
-            let newer =
-                signing.is_none_or(|best: usize| key.not_before() >= keys[best].not_before());
+            let newer = signing.is_none_or(|best: usize| key.not_before() >= keys[best].not_before());
             if newer {
                 signing = Some(index);
             }
@@ -73,12 +72,8 @@ mod tests {
     fn the_newest_certificate_signs_ties_go_to_the_last() {
         let old = datetime!(2024-01-01 00:00:00 UTC);
         let new = datetime!(2025-01-01 00:00:00 UTC);
-        let cases: [(&[OffsetDateTime], usize); 4] = [
-            (&[old], 0),
-            (&[old, new], 1),
-            (&[new, old], 0),
-            (&[new, old, new], 2),
-        ];
+        let cases: [(&[OffsetDateTime], usize); 4] =
+            [(&[old], 0), (&[old, new], 1), (&[new, old], 0), (&[new, old, new], 2)];
         for (dates, expected) in cases {
             let keys: Vec<SigningKey> = dates.iter().map(|date| key_valid_from(*date)).collect();
             let expected_kid = keys[expected].kid().to_owned();

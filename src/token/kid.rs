@@ -54,11 +54,7 @@ mod tests {
     #[test]
     fn kid_matches_the_libtrust_vectors() {
         let vectors = expected();
-        assert_eq!(
-            vectors.len(),
-            2,
-            "EXPECTED.txt holds the rsa and ec vectors"
-        );
+        assert_eq!(vectors.len(), 2, "EXPECTED.txt holds the rsa and ec vectors");
         for (file, kid) in vectors {
             assert_eq!(libtrust_kid(&spki_of(&file)), kid, "{file}");
         }
@@ -70,9 +66,6 @@ mod tests {
         let groups: Vec<&str> = kid.split(':').collect();
         assert_eq!(groups.len(), 12);
         assert!(groups.iter().all(|group| group.len() == 4));
-        assert!(
-            kid.chars()
-                .all(|c| c == ':' || c.is_ascii_uppercase() || ('2'..='7').contains(&c))
-        );
+        assert!(kid.chars().all(|c| c == ':' || c.is_ascii_uppercase() || ('2'..='7').contains(&c)));
     }
 }

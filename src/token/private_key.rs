@@ -21,12 +21,8 @@ pub(super) enum PrivateKey {
 impl PrivateKey {
     /// Parses the first private key of a PEM file: PKCS#8, PKCS#1 RSA or SEC1 EC.
     pub(super) fn from_pem(key_pem: &str) -> Result<Self, String> {
-        let blocks =
-            pem::parse_many(key_pem).map_err(|error| format!("not a PEM file: {error}"))?;
-        let Some(block) = blocks
-            .iter()
-            .find(|block| block.tag().ends_with("PRIVATE KEY"))
-        else {
+        let blocks = pem::parse_many(key_pem).map_err(|error| format!("not a PEM file: {error}"))?;
+        let Some(block) = blocks.iter().find(|block| block.tag().ends_with("PRIVATE KEY")) else {
             return Err("no PRIVATE KEY block found".to_owned());
         };
         let der = block.contents();
@@ -35,11 +31,9 @@ impl PrivateKey {
             "RSA PRIVATE KEY" => RsaKeyPair::from_der(der)
                 .map(Self::Rsa)
                 .map_err(|error| format!("invalid RSA PRIVATE KEY: {error}"))?,
-            "EC PRIVATE KEY" => {
-                EcdsaKeyPair::from_private_key_der(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
-                    .map(Self::Ec)
-                    .map_err(|error| format!("invalid EC PRIVATE KEY ({SUPPORTED}): {error}"))?
-            }
+            "EC PRIVATE KEY" => EcdsaKeyPair::from_private_key_der(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                .map(Self::Ec)
+                .map_err(|error| format!("invalid EC PRIVATE KEY ({SUPPORTED}): {error}"))?,
             "ENCRYPTED PRIVATE KEY" => {
                 return Err("encrypted private keys are not supported".to_owned());
             }
@@ -62,10 +56,9 @@ impl PrivateKey {
     /// Refuses RSA keys under 2048 bits.
     fn check_size(&self) -> Result<(), String> {
         match self {
-            Self::Rsa(rsa) if rsa.public_modulus_len() < MIN_RSA_MODULUS_BYTES => Err(format!(
-                "RSA key of {} bits: {SUPPORTED}",
-                rsa.public_modulus_len() * 8
-            )),
+            Self::Rsa(rsa) if rsa.public_modulus_len() < MIN_RSA_MODULUS_BYTES => {
+                Err(format!("RSA key of {} bits: {SUPPORTED}", rsa.public_modulus_len() * 8))
+            }
             _ => Ok(()),
         }
     }
@@ -127,10 +120,8 @@ mod tests {
         let ec_pkcs8 = ec.to_pkcs8v1().unwrap();
         let key = PrivateKey::from_pem(&pem_of("PRIVATE KEY", ec_pkcs8.as_ref())).unwrap();
         assert_eq!(key.algorithm(), "ES256");
-        let sec1 = AsDer::<aws_lc_rs::encoding::EcPrivateKeyRfc5915Der>::as_der(&ec.private_key())
-            .unwrap();
-        let params =
-            "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n";
+        let sec1 = AsDer::<aws_lc_rs::encoding::EcPrivateKeyRfc5915Der>::as_der(&ec.private_key()).unwrap();
+        let params = "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n";
         let text = format!("{params}{}", pem_of("EC PRIVATE KEY", sec1.as_ref()));
         let key = PrivateKey::from_pem(&text).unwrap();
         assert_eq!(key.public_key_bits(), ec.public_key().as_ref());
@@ -161,10 +152,7 @@ mod tests {
             (pem_of("ENCRYPTED PRIVATE KEY", b"x"), "encrypted"),
             (pem_of("DSA PRIVATE KEY", b"x"), "unsupported key block"),
             (pem_of("PRIVATE KEY", p384.as_ref()), "ECDSA P-256"),
-            (
-                pem_of("RSA PRIVATE KEY", b"garbage"),
-                "invalid RSA PRIVATE KEY",
-            ),
+            (pem_of("RSA PRIVATE KEY", b"garbage"), "invalid RSA PRIVATE KEY"),
         ];
         for (text, expected) in cases {
             let error = PrivateKey::from_pem(&text).err().unwrap();

@@ -5,10 +5,7 @@ use std::path::PathBuf;
 use super::*;
 
 fn parse(text: &str) -> Result<ParsedFile, PolicyError> {
-    parse_file(&PolicySource {
-        path: PathBuf::from("p.toml"),
-        text: text.to_owned(),
-    })
+    parse_file(&PolicySource { path: PathBuf::from("p.toml"), text: text.to_owned() })
 }
 
 const WHO: &str = "who = [\"everyone\"]\n";
@@ -18,34 +15,19 @@ const PULL: &str = "actions = [\"pull\"]\n";
 #[test]
 fn load_errors_point_at_the_offending_value() {
     let cases: Vec<(String, &str)> = vec![
-        (
-            "[[allow]]\nwho = [\"a\"\n".to_owned(),
-            "p.toml:3:1: invalid array: expected `]`",
-        ),
+        ("[[allow]]\nwho = [\"a\"\n".to_owned(), "p.toml:3:1: invalid array: expected `]`"),
         (
             format!("[[allow]]\n{WHO}{REPOS}{PULL}bogus = 1\n"),
             "p.toml:5:1: unknown field `bogus`, expected one of `who`, `repositories`, `registry`, `actions`",
         ),
-        (
-            "# rules\n[other]\n".to_owned(),
-            "p.toml:2:2: unknown field `other`, expected `allow` or `deny`",
-        ),
-        (
-            format!("\n[[allow]]\n{REPOS}{PULL}"),
-            "p.toml:2:1: missing field `who`",
-        ),
-        (
-            format!("[[allow]]\n{WHO}{REPOS}"),
-            "p.toml:1:1: missing field `actions`",
-        ),
+        ("# rules\n[other]\n".to_owned(), "p.toml:2:2: unknown field `other`, expected `allow` or `deny`"),
+        (format!("\n[[allow]]\n{REPOS}{PULL}"), "p.toml:2:1: missing field `who`"),
+        (format!("[[allow]]\n{WHO}{REPOS}"), "p.toml:1:1: missing field `actions`"),
         (
             format!("[[allow]]\nwho = \"everyone\"\n{REPOS}{PULL}"),
             "p.toml:2:7: invalid type: string \"everyone\", expected a sequence",
         ),
-        (
-            format!("[[allow]]\nwho = []\n{REPOS}{PULL}"),
-            "p.toml:2:7: `who` must not be empty",
-        ),
+        (format!("[[allow]]\nwho = []\n{REPOS}{PULL}"), "p.toml:2:7: `who` must not be empty"),
         (
             format!("[[allow]]\nwho = [\"authenticated\", \"root\"]\n{REPOS}{PULL}"),
             "p.toml:2:25: unknown subject \"root\" (expected user:NAME, group:NAME, authenticated, anonymous or everyone)",
@@ -63,10 +45,7 @@ fn load_errors_point_at_the_offending_value() {
             format!("[[deny]]\n{WHO}{REPOS}actions = [\"pull\", \"write\"]\n"),
             "p.toml:4:20: unknown action \"write\" (expected pull, push, delete or *)",
         ),
-        (
-            format!("[[allow]]\n{WHO}{REPOS}actions = []\n"),
-            "p.toml:4:11: `actions` must not be empty",
-        ),
+        (format!("[[allow]]\n{WHO}{REPOS}actions = []\n"), "p.toml:4:11: `actions` must not be empty"),
         (
             format!("[[allow]]\n{WHO}repositories = [\"team/**\", \"a/?\"]\n{PULL}"),
             "p.toml:3:28: `?` is not supported in repository patterns",
@@ -144,14 +123,12 @@ fn warns_about_rules_that_can_never_match() {
     }
 }
 
-const PULL_RULE: &str =
-    "[[allow]]\nwho = [\"everyone\"]\nrepositories = [\"**\"]\nactions = [\"pull\"]\n";
+const PULL_RULE: &str = "[[allow]]\nwho = [\"everyone\"]\nrepositories = [\"**\"]\nactions = [\"pull\"]\n";
 
 #[test]
 fn rules_carry_their_header_line_and_effect() {
     let text = format!("# header\n\n[[deny]]\n{WHO}{REPOS}{PULL}\n{PULL_RULE}");
     let parsed = parse(&text).expect("valid");
-    let summary: Vec<(Effect, usize)> =
-        parsed.rules.iter().map(|r| (r.effect, r.at.line)).collect();
+    let summary: Vec<(Effect, usize)> = parsed.rules.iter().map(|r| (r.effect, r.at.line)).collect();
     assert_eq!(summary, [(Effect::Deny, 3), (Effect::Allow, 8)]);
 }

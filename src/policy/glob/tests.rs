@@ -48,11 +48,7 @@ fn matches_globs() {
         ("${user}", "", Some(""), false),
     ];
     for (text, name, user, expected) in cases {
-        assert_eq!(
-            pattern(text).matches(name, user),
-            expected,
-            "{text} vs {name} as {user:?}"
-        );
+        assert_eq!(pattern(text).matches(name, user), expected, "{text} vs {name} as {user:?}");
     }
 }
 
@@ -69,11 +65,7 @@ fn rejects_bad_patterns() {
         ("${user", "unknown variable: only ${user} is supported"),
     ];
     for (text, message) in cases {
-        assert_eq!(
-            RepositoryPattern::parse(text).map(|_| ()),
-            Err(message.to_owned()),
-            "{text}"
-        );
+        assert_eq!(RepositoryPattern::parse(text).map(|_| ()), Err(message.to_owned()), "{text}");
     }
     for text in ["Team/**", "team app", "team/[ab]", "é"] {
         let err = RepositoryPattern::parse(text).map(|_| ()).expect_err(text);
@@ -84,30 +76,15 @@ fn rejects_bad_patterns() {
 #[test]
 fn warns_about_literal_segments_no_name_can_have() {
     let parsed = RepositoryPattern::parse("team/-x/**").expect("valid");
-    assert_eq!(
-        parsed.warnings,
-        ["pattern segment \"-x\" can never match a valid repository name"]
-    );
-    assert!(
-        RepositoryPattern::parse("localhost:5000/**")
-            .expect("valid")
-            .warnings
-            .is_empty()
-    );
-    assert!(
-        RepositoryPattern::parse("a/b.c__d---e/*")
-            .expect("valid")
-            .warnings
-            .is_empty()
-    );
+    assert_eq!(parsed.warnings, ["pattern segment \"-x\" can never match a valid repository name"]);
+    assert!(RepositoryPattern::parse("localhost:5000/**").expect("valid").warnings.is_empty());
+    assert!(RepositoryPattern::parse("a/b.c__d---e/*").expect("valid").warnings.is_empty());
 }
 
 #[test]
 fn validates_components() {
     let valid = ["a", "a1", "a.b", "a_b", "a__b", "a-b", "a---b", "0"];
-    let invalid = [
-        "", "A", "a.", ".a", "a..b", "a___b", "a.-b", "-a", "a-", "a/b", "*", "..", "a b",
-    ];
+    let invalid = ["", "A", "a.", ".a", "a..b", "a___b", "a.-b", "-a", "a-", "a/b", "*", "..", "a b"];
     for text in valid {
         assert!(is_valid_component(text), "{text}");
     }
@@ -118,24 +95,8 @@ fn validates_components() {
 
 #[test]
 fn validates_repository_names() {
-    let valid = [
-        "a",
-        "team/app",
-        "Team/app",
-        "localhost:5000/foo/bar",
-        "Registry.Example.com/x",
-        "a.b/c",
-    ];
-    let invalid = [
-        "",
-        "team/App",
-        "a//b",
-        "/a",
-        "a/",
-        "localhost:5000",
-        "host:/a",
-        "a/../b",
-    ];
+    let valid = ["a", "team/app", "Team/app", "localhost:5000/foo/bar", "Registry.Example.com/x", "a.b/c"];
+    let invalid = ["", "team/App", "a//b", "/a", "a/", "localhost:5000", "host:/a", "a/../b"];
     for text in valid {
         assert!(is_valid_repository_name(text), "{text}");
     }

@@ -46,66 +46,30 @@ fn grants_the_allowed_subset() {
     let anonymous = Principal::Anonymous;
     let cases: Vec<(&Principal, &str, Vec<&str>)> = vec![
         // alice owns her namespace and nothing else.
-        (
-            &alice,
-            "repository:alice/app:pull,push",
-            vec!["repository:alice/app:pull,push"],
-        ),
-        (
-            &alice,
-            "repository:alice/a/b:delete",
-            vec!["repository:alice/a/b:delete"],
-        ),
+        (&alice, "repository:alice/app:pull,push", vec!["repository:alice/app:pull,push"]),
+        (&alice, "repository:alice/a/b:delete", vec!["repository:alice/a/b:delete"]),
         (&alice, "repository:alice:push", vec![]),
         (&alice, "repository:bob/app:pull,push", vec![]),
         (&alice, "registry:catalog:*", vec![]),
         // bob reads everything, writes only his own.
-        (
-            &bob,
-            "repository:alice/app:pull,push",
-            vec!["repository:alice/app:pull"],
-        ),
-        (
-            &bob,
-            "repository:bob/app:push",
-            vec!["repository:bob/app:push"],
-        ),
+        (&bob, "repository:alice/app:pull,push", vec!["repository:alice/app:pull"]),
+        (&bob, "repository:bob/app:push", vec!["repository:bob/app:push"]),
         // anonymous: public/** only, pull only.
-        (
-            &anonymous,
-            "repository:public/x:pull,push",
-            vec!["repository:public/x:pull"],
-        ),
+        (&anonymous, "repository:public/x:pull,push", vec!["repository:public/x:pull"]),
         (&anonymous, "repository:alice/app:pull", vec![]),
         (&anonymous, "repository:public:pull", vec![]),
         // admins: the catalog and every repository action.
         (&root, "registry:catalog:*", vec!["registry:catalog:*"]),
         (&root, "registry:other:*", vec![]),
         (&root, "registry:catalog:pull", vec![]),
-        (
-            &root,
-            "repository:x/y:delete,pull",
-            vec!["repository:x/y:pull,delete"],
-        ),
+        (&root, "repository:x/y:delete,pull", vec!["repository:x/y:pull,delete"]),
         // deny beats allow, whatever the order.
-        (
-            &mallory,
-            "repository:x:pull,push,delete",
-            vec!["repository:x:pull"],
-        ),
+        (&mallory, "repository:x:pull,push,delete", vec!["repository:x:pull"]),
         (&mallory, "repository:mallory/x:push", vec![]),
         (&mallory, "registry:catalog:*", vec!["registry:catalog:*"]),
         // `*` expands to the granted actions, never `*` itself.
-        (
-            &alice,
-            "repository:alice/app:*",
-            vec!["repository:alice/app:pull,push,delete"],
-        ),
-        (
-            &bob,
-            "repository:team/app:*",
-            vec!["repository:team/app:pull"],
-        ),
+        (&alice, "repository:alice/app:*", vec!["repository:alice/app:pull,push,delete"]),
+        (&bob, "repository:team/app:*", vec!["repository:team/app:pull"]),
         (&mallory, "repository:x:*", vec!["repository:x:pull"]),
         (&anonymous, "repository:private/x:*", vec![]),
         // repeated scopes for one resource merge into one entry.
@@ -128,21 +92,13 @@ fn grants_the_allowed_subset() {
         (&alice, "repository:localhost:5000/alice/app:push", vec![]),
         // unknown types and actions are dropped.
         (&root, "plugin:foo:pull", vec![]),
-        (
-            &alice,
-            "repository:alice/x:pull,fly",
-            vec!["repository:alice/x:pull"],
-        ),
+        (&alice, "repository:alice/x:pull,fly", vec!["repository:alice/x:pull"]),
         // names outside the repository grammar match nothing.
         (&root, "repository:team/App:pull", vec![]),
         (&root, "repository:a/../b:pull", vec![]),
     ];
     for (who, scopes, expected) in cases {
-        assert_eq!(
-            access_of(&set, who, scopes),
-            expected,
-            "{who:?} asking {scopes}"
-        );
+        assert_eq!(access_of(&set, who, scopes), expected, "{who:?} asking {scopes}");
     }
 }
 
@@ -195,11 +151,7 @@ fn decisions_name_the_rule() {
                 "repository:x:pull granted (allowed by test.toml:21)",
             ],
         ),
-        (
-            user("mallory", &[]),
-            "repository:x:*",
-            vec!["repository:x:* denied (denied by test.toml:26)"],
-        ),
+        (user("mallory", &[]), "repository:x:*", vec!["repository:x:* denied (denied by test.toml:26)"]),
         (
             user("alice", &[]),
             "repository:alice/x:* registry:catalog:*",
@@ -227,34 +179,19 @@ fn decisions_name_the_rule() {
         ),
     ];
     for (who, scopes, expected) in cases {
-        assert_eq!(
-            decisions_of(&set, &who, scopes),
-            expected,
-            "{who:?} asking {scopes}"
-        );
+        assert_eq!(decisions_of(&set, &who, scopes), expected, "{who:?} asking {scopes}");
     }
 }
 
 #[test]
 fn one_decision_per_requested_action() {
     let set = policy(POLICY);
-    let scopes =
-        parse_scopes(["repository:bob/a:pull,push repository:bob/a:push repository:c:delete"])
-            .expect("valid scopes");
+    let scopes = parse_scopes(["repository:bob/a:pull,push repository:bob/a:push repository:c:delete"])
+        .expect("valid scopes");
     let evaluation = set.evaluate(&user("bob", &[]), &scopes);
-    let actions: Vec<(&str, &str, bool)> = evaluation
-        .decisions
-        .iter()
-        .map(|d| (d.name.as_str(), d.action.as_str(), d.granted))
-        .collect();
-    assert_eq!(
-        actions,
-        [
-            ("bob/a", "pull", true),
-            ("bob/a", "push", true),
-            ("c", "delete", false)
-        ]
-    );
+    let actions: Vec<(&str, &str, bool)> =
+        evaluation.decisions.iter().map(|d| (d.name.as_str(), d.action.as_str(), d.granted)).collect();
+    assert_eq!(actions, [("bob/a", "pull", true), ("bob/a", "push", true), ("c", "delete", false)]);
     assert_eq!(evaluation.granted().count(), 2);
     let denied: Vec<&Decision> = evaluation.denied().collect();
     assert_eq!(denied.len(), 1);
@@ -274,14 +211,7 @@ fn empty_policy_denies_everything() {
 
 #[test]
 fn anonymous_is_only_requests_without_credentials() {
-    let set =
-        policy("[[allow]]\nwho = [\"anonymous\"]\nrepositories = [\"**\"]\nactions = [\"pull\"]\n");
-    assert_eq!(
-        access_of(&set, &Principal::Anonymous, "repository:a:pull"),
-        ["repository:a:pull"]
-    );
-    assert_eq!(
-        access_of(&set, &user("alice", &[]), "repository:a:pull"),
-        Vec::<String>::new()
-    );
+    let set = policy("[[allow]]\nwho = [\"anonymous\"]\nrepositories = [\"**\"]\nactions = [\"pull\"]\n");
+    assert_eq!(access_of(&set, &Principal::Anonymous, "repository:a:pull"), ["repository:a:pull"]);
+    assert_eq!(access_of(&set, &user("alice", &[]), "repository:a:pull"), Vec::<String>::new());
 }

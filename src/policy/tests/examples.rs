@@ -18,60 +18,24 @@ fn shipped_policies_grant_exactly_the_documented_access() {
     let root = user("root", &["admins"]);
     let anonymous = Principal::Anonymous;
     let cases: Vec<(&Principal, &str, Vec<&str>)> = vec![
-        (
-            &alice,
-            "repository:alice/app:pull,push,delete",
-            vec!["repository:alice/app:pull,push,delete"],
-        ),
-        (
-            &alice,
-            "repository:bob/app:pull,push",
-            vec!["repository:bob/app:pull"],
-        ),
-        (
-            &alice,
-            "repository:library/nginx:pull,push",
-            vec!["repository:library/nginx:pull"],
-        ),
-        (
-            &alice,
-            "repository:team/app:pull,push",
-            vec!["repository:team/app:pull"],
-        ),
+        (&alice, "repository:alice/app:pull,push,delete", vec!["repository:alice/app:pull,push,delete"]),
+        (&alice, "repository:bob/app:pull,push", vec!["repository:bob/app:pull"]),
+        (&alice, "repository:library/nginx:pull,push", vec!["repository:library/nginx:pull"]),
+        (&alice, "repository:team/app:pull,push", vec!["repository:team/app:pull"]),
         (&alice, "registry:catalog:*", vec![]),
-        (
-            &bob,
-            "repository:bob/app:*",
-            vec!["repository:bob/app:pull,push,delete"],
-        ),
+        (&bob, "repository:bob/app:*", vec!["repository:bob/app:pull,push,delete"]),
         (&bob, "repository:alice/app:push,delete", vec![]),
-        (
-            &anonymous,
-            "repository:public/app:pull,push",
-            vec!["repository:public/app:pull"],
-        ),
+        (&anonymous, "repository:public/app:pull,push", vec!["repository:public/app:pull"]),
         (&anonymous, "repository:alice/app:pull", vec![]),
         (&anonymous, "repository:library/nginx:pull", vec![]),
         (&anonymous, "registry:catalog:*", vec![]),
-        (
-            &dev,
-            "repository:team/app:pull,push,delete",
-            vec!["repository:team/app:pull,push"],
-        ),
+        (&dev, "repository:team/app:pull,push,delete", vec!["repository:team/app:pull,push"]),
         (&dev, "repository:other/app:push", vec![]),
         (&root, "registry:catalog:*", vec!["registry:catalog:*"]),
-        (
-            &root,
-            "repository:alice/app:*",
-            vec!["repository:alice/app:pull,push,delete"],
-        ),
+        (&root, "repository:alice/app:*", vec!["repository:alice/app:pull,push,delete"]),
     ];
     for (who, scopes, expected) in cases {
-        assert_eq!(
-            access_of(&set, who, scopes),
-            expected,
-            "{who:?} asking {scopes}"
-        );
+        assert_eq!(access_of(&set, who, scopes), expected, "{who:?} asking {scopes}");
     }
 }
 
@@ -81,19 +45,13 @@ fn example_constant_lists_every_shipped_file() {
         .expect("policies/ exists")
         .map(|entry| {
             let path = entry.expect("entry").path();
-            let name = path
-                .file_name()
-                .expect("name")
-                .to_string_lossy()
-                .into_owned();
+            let name = path.file_name().expect("name").to_string_lossy().into_owned();
             (name, std::fs::read_to_string(&path).expect("readable"))
         })
         .collect();
     on_disk.sort();
-    let compiled: Vec<(String, String)> = EXAMPLE_POLICIES
-        .iter()
-        .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
-        .collect();
+    let compiled: Vec<(String, String)> =
+        EXAMPLE_POLICIES.iter().map(|(name, text)| ((*name).to_owned(), (*text).to_owned())).collect();
     assert_eq!(compiled, on_disk);
 }
 
@@ -101,10 +59,7 @@ fn example_constant_lists_every_shipped_file() {
 fn compiled_examples_load_like_the_directory() {
     let sources: Vec<PolicySource> = EXAMPLE_POLICIES
         .iter()
-        .map(|(name, text)| PolicySource {
-            path: PathBuf::from(name),
-            text: (*text).to_owned(),
-        })
+        .map(|(name, text)| PolicySource { path: PathBuf::from(name), text: (*text).to_owned() })
         .collect();
     let loaded = PolicySet::from_sources(&sources).expect("examples load");
     assert_eq!(loaded.warnings, Vec::<String>::new());

@@ -2,8 +2,7 @@ use std::fs;
 
 use super::*;
 
-const PULL_ALL: &str =
-    "[[allow]]\nwho = [\"everyone\"]\nrepositories = [\"**\"]\nactions = [\"pull\"]\n";
+const PULL_ALL: &str = "[[allow]]\nwho = [\"everyone\"]\nrepositories = [\"**\"]\nactions = [\"pull\"]\n";
 
 #[test]
 fn loads_toml_files_in_name_order() {
@@ -20,10 +19,7 @@ fn loads_toml_files_in_name_order() {
     assert_eq!(loaded.set.rule_count(), 2);
     let scopes = parse_scopes(["repository:a:pull"]).expect("valid scopes");
     let evaluation = loaded.set.evaluate(&Principal::Anonymous, &scopes);
-    let first = RuleRef {
-        file: dir.path().join("10-a.toml"),
-        line: 3,
-    };
+    let first = RuleRef { file: dir.path().join("10-a.toml"), line: 3 };
     assert_eq!(evaluation.decisions[0].reason, Reason::Allowed(first));
 }
 
@@ -37,10 +33,7 @@ fn an_invalid_file_names_itself() {
     )
     .expect("write");
     let err = PolicySet::load_dir(dir.path()).expect_err("invalid");
-    let expected = format!(
-        "{}:2:7: `who` must not be empty",
-        dir.path().join("20-b.toml").display()
-    );
+    let expected = format!("{}:2:7: `who` must not be empty", dir.path().join("20-b.toml").display());
     assert_eq!(err.to_string(), expected);
 }
 
@@ -50,11 +43,7 @@ fn a_missing_directory_is_an_error_naming_it() {
     let missing = dir.path().join("policies");
     let err = PolicySet::load_dir(&missing).expect_err("missing");
     assert!(matches!(&err, PolicyError::Read { path, .. } if *path == missing));
-    assert!(
-        err.to_string()
-            .starts_with(&format!("{}: ", missing.display())),
-        "{err}"
-    );
+    assert!(err.to_string().starts_with(&format!("{}: ", missing.display())), "{err}");
 }
 
 #[test]
@@ -64,9 +53,6 @@ fn an_empty_directory_warns() {
     assert_eq!(loaded.set.rule_count(), 0);
     assert_eq!(
         loaded.warnings,
-        [format!(
-            "{}: no policy files: every request is denied",
-            dir.path().display()
-        )]
+        [format!("{}: no policy files: every request is denied", dir.path().display())]
     );
 }

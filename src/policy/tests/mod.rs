@@ -11,18 +11,12 @@ use crate::scope::parse_scopes;
 
 /// A user with groups.
 fn user(name: &str, groups: &[&str]) -> Principal {
-    Principal::User {
-        name: name.to_owned(),
-        groups: groups.iter().map(|g| (*g).to_owned()).collect(),
-    }
+    Principal::User { name: name.to_owned(), groups: groups.iter().map(|g| (*g).to_owned()).collect() }
 }
 
 /// Loads one policy text named `test.toml`, insisting on no warnings.
 fn policy(text: &str) -> PolicySet {
-    let source = PolicySource {
-        path: PathBuf::from("test.toml"),
-        text: text.to_owned(),
-    };
+    let source = PolicySource { path: PathBuf::from("test.toml"), text: text.to_owned() };
     let loaded = PolicySet::from_sources(&[source]).expect("valid policy");
     assert_eq!(loaded.warnings, Vec::<String>::new());
     loaded.set
@@ -42,9 +36,5 @@ fn access_of(set: &PolicySet, who: &Principal, scopes: &str) -> Vec<String> {
 fn decisions_of(set: &PolicySet, who: &Principal, scopes: &str) -> Vec<String> {
     let scopes = parse_scopes([scopes]).expect("valid scopes");
     let evaluation = set.evaluate(who, &scopes);
-    evaluation
-        .decisions
-        .iter()
-        .map(ToString::to_string)
-        .collect()
+    evaluation.decisions.iter().map(ToString::to_string).collect()
 }

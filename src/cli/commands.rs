@@ -1,0 +1,208 @@
+//! The bodies of the `regent` subcommands.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use super::{
+    ConfigArg, EMBEDDED_DEFAULT_DIR, ExplainArgs, InitArgs, PasswdArgs, ServeArgs, find_config,
+    htpasswd_file, init_default,
+};
+use crate::authn::htpasswd::{delete_user, set_password};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::init::{InitOptions, init};
+use crate::policy::examples::EXAMPLE_POLICIES;
+use crate::policy::{LoadedPolicies, PolicySet, PolicySource, Principal};
+use crate::scope::parse_scopes;
+use crate::secret::Secret;
+use crate::server::{build_state, run};
+
+/// The user the embedded default creates on its first run.
+const DEMO_USER: &str = "demo";
+
+/// `regent init`.
+pub(super) fn init_command(args: InitArgs) -> anyhow::Result<ExitCode> {
+    let opts = InitOptions {
+        dir: args.dir,
+        service: args.service,
+        issuer: args.issuer,
+        realm: args.realm,
+        key_type: args.key_type.into(),
+        listen: args.listen,
+        force: args.force,
+    };
+    let report = init(&opts, EXAMPLE_POLICIES, SystemClock.now())?;
+    println!("{report}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The configuration file a command uses: found by lookup, or the embedded default's data
+/// directory when it has been initialised; `None` when there is none yet.
+fn existing_config(arg: &ConfigArg) -> anyhow::Result<Option<PathBuf>> {
+    if let Some(path) = find_config(arg)? {
+        return Ok(Some(path));
+    }
+    let default = PathBuf::from(EMBEDDED_DEFAULT_DIR).join("regent.toml");
+    Ok(default.exists().then_some(default))
+}
+
+/// `regent serve`.
+pub(super) fn serve_command(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let path = match existing_config(&args.config)? {
+        Some(path) => path,
+        None => first_run()?,
+    };
+    let config = Config::load(&path)?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
+    runtime.block_on(async {
+        let mut listeners = Vec::new();
+        for addr in config.listen.iter().map(|l| l.address).chain(args.listen.iter().copied()) {
+            let listener =
+                tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+            listeners.push(listener);
+        }
+        if listeners.is_empty() {
+            bail!("{}: no listener: add a [[listen]] entry or pass --listen ADDR", path.display());
+        }
+        let state = build_state(&config, Arc::new(SystemClock))?;
+        tracing::info!(config = %path.display(), service = %config.token.service, "regent serving");
+        run(listeners, state, shutdown_signal()).await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// The embedded default's first run: `regent init --dir ./regent-data` plus a demo user whose
+/// random password is printed once to stdout (never through the logger).
+fn first_run() -> anyhow::Result<PathBuf> {
+    let dir = PathBuf::from(EMBEDDED_DEFAULT_DIR);
+    init_default(&dir)?;
+    let path = dir.join("regent.toml");
+    let config = Config::load(&path)?;
+    let password = random_password()?;
+    set_password(&htpasswd_file(&config)?, DEMO_USER, &password, 10)?;
+    println!("regent: first run, initialised {}", dir.display());
+    println!("regent: demo user {DEMO_USER:?} with password {:?} (shown only this once)", password.expose());
+    Ok(path)
+}
+
+fn random_password() -> anyhow::Result<Secret> {
+    let mut bytes = [0u8; 18];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| anyhow::anyhow!("no randomness available"))?;
+    Ok(Secret::new(URL_SAFE_NO_PAD.encode(bytes)))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// `regent passwd`.
+pub(super) fn passwd_command(args: PasswdArgs) -> anyhow::Result<ExitCode> {
+    let file = match args.file {
+        Some(file) => file,
+        None => match existing_config(&args.config)? {
+            Some(path) => htpasswd_file(&Config::load(&path)?)?,
+            None => bail!("no configuration found: pass --config FILE or --file HTPASSWD"),
+        },
+    };
+    if args.delete {
+        if delete_user(&file, &args.user)? {
+            println!("deleted {:?} from {}", args.user, file.display());
+            return Ok(ExitCode::SUCCESS);
+        }
+        bail!("{}: no user {:?}", file.display(), args.user);
+    }
+    let password = read_password()?;
+    set_password(&file, &args.user, &password, args.cost)?;
+    println!("set the password of {:?} in {}", args.user, file.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A password from a prompt (asked twice) or, when stdin is not a terminal, its first line.
+fn read_password() -> anyhow::Result<Secret> {
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ").context("reading the password")?;
+        let again = rpassword::prompt_password("Again: ").context("reading the password")?;
+        if first != again {
+            bail!("the passwords differ");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    if password.is_empty() {
+        bail!("the password is empty");
+    }
+    Ok(Secret::new(password))
+}
+
+/// Loads the policies of the configuration, or the embedded examples when there is none.
+fn load_policies(arg: &ConfigArg) -> anyhow::Result<LoadedPolicies> {
+    match existing_config(arg)? {
+        Some(path) => Ok(PolicySet::load_dir(&Config::load(&path)?.policy.directory)?),
+        None => {
+            let sources: Vec<PolicySource> = EXAMPLE_POLICIES
+                .iter()
+                .map(|(name, text)| PolicySource {
+                    path: PathBuf::from("<embedded>").join(name),
+                    text: (*text).into(),
+                })
+                .collect();
+            Ok(PolicySet::from_sources(&sources)?)
+        }
+    }
+}
+
+/// `regent policy check`.
+pub(super) fn policy_check(args: ConfigArg) -> anyhow::Result<ExitCode> {
+    match load_policies(&args) {
+        Ok(loaded) => {
+            for warning in &loaded.warnings {
+                println!("warning: {warning}");
+            }
+            println!("ok: {} rules", loaded.set.rule_count());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            println!("{err:#}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// `regent policy explain`.
+pub(super) fn policy_explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {
+    let loaded = load_policies(&args.config)?;
+    let principal = match args.user {
+        Some(name) => Principal::User { name, groups: args.groups },
+        None => Principal::Anonymous,
+    };
+    let scopes = parse_scopes(args.scopes.iter().map(String::as_str))?;
+    let evaluation = loaded.set.evaluate(&principal, &scopes);
+    for decision in &evaluation.decisions {
+        println!("{decision}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,120 @@
+//! The one place that maps errors to HTTP statuses and bodies.
+//!
+//! GET `/token` answers in the registry's style (`{"errors":[{"code","message"}]}`); the OAuth2
+//! POST answers `{"error","error_description"}` through [`OAuthError`]. Both take their status from
+//! [`ApiError::status`]. 5xx bodies are generic; the detail goes to the log.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// Everything the token service can answer with instead of a token.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Malformed request: bad scope, missing or unknown service, account mismatch, bad header.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The query string is longer than the limit.
+    #[error("query string too long")]
+    QueryTooLong,
+    /// The request body is larger than the limit.
+    #[error("request body too large")]
+    BodyTooLarge,
+    /// The credentials are wrong (or name no known user).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The grant type is not supported (OAuth2 POST only).
+    #[error("unsupported grant type {0:?}")]
+    UnsupportedGrantType(String),
+    /// No resource at this path.
+    #[error("not found")]
+    NotFound,
+    /// An authentication backend is unavailable; the detail is logged, not sent.
+    #[error("authentication service unavailable")]
+    Unavailable(String),
+    /// A bug or an unexpected failure (e.g. signing); the detail is logged, not sent.
+    #[error("internal server error")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The HTTP status for this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) | ApiError::UnsupportedGrantType(_) => StatusCode::BAD_REQUEST,
+            ApiError::QueryTooLong => StatusCode::URI_TOO_LONG,
+            ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The registry-style error code.
+    fn registry_code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) | ApiError::UnsupportedGrantType(_) => "INVALID_REQUEST",
+            ApiError::QueryTooLong => "QUERY_TOO_LONG",
+            ApiError::BodyTooLarge => "SIZE_INVALID",
+            ApiError::Unauthorized(_) => "UNAUTHORIZED",
+            ApiError::NotFound => "NOT_FOUND",
+            ApiError::Unavailable(_) => "UNAVAILABLE",
+            ApiError::Internal(_) => "UNKNOWN",
+        }
+    }
+
+    /// The OAuth2 (RFC 6749 section 5.2) error code.
+    fn oauth_code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized(_) => "invalid_grant",
+            ApiError::UnsupportedGrantType(_) => "unsupported_grant_type",
+            ApiError::Unavailable(_) => "temporarily_unavailable",
+            ApiError::Internal(_) => "server_error",
+            _ => "invalid_request",
+        }
+    }
+
+    /// Logs server-side failures with their detail (never secrets: callers pass none).
+    fn log(&self) {
+        match self {
+            ApiError::Unavailable(detail) => tracing::warn!(%detail, "answering 503"),
+            ApiError::Internal(detail) => tracing::error!(%detail, "answering 500"),
+            _ => {}
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.log();
+        let body = json!({"errors": [{"code": self.registry_code(), "message": self.to_string()}]});
+        let mut response = (self.status(), Json(body)).into_response();
+        if matches!(self, ApiError::Unauthorized(_)) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"regent\""));
+        }
+        response
+    }
+}
+
+/// An [`ApiError`] rendered as an OAuth2 error (the POST `/token` flavour). Never 403.
+#[derive(Debug)]
+pub struct OAuthError(pub ApiError);
+
+impl From<ApiError> for OAuthError {
+    fn from(err: ApiError) -> Self {
+        OAuthError(err)
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let err = self.0;
+        err.log();
+        let body = json!({"error": err.oauth_code(), "error_description": err.to_string()});
+        (err.status(), Json(body)).into_response()
+    }
+}

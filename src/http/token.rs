@@ -1,0 +1,177 @@
+//! `GET /token` (distribution token spec) and `POST /token` (OAuth2 password grant).
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::body::{Body, to_bytes};
+use axum::extract::{ConnectInfo, Request, State};
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+
+use super::basic::{BasicCredentials, basic_credentials};
+use super::error::{ApiError, OAuthError};
+use super::params::Params;
+use super::{AppState, MAX_FORM_BYTES, MAX_QUERY_BYTES};
+use crate::authn::Outcome;
+use crate::policy::{Evaluation, Principal};
+use crate::scope::{Scope, parse_scopes};
+use crate::secret::Secret;
+use crate::token::IssuedToken;
+
+/// The JSON answer of `GET /token`.
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    /// The JWT.
+    pub token: String,
+    /// The same JWT (OAuth2 name).
+    pub access_token: String,
+    /// Lifetime in seconds.
+    pub expires_in: u64,
+    /// Issue time, RFC 3339.
+    pub issued_at: String,
+}
+
+/// The JSON answer of `POST /token`.
+#[derive(Debug, Serialize)]
+pub struct OAuthTokenResponse {
+    /// The JWT.
+    pub access_token: String,
+    /// Lifetime in seconds.
+    pub expires_in: u64,
+    /// Issue time, RFC 3339.
+    pub issued_at: String,
+    /// The granted scopes, space-separated.
+    pub scope: String,
+}
+
+/// `GET /token?service=...&scope=...` with optional HTTP Basic credentials.
+pub async fn get_token(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Json<TokenResponse>, ApiError> {
+    let query = request.uri().query().unwrap_or("");
+    if query.len() > MAX_QUERY_BYTES {
+        return Err(ApiError::QueryTooLong);
+    }
+    let params = Params::parse(query.as_bytes())?;
+    check_service(&state, params.single("service")?)?;
+    let scopes = parse_scopes(params.all("scope")).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let creds = basic_credentials(request.headers())?;
+    if let Some(account) = params.single("account")?
+        && creds.as_ref().map(|c| c.user.as_str()) != Some(account)
+    {
+        return Err(ApiError::BadRequest("account does not match the authenticated user".into()));
+    }
+    let client = client_addr(&request);
+    let (issued, _) = grant(&state, client, creds, &scopes).await?;
+    let issued_at = rfc3339(&issued)?;
+    let token = issued.token.expose().to_owned();
+    Ok(Json(TokenResponse { access_token: token.clone(), token, expires_in: issued.expires_in, issued_at }))
+}
+
+/// `POST /token` with an OAuth2 form: `grant_type=password`.
+pub async fn post_token(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Json<OAuthTokenResponse>, OAuthError> {
+    let client = client_addr(&request);
+    let body = read_form(request.into_body()).await?;
+    let params = Params::parse(&body)?;
+    check_service(&state, params.single("service")?)?;
+    let scopes = parse_scopes(params.all("scope")).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let creds = match params.single("grant_type")? {
+        Some("password") => {
+            let user = params.single("username")?.filter(|u| !u.is_empty());
+            let password = params.single("password")?;
+            match (user, password) {
+                (Some(user), Some(password)) => {
+                    BasicCredentials { user: user.to_owned(), password: Secret::new(password) }
+                }
+                _ => return Err(ApiError::BadRequest("username and password are required".into()).into()),
+            }
+        }
+        Some(other) => return Err(ApiError::UnsupportedGrantType(other.to_owned()).into()),
+        None => return Err(ApiError::BadRequest("grant_type is required".into()).into()),
+    };
+    let (issued, evaluation) = grant(&state, client, Some(creds), &scopes).await?;
+    let issued_at = rfc3339(&issued)?;
+    let scope = granted_scopes(&evaluation);
+    Ok(Json(OAuthTokenResponse {
+        access_token: issued.token.expose().to_owned(),
+        expires_in: issued.expires_in,
+        issued_at,
+        scope,
+    }))
+}
+
+/// Authenticates, evaluates the policies, signs, and writes the one log line of the request.
+async fn grant(
+    state: &AppState,
+    client: Option<SocketAddr>,
+    creds: Option<BasicCredentials>,
+    scopes: &[Scope],
+) -> Result<(IssuedToken, Evaluation), ApiError> {
+    let client = client.map(|a| a.ip().to_string()).unwrap_or_else(|| "-".into());
+    let principal = match creds {
+        None => Principal::Anonymous,
+        Some(creds) => match state.authn.authenticate(&creds.user, &creds.password).await {
+            Ok(Outcome::Authenticated(identity)) => {
+                Principal::User { name: identity.name, groups: identity.groups }
+            }
+            Ok(Outcome::Denied | Outcome::UnknownUser) => {
+                tracing::info!(%client, user = %creds.user, "authentication failed");
+                return Err(ApiError::Unauthorized(
+                    "authentication failed: wrong user name or password".into(),
+                ));
+            }
+            Err(err) => return Err(ApiError::Unavailable(err.to_string())),
+        },
+    };
+    let evaluation = state.policies.get().evaluate(&principal, scopes);
+    let subject = match &principal {
+        Principal::Anonymous => "",
+        Principal::User { name, .. } => name.as_str(),
+    };
+    let issued = state
+        .issuer
+        .issue(subject, evaluation.access.clone(), state.clock.now())
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    log_decision(&client, subject, scopes, &evaluation);
+    Ok((issued, evaluation))
+}
+
+fn log_decision(client: &str, subject: &str, scopes: &[Scope], evaluation: &Evaluation) {
+    let user = if subject.is_empty() { "<anonymous>" } else { subject };
+    let requested = join(scopes.iter().map(|s| s.to_string()));
+    let granted = granted_scopes(evaluation);
+    let denied = join(evaluation.decisions.iter().filter(|d| !d.granted).map(|d| d.to_string()));
+    tracing::info!(%client, %user, %requested, %granted, %denied, "token issued");
+}
+
+fn granted_scopes(evaluation: &Evaluation) -> String {
+    join(evaluation.access.iter().map(|a| format!("{}:{}:{}", a.resource_type, a.name, a.actions.join(","))))
+}
+
+fn join(items: impl Iterator<Item = String>) -> String {
+    items.collect::<Vec<_>>().join(" ")
+}
+
+fn check_service(state: &AppState, service: Option<&str>) -> Result<(), ApiError> {
+    match service {
+        None | Some("") => Err(ApiError::BadRequest("the service parameter is required".into())),
+        Some(s) if s == &*state.service => Ok(()),
+        Some(s) => Err(ApiError::BadRequest(format!("unknown service {s:?}"))),
+    }
+}
+
+fn client_addr(request: &Request) -> Option<SocketAddr> {
+    request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
+}
+
+async fn read_form(body: Body) -> Result<axum::body::Bytes, ApiError> {
+    to_bytes(body, MAX_FORM_BYTES).await.map_err(|_| ApiError::BodyTooLarge)
+}
+
+fn rfc3339(issued: &IssuedToken) -> Result<String, ApiError> {
+    issued.issued_at.format(&Rfc3339).map_err(|e| ApiError::Internal(e.to_string()))
+}
