@@ -8,7 +8,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use tempfile::TempDir;
 
-use crate::fixtures::{Podman, Registry, RegistryAuth, Skopeo, StubServer, http_get, oci};
+use crate::fixtures::{
+    CommandTimeout, Podman, Registry, RegistryAuth, Skopeo, StubServer, find_program, free_port,
+    http_get, https_get, oci, run_with_timeout,
+};
 
 const SERVICE: &str = "registry.selftest";
 const ISSUER: &str = "regent-selftest";
@@ -71,6 +74,48 @@ fn registry_challenges_with_bearer_and_dies_with_its_fixture() {
     assert_eq!(registry.host(), addr.to_string());
     drop(registry);
     assert!(TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_err());
+}
+
+#[test]
+fn registry_moves_to_the_next_port_when_one_is_taken() {
+    let dir = TempDir::new().unwrap();
+    let squatter = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = squatter.local_addr().unwrap().port();
+    let free = free_port();
+    let registry = Registry::start_trying_ports(
+        RegistryAuth {
+            realm: "http://127.0.0.1:9/token".to_owned(),
+            service: SERVICE.to_owned(),
+            issuer: ISSUER.to_owned(),
+            rootcertbundle: write_cert_bundle(dir.path()),
+        },
+        [taken, free],
+    );
+    assert_eq!(registry.addr().port(), free);
+}
+
+#[test]
+#[should_panic(expected = "apt-get install -y some-package")]
+fn a_missing_program_names_the_package_to_install() {
+    find_program("no-such-program-for-regent-tests", "some-package");
+}
+
+#[test]
+fn run_with_timeout_feeds_stdin_and_captures_both_streams() {
+    let mut command = std::process::Command::new("sh");
+    command.args(["-c", "cat; echo oops >&2; exit 3"]);
+    let output = run_with_timeout(command, CommandTimeout::DEFAULT, Some(b"password"));
+    assert_eq!(output.status.code(), Some(3));
+    assert_eq!(output.stdout, b"password");
+    assert_eq!(output.stderr, b"oops\n");
+}
+
+#[test]
+#[should_panic(expected = "did not finish within 200ms and was killed")]
+fn run_with_timeout_kills_a_hanging_command() {
+    let mut command = std::process::Command::new("sleep");
+    command.arg("30");
+    run_with_timeout(command, Duration::from_millis(200), None);
 }
 
 #[test]
@@ -224,4 +269,49 @@ fn a_client_trusting_a_ca_insists_on_https() {
         "{}",
         stderr(&output)
     );
+}
+
+/// A one-shot rustls server with an rcgen certificate for 127.0.0.1 checks `https_get`.
+#[test]
+fn https_get_verifies_the_server_against_the_given_ca() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::Arc;
+
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        let connection = rustls::ServerConnection::new(Arc::new(config)).unwrap();
+        let mut tls = BufReader::new(rustls::StreamOwned::new(connection, tcp));
+        let mut request_line = String::new();
+        tls.read_line(&mut request_line).unwrap();
+        let mut line = String::new();
+        while tls.read_line(&mut line).unwrap() > 2 {
+            line.clear();
+        }
+        let mut tls = tls.into_inner();
+        tls.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            .unwrap();
+        tls.conn.send_close_notify();
+        tls.flush().unwrap();
+        request_line
+    });
+
+    let response = https_get(
+        &format!("https://{addr}/healthz"),
+        &[],
+        &certified.cert.pem(),
+    );
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body, "ok");
+    assert_eq!(server.join().unwrap(), "GET /healthz HTTP/1.1\r\n");
 }
