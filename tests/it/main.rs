@@ -1,0 +1,10 @@
+//! The integration-test binary: one crate, a module per area (ripgrep's layout).
+//!
+//! [`fixtures`] starts real programs (docker-registry, skopeo, podman) on free 127.0.0.1 ports;
+//! [`fixture_selftest`] proves the fixtures themselves work before anything builds on them.
+
+// Test code: a failed setup step should stop the test loudly, and nothing here is a public API.
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+
+mod fixture_selftest;
+mod fixtures;
