@@ -180,13 +180,13 @@ pub(super) fn policy_check(args: ConfigArg) -> anyhow::Result<ExitCode> {
     match load_policies(&args) {
         Ok(loaded) => {
             for warning in &loaded.warnings {
-                println!("warning: {warning}");
+                eprintln!("warning: {warning}");
             }
             println!("ok: {} rules", loaded.set.rule_count());
             Ok(ExitCode::SUCCESS)
         }
         Err(err) => {
-            println!("{err:#}");
+            eprintln!("{err:#}");
             Ok(ExitCode::FAILURE)
         }
     }

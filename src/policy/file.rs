@@ -140,9 +140,7 @@ fn parse_rule(
             }
             Target::Repositories(list)
         }
-        (None, Some(names)) => {
-            Target::Registry(parse_list(at, names, "registry", parse_registry_name)?)
-        }
+        (None, Some(names)) => Target::Registry(parse_list(at, names, "registry", parse_registry_name)?),
     };
     let rule = Rule { effect, at: RuleRef { file: at.source.path.clone(), line }, subjects, target, actions };
     if let Some(warning) = void_rule_warning(&rule) {

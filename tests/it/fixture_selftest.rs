@@ -9,8 +9,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use tempfile::TempDir;
 
 use crate::fixtures::{
-    CommandTimeout, Podman, Registry, RegistryAuth, Skopeo, StubServer, find_program, free_port,
-    http_get, https_get, oci, run_with_timeout,
+    CommandTimeout, Podman, Registry, RegistryAuth, Skopeo, StubServer, find_program, free_port, http_get,
+    https_get, oci, run_with_timeout,
 };
 
 const SERVICE: &str = "registry.selftest";
@@ -50,25 +50,12 @@ fn registry_challenges_with_bearer_and_dies_with_its_fixture() {
         base.header("WWW-Authenticate"),
         Some(format!(r#"Bearer realm="{realm}",service="{SERVICE}""#).as_str())
     );
-    let catalog = http_get(
-        &format!("{}/v2/_catalog", registry.url()),
-        &[("Authorization", "Bearer x")],
-    );
+    let catalog = http_get(&format!("{}/v2/_catalog", registry.url()), &[("Authorization", "Bearer x")]);
     assert_eq!(catalog.status, 401);
     let challenge = catalog.header("www-authenticate").unwrap();
-    assert!(
-        challenge.contains(r#"scope="registry:catalog:*""#),
-        "{challenge}"
-    );
-    assert!(
-        challenge.contains(r#"error="invalid_token""#),
-        "{challenge}"
-    );
-    assert!(
-        registry.log().contains("listening on"),
-        "{}",
-        registry.log()
-    );
+    assert!(challenge.contains(r#"scope="registry:catalog:*""#), "{challenge}");
+    assert!(challenge.contains(r#"error="invalid_token""#), "{challenge}");
+    assert!(registry.log().contains("listening on"), "{}", registry.log());
 
     let addr = registry.addr();
     assert_eq!(registry.host(), addr.to_string());
@@ -165,28 +152,16 @@ fn skopeo_copy_reaches_the_realm_and_is_refused_by_the_registry() {
     let output = skopeo.copy(&image.reference(), &target, Some(("alice", "s3cret:x")));
     assert!(!output.status.success());
     let error = stderr(&output);
-    assert!(
-        error.contains("unauthorized") || error.contains("401"),
-        "{error}"
-    );
+    assert!(error.contains("unauthorized") || error.contains("401"), "{error}");
     // The realm's token reached the registry, which judged it.
-    assert!(
-        registry.log().contains("malformed token"),
-        "{}",
-        registry.log()
-    );
+    assert!(registry.log().contains("malformed token"), "{}", registry.log());
 
     let requests = realm.requests();
-    let token_request = requests
-        .first()
-        .expect("skopeo asked the realm for a token");
+    let token_request = requests.first().expect("skopeo asked the realm for a token");
     let line = &token_request.request_line;
     assert!(line.starts_with("GET /token?"), "{line}");
     assert!(line.contains(&format!("service={SERVICE}")), "{line}");
-    assert!(
-        line.contains("scope=repository%3Ateam%2Fapp%3Apull%2Cpush"),
-        "{line}"
-    );
+    assert!(line.contains("scope=repository%3Ateam%2Fapp%3Apull%2Cpush"), "{line}");
     let basic = format!("Basic {}", BASE64.encode("alice:s3cret:x"));
     assert_eq!(token_request.header("authorization"), Some(basic.as_str()));
 }
@@ -201,32 +176,17 @@ fn skopeo_login_sends_the_password_from_stdin_and_logout_forgets_it() {
     let output = skopeo.login(&registry.host(), "bob", "hunter2");
     assert!(!output.status.success());
     // The realm's 401 is what skopeo reports as a wrong password.
-    assert!(
-        stderr(&output).contains("invalid username/password"),
-        "{}",
-        stderr(&output)
-    );
+    assert!(stderr(&output).contains("invalid username/password"), "{}", stderr(&output));
     let requests = realm.requests();
     let login = requests.first().expect("skopeo asked the realm");
-    assert!(
-        login.request_line.contains("account=bob"),
-        "{}",
-        login.request_line
-    );
+    assert!(login.request_line.contains("account=bob"), "{}", login.request_line);
     let basic = format!("Basic {}", BASE64.encode("bob:hunter2"));
     assert_eq!(login.header("Authorization"), Some(basic.as_str()));
     assert_eq!(std::fs::read_to_string(skopeo.auth_file()).unwrap(), "{}");
 
     let logout = skopeo.logout(&registry.host());
-    assert!(
-        !logout.status.success(),
-        "nothing stored, so nothing to forget"
-    );
-    assert!(
-        stderr(&logout).contains("not logged in"),
-        "{}",
-        stderr(&logout)
-    );
+    assert!(!logout.status.success(), "nothing stored, so nothing to forget");
+    assert!(stderr(&logout).contains("not logged in"), "{}", stderr(&logout));
 }
 
 #[test]
@@ -240,16 +200,8 @@ fn podman_push_reaches_the_realm_and_is_refused_by_the_registry() {
 
     let output = podman.push(&id, &format!("{}/team/app:v1", registry.host()));
     assert!(!output.status.success());
-    assert!(
-        stderr(&output).contains("unauthorized"),
-        "{}",
-        stderr(&output)
-    );
-    assert!(
-        registry.log().contains("malformed token"),
-        "{}",
-        registry.log()
-    );
+    assert!(stderr(&output).contains("unauthorized"), "{}", stderr(&output));
+    assert!(registry.log().contains("malformed token"), "{}", registry.log());
     let output = podman.pull(&format!("{}/team/app:v1", registry.host()));
     assert!(!output.status.success());
     assert!(realm.requests().len() >= 2, "{:?}", realm.requests());
@@ -264,11 +216,7 @@ fn a_client_trusting_a_ca_insists_on_https() {
     let skopeo = Skopeo::trusting(&ca.cert.pem());
     let output = skopeo.inspect(&format!("docker://{}/team/app:v1", registry.host()), None);
     assert!(!output.status.success());
-    assert!(
-        stderr(&output).contains("HTTP response to HTTPS client"),
-        "{}",
-        stderr(&output)
-    );
+    assert!(stderr(&output).contains("HTTP response to HTTPS client"), "{}", stderr(&output));
 }
 
 /// A one-shot rustls server with an rcgen certificate for 127.0.0.1 checks `https_get`.
@@ -299,18 +247,13 @@ fn https_get_verifies_the_server_against_the_given_ca() {
             line.clear();
         }
         let mut tls = tls.into_inner();
-        tls.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-            .unwrap();
+        tls.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").unwrap();
         tls.conn.send_close_notify();
         tls.flush().unwrap();
         request_line
     });
 
-    let response = https_get(
-        &format!("https://{addr}/healthz"),
-        &[],
-        &certified.cert.pem(),
-    );
+    let response = https_get(&format!("https://{addr}/healthz"), &[], &certified.cert.pem());
     assert_eq!(response.status, 200);
     assert_eq!(response.body, "ok");
     assert_eq!(server.join().unwrap(), "GET /healthz HTTP/1.1\r\n");

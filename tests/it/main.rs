@@ -2,9 +2,16 @@
 //!
 //! [`fixtures`] starts real programs (docker-registry, skopeo, podman) on free 127.0.0.1 ports;
 //! [`fixture_selftest`] proves the fixtures themselves work before anything builds on them.
+//! [`env`] makes a data directory with the library's `init` and serves it; [`token_api`] drives
+//! the router in-process; [`e2e_registry`] runs the real registry and clients against regent;
+//! [`cli`] runs the `regent` binary.
 
 // Test code: a failed setup step should stop the test loudly, and nothing here is a public API.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+mod cli;
+mod e2e_registry;
+mod env;
 mod fixture_selftest;
 mod fixtures;
+mod token_api;
