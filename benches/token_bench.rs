@@ -4,6 +4,9 @@
 //! user (bcrypt cost 10) with a warm identity cache and with a cold one (cache off), and the
 //! signing ceiling in the same run: signatures per second with the pre-parsed key on as many
 //! threads as the server has workers. Run with `cargo bench --bench token_bench`.
+//!
+//! Under `cargo test --all-targets` (no `--bench` argument) it runs a short smoke pass with the
+//! same code, so the benchmark cannot rot; its numbers mean nothing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark program: failing loudly is right
 
@@ -37,6 +40,8 @@ struct Row {
 }
 
 fn main() {
+    let full = std::env::args().any(|arg| arg == "--bench");
+    let scale = |n: usize| if full { n } else { (n / 50).max(4) };
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("data");
     let opts = InitOptions { dir: root.clone(), ..InitOptions::default() };
@@ -56,18 +61,19 @@ fn main() {
         let server = start_server(config);
         let cold = cache_ttl.is_zero();
         for concurrency in [1usize, 32] {
-            let total = match (cold, concurrency) {
+            let total = scale(match (cold, concurrency) {
                 (true, 1) => 30,
                 (true, _) => 96,
                 (false, 1) => 3_000,
                 (false, _) => 20_000,
-            };
+            });
             let row = drive(&server.0, concurrency, total, &format!("htpasswd, {label}, c={concurrency}"));
             rows.push(row);
         }
         drop(server);
     }
-    let ceiling = signing_ceiling(&signing, SERVER_WORKERS, Duration::from_secs(3));
+    let ceiling_time = if full { Duration::from_secs(3) } else { Duration::from_millis(100) };
+    let ceiling = signing_ceiling(&signing, SERVER_WORKERS, ceiling_time);
 
     println!();
     println!("| scenario | requests | tokens/s | p50 | p99 |");

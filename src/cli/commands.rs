@@ -204,5 +204,11 @@ pub(super) fn policy_explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     for decision in &evaluation.decisions {
         println!("{decision}");
     }
+    let access: Vec<String> = evaluation
+        .access
+        .iter()
+        .map(|a| format!("{}:{}:{}", a.resource_type, a.name, a.actions.join(",")))
+        .collect();
+    println!("token access: {}", if access.is_empty() { "(none)".to_owned() } else { access.join(" ") });
     Ok(ExitCode::SUCCESS)
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use regent::token::KeyType;
 
 use crate::env::{ISSUER, RunningRegent, SERVICE, TestEnv, bind_realm};
 use crate::fixtures::{Podman, Registry, RegistryAuth, Skopeo, http_get, oci};
@@ -21,13 +22,18 @@ struct Stack {
 
 impl Stack {
     fn start() -> Self {
-        Self::start_behind(Duration::ZERO)
+        Self::start_with(KeyType::Rsa, Duration::ZERO)
     }
 
     /// A stack whose regent mints tokens as if it were `behind` in the past.
     fn start_behind(behind: Duration) -> Self {
+        Self::start_with(KeyType::Rsa, behind)
+    }
+
+    /// A stack whose regent signs with a `key_type` key and runs `behind` in the past.
+    fn start_with(key_type: KeyType, behind: Duration) -> Self {
         let (listener, realm) = bind_realm();
-        let env = TestEnv::new(&realm);
+        let env = TestEnv::with_key_type(&realm, key_type);
         let regent = RunningRegent::start(&env, listener, behind);
         let registry = Registry::start(registry_auth(&env));
         Self { _env: env, regent, registry, images: tempfile::tempdir().expect("tempdir") }
@@ -216,4 +222,24 @@ fn registry_refuses_a_token_past_exp_plus_leeway() {
         &[("Authorization", &format!("Bearer {token}"))],
     );
     assert_eq!(answer.status, 200, "{}", answer.body);
+}
+
+#[test]
+fn es256_tokens_from_an_ec_key_are_accepted() {
+    let stack = Stack::start_with(KeyType::Ec, Duration::ZERO);
+    let skopeo = Skopeo::new();
+    let image = stack.image("v1", b"signed with P-256");
+    assert_ok(
+        "push",
+        &skopeo.copy(&image.reference(), &stack.docker("alice/ec:v1"), Some(("alice", "alice-pw"))),
+    );
+    let dest = format!("oci:{}:v1", stack.images.path().join("ec-back").display());
+    assert_ok("pull", &skopeo.copy(&stack.docker("alice/ec:v1"), &dest, Some(("bob", "bob-pw"))));
+    let token = stack.token(Some(("alice", "alice-pw")), "repository:alice/ec:pull");
+    let header = token.split('.').next().expect("header");
+    let header: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).expect("b64"),
+    )
+    .expect("json");
+    assert_eq!(header["alg"], "ES256");
 }

@@ -2,7 +2,7 @@
 //! server built from it exactly as `regent serve` builds it.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +14,7 @@ use regent::init::{InitOptions, InitReport, init};
 use regent::policy::examples::EXAMPLE_POLICIES;
 use regent::secret::Secret;
 use regent::server::{build_state, run};
+use regent::token::KeyType;
 use tokio::sync::oneshot;
 
 /// The service name every test environment uses.
@@ -38,6 +39,11 @@ pub struct TestEnv {
 impl TestEnv {
     /// `init` into a fresh directory with `realm`, then adds the test users and groups.
     pub fn new(realm: &str) -> Self {
+        Self::with_key_type(realm, KeyType::Rsa)
+    }
+
+    /// Like [`TestEnv::new`], with a signing key of `key_type` (`regent init --key-type`).
+    pub fn with_key_type(realm: &str, key_type: KeyType) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().join("data");
         let opts = InitOptions {
@@ -45,6 +51,7 @@ impl TestEnv {
             service: SERVICE.into(),
             issuer: ISSUER.into(),
             realm: realm.into(),
+            key_type,
             ..InitOptions::default()
         };
         let report = init(&opts, EXAMPLE_POLICIES, SystemClock.now()).expect("init");
