@@ -27,6 +27,7 @@
 //!
 //! Relative paths resolve against the directory of the config file.
 
+mod backends;
 mod error;
 mod file;
 mod locate;
@@ -39,6 +40,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use backends::{
+    GroupSearch, HttpAuthConfig, HttpCredentials, LdapConfig, LdapGroups, LdapMode, NestedGroups, SearchScope,
+};
 pub use error::ConfigError;
 pub use locate::{CONFIG_ENV, CONFIG_FILE_NAME, ConfigSource, locate};
 pub use validate::{AUTHN_KINDS, DEFAULT_CACHE_TTL, DEFAULT_TOKEN_TTL, MIN_TOKEN_TTL};
