@@ -15,3 +15,4 @@ mod env;
 mod fixture_selftest;
 mod fixtures;
 mod token_api;
+mod token_tcp;
