@@ -53,6 +53,18 @@ impl CredentialCache {
     /// The identity cached for this user, password and context, if inserted less than the TTL
     /// before `now`.
     pub fn get(&self, user: &str, password: &Secret, extra: &str, now: Instant) -> Option<Identity> {
+        self.get_with_age(user, password, extra, now).map(|(identity, _age)| identity)
+    }
+
+    /// Like [`CredentialCache::get`], also returning how old the entry is; a backend that keeps
+    /// entries past its freshness limit (for `max_stale`) decides itself what age it accepts.
+    pub fn get_with_age(
+        &self,
+        user: &str,
+        password: &Secret,
+        extra: &str,
+        now: Instant,
+    ) -> Option<(Identity, Duration)> {
         let key = self.key_for(user, password, extra)?;
         let mut entries = self.lock();
         let entry = entries.get(&key)?;
@@ -63,7 +75,7 @@ impl CredentialCache {
             entries.remove(&key);
             return None;
         }
-        Some(entry.identity.clone())
+        Some((entry.identity.clone(), now.saturating_duration_since(entry.inserted)))
     }
 
     /// Caches `identity` for this user, password and context from `now` on.
@@ -169,6 +181,25 @@ mod tests {
         for (user, password, extra, why) in cases {
             assert_eq!(cache.get(user, &pw(password), extra, now), None, "{why}");
         }
+    }
+
+    #[test]
+    fn get_with_age_reports_the_age_until_expiry() {
+        let cache = CredentialCache::new(Duration::from_secs(30), 10);
+        let t0 = Instant::now();
+        cache.insert("alice", &pw("p"), "", identity("alice"), t0);
+        let at = |secs| t0 + Duration::from_secs(secs);
+        assert_eq!(
+            cache.get_with_age("alice", &pw("p"), "", at(0)),
+            Some((identity("alice"), Duration::ZERO))
+        );
+        assert_eq!(
+            cache.get_with_age("alice", &pw("p"), "", at(29)),
+            Some((identity("alice"), Duration::from_secs(29)))
+        );
+        assert_eq!(cache.get_with_age("alice", &pw("wrong"), "", at(1)), None);
+        assert_eq!(cache.get_with_age("alice", &pw("p"), "", at(30)), None);
+        assert!(cache.is_empty(), "an expired entry is dropped when found");
     }
 
     #[test]
