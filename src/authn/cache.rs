@@ -101,6 +101,13 @@ impl CredentialCache {
         entries.insert(key, entry);
     }
 
+    /// Forgets the entry for this user, password and context (the backend now refuses them).
+    pub fn remove(&self, user: &str, password: &Secret, extra: &str) {
+        if let Some(key) = self.key_for(user, password, extra) {
+            self.lock().remove(&key);
+        }
+    }
+
     /// Forgets every entry for `user` (e.g. after its password was changed).
     pub fn remove_user(&self, user: &str) {
         self.lock().retain(|_, entry| entry.user != user);
@@ -254,6 +261,19 @@ mod tests {
         cache.remove_user("alice");
         assert_eq!(cache.len(), 1);
         assert!(cache.get("bob", &pw("p"), "h", now).is_some());
+    }
+
+    #[test]
+    fn remove_forgets_only_that_password() {
+        let cache = CredentialCache::new(Duration::from_secs(30), 10);
+        let now = Instant::now();
+        cache.insert("alice", &pw("old"), "", identity("alice"), now);
+        cache.insert("alice", &pw("new"), "", identity("alice"), now);
+        cache.remove("alice", &pw("old"), "");
+        assert!(cache.get("alice", &pw("old"), "", now).is_none());
+        assert!(cache.get("alice", &pw("new"), "", now).is_some());
+        cache.remove("bob", &pw("new"), "");
+        assert_eq!(cache.len(), 1);
     }
 
     #[test]

@@ -130,7 +130,14 @@ impl LdapBackend {
                 }
                 Ok(Outcome::Authenticated(identity))
             }
-            Ok(other) => Ok(other),
+            Ok(refused) => {
+                // This exact password was cached (kept for max_stale) and is refused now: it
+                // must not come back as a stale identity during a later outage.
+                if let (Some(cache), Some(_)) = (&self.cache, &cached) {
+                    cache.remove(user, password, "");
+                }
+                Ok(refused)
+            }
             Err(outage) => {
                 if let Some((identity, age)) = cached.filter(|(_, age)| self.stale_allowed(*age)) {
                     tracing::warn!(

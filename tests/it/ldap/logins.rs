@@ -153,3 +153,24 @@ async fn traced_login_shows_each_step_and_never_the_password() {
     assert!(text.contains("invalidCredentials (49)"), "{text}");
     assert!(!text.contains("wrong-pw"), "{text}");
 }
+
+#[tokio::test]
+async fn ad_in_chain_sends_the_matching_rule_filter_with_the_escaped_dn() {
+    // OpenLDAP has no in-chain rule (it finds nothing); what matters here is the filter sent.
+    let slapd = Slapd::start();
+    let mut config = search_config(&slapd);
+    config.groups.attribute = None;
+    config.groups.search = Some(group_search("(member=${dn})"));
+    config.groups.nested = NestedGroups::AdInChain;
+    let backend = backend(config);
+    let mut trace = Trace::default();
+    let outcome = backend.authenticate_traced("we*rd(", &Secret::new("weirdpw"), &mut trace).await;
+    let text = trace.steps().join("\n");
+    assert!(matches!(outcome, Ok(Outcome::Authenticated(_))), "{outcome:?}\n{text}");
+    let filter = format!("(member:1.2.840.113556.1.4.1941:=uid=we\\2ard\\28,{})", ldif::PEOPLE);
+    assert!(text.contains(&filter), "{filter} not in:\n{text}");
+    // slapd logs a filter with a matching rule it does not know as `(?=undefined)`.
+    assert!(
+        slapd.log().contains("base=\"ou=groups,dc=example,dc=org\" scope=2 deref=0 filter=\"(?=undefined)\"")
+    );
+}

@@ -95,3 +95,24 @@ async fn max_stale_serves_a_cached_identity_while_the_directory_is_down() {
     let plain = super::backend(config);
     assert!(matches!(login(&plain, "alice", "secret").await, Err(AuthnError::Unavailable { .. })));
 }
+
+#[tokio::test]
+async fn a_password_the_directory_now_refuses_is_not_served_stale() {
+    let mut slapd = Slapd::start();
+    let mut config = search_config(&slapd);
+    config.cache_ttl = Duration::ZERO;
+    config.max_stale = Some(Duration::from_secs(600));
+    let backend = backend(config);
+    assert_eq!(identity(&backend, "alice", "secret").await.name, "alice");
+    slapd.set_password(&super::dn_of("alice"), "changed");
+    assert_eq!(login(&backend, "alice", "secret").await.unwrap(), Outcome::Denied);
+    assert_eq!(identity(&backend, "alice", "changed").await.name, "alice");
+
+    slapd.stop();
+    assert!(matches!(login(&backend, "alice", "secret").await, Err(AuthnError::Unavailable { .. })));
+    assert_eq!(
+        identity(&backend, "alice", "changed").await.name,
+        "alice",
+        "the new password is served stale"
+    );
+}
