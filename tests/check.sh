@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests need, and the program each provides (checked on PATH, /usr/sbin and
 # /usr/bin like the fixtures do). Add `slapd:slapd ldap-utils:ldapsearch nginx:nginx` as needed.
-REQUIRED="docker-registry:docker-registry skopeo:skopeo podman:podman"
+REQUIRED="docker-registry:docker-registry skopeo:skopeo podman:podman slapd:slapd ldap-utils:ldapsearch"
 
 banner() {
     printf '\n==== %s ====\n' "$*"

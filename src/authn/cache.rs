@@ -53,6 +53,18 @@ impl CredentialCache {
     /// The identity cached for this user, password and context, if inserted less than the TTL
     /// before `now`.
     pub fn get(&self, user: &str, password: &Secret, extra: &str, now: Instant) -> Option<Identity> {
+        self.get_with_age(user, password, extra, now).map(|(identity, _age)| identity)
+    }
+
+    /// Like [`CredentialCache::get`], also returning how old the entry is; a backend that keeps
+    /// entries past its freshness limit (for `max_stale`) decides itself what age it accepts.
+    pub fn get_with_age(
+        &self,
+        user: &str,
+        password: &Secret,
+        extra: &str,
+        now: Instant,
+    ) -> Option<(Identity, Duration)> {
         let key = self.key_for(user, password, extra)?;
         let mut entries = self.lock();
         let entry = entries.get(&key)?;
@@ -63,7 +75,7 @@ impl CredentialCache {
             entries.remove(&key);
             return None;
         }
-        Some(entry.identity.clone())
+        Some((entry.identity.clone(), now.saturating_duration_since(entry.inserted)))
     }
 
     /// Caches `identity` for this user, password and context from `now` on.
@@ -87,6 +99,13 @@ impl CredentialCache {
         }
         let entry = CachedIdentity { user: user.to_owned(), identity, inserted: now };
         entries.insert(key, entry);
+    }
+
+    /// Forgets the entry for this user, password and context (the backend now refuses them).
+    pub fn remove(&self, user: &str, password: &Secret, extra: &str) {
+        if let Some(key) = self.key_for(user, password, extra) {
+            self.lock().remove(&key);
+        }
     }
 
     /// Forgets every entry for `user` (e.g. after its password was changed).
@@ -172,6 +191,25 @@ mod tests {
     }
 
     #[test]
+    fn get_with_age_reports_the_age_until_expiry() {
+        let cache = CredentialCache::new(Duration::from_secs(30), 10);
+        let t0 = Instant::now();
+        cache.insert("alice", &pw("p"), "", identity("alice"), t0);
+        let at = |secs| t0 + Duration::from_secs(secs);
+        assert_eq!(
+            cache.get_with_age("alice", &pw("p"), "", at(0)),
+            Some((identity("alice"), Duration::ZERO))
+        );
+        assert_eq!(
+            cache.get_with_age("alice", &pw("p"), "", at(29)),
+            Some((identity("alice"), Duration::from_secs(29)))
+        );
+        assert_eq!(cache.get_with_age("alice", &pw("wrong"), "", at(1)), None);
+        assert_eq!(cache.get_with_age("alice", &pw("p"), "", at(30)), None);
+        assert!(cache.is_empty(), "an expired entry is dropped when found");
+    }
+
+    #[test]
     fn entries_expire() {
         let cache = CredentialCache::new(Duration::from_secs(30), 10);
         let t0 = Instant::now();
@@ -223,6 +261,19 @@ mod tests {
         cache.remove_user("alice");
         assert_eq!(cache.len(), 1);
         assert!(cache.get("bob", &pw("p"), "h", now).is_some());
+    }
+
+    #[test]
+    fn remove_forgets_only_that_password() {
+        let cache = CredentialCache::new(Duration::from_secs(30), 10);
+        let now = Instant::now();
+        cache.insert("alice", &pw("old"), "", identity("alice"), now);
+        cache.insert("alice", &pw("new"), "", identity("alice"), now);
+        cache.remove("alice", &pw("old"), "");
+        assert!(cache.get("alice", &pw("old"), "", now).is_none());
+        assert!(cache.get("alice", &pw("new"), "", now).is_some());
+        cache.remove("bob", &pw("new"), "");
+        assert_eq!(cache.len(), 1);
     }
 
     #[test]

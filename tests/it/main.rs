@@ -14,5 +14,6 @@ mod e2e_registry;
 mod env;
 mod fixture_selftest;
 mod fixtures;
+mod ldap;
 mod token_api;
 mod token_tcp;

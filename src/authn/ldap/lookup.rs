@@ -1,0 +1,184 @@
+//! One authentication against the directory: find the user's entry, check the password with a
+//! bind, read the login name and groups.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+
+use ldap3::{Ldap, Scope, SearchEntry};
+
+use super::LdapBackend;
+use super::conn::{self, BindResult, SearchRequest};
+use super::error::Outage;
+use super::escape::{escape_dn_value, escape_filter_value, fill_template};
+use super::groups::{self, attribute_values};
+use super::pool::Directory;
+use super::steps::Steps;
+use crate::authn::{Identity, Outcome};
+use crate::config::{LdapMode, SearchScope};
+use crate::secret::Secret;
+
+/// The attribute list that asks for no attributes (RFC 4511 section 4.5.1.8).
+const NO_ATTRIBUTES: &str = "1.1";
+
+impl LdapBackend {
+    /// Asks the directory (no cache): the outcome, or the outage that prevented one.
+    pub(super) async fn lookup(
+        &self,
+        user: &str,
+        password: &Secret,
+        steps: &mut Steps<'_>,
+    ) -> Result<Outcome, Outage> {
+        match &self.config.mode {
+            LdapMode::Search { base, scope, filter, .. } => {
+                self.search_and_bind(user, password, base, *scope, filter, steps).await
+            }
+            LdapMode::DirectBind { user_dn } => self.direct_bind(user, password, user_dn, steps).await,
+        }
+    }
+
+    /// Search mode: find exactly one entry on a pooled connection, bind as it on a new one.
+    async fn search_and_bind(
+        &self,
+        user: &str,
+        password: &Secret,
+        base: &str,
+        scope: SearchScope,
+        filter: &str,
+        steps: &mut Steps<'_>,
+    ) -> Result<Outcome, Outage> {
+        let Some(pool) = &self.pool else {
+            return Err(Outage::new("search mode without a service-account pool"));
+        };
+        let filter = fill_template(filter, &[("user", &escape_filter_value(user))]);
+        let attributes = self.entry_attributes();
+        let attributes: Vec<&str> = attributes.iter().map(String::as_str).collect();
+        let scope = match scope {
+            SearchScope::Base => Scope::Base,
+            SearchScope::One => Scope::OneLevel,
+            SearchScope::Sub => Scope::Subtree,
+        };
+        steps.record(|| format!("searching {base:?} ({scope:?}) with filter {filter}"));
+        // Two entries are enough to know the filter is ambiguous.
+        let request = SearchRequest { base, scope, filter: &filter, attributes: &attributes, limit: 2 };
+        let mut entries = pool.search(&self.connector, &request, steps).await?;
+        steps.record(|| {
+            let dns: Vec<&str> = entries.iter().map(|entry| entry.dn.as_str()).collect();
+            format!("{} entr{} found {dns:?}", dns.len(), if dns.len() == 1 { "y" } else { "ies" })
+        });
+        let entry = match entries.len() {
+            0 => return Ok(Outcome::UnknownUser),
+            1 => entries.remove(0),
+            count => {
+                tracing::warn!(
+                    backend = self.name,
+                    user,
+                    count,
+                    filter,
+                    "the user filter matched more than one entry: login refused"
+                );
+                return Ok(Outcome::Denied);
+            }
+        };
+        let mut user_conn = self.connector.connect(steps).await?;
+        if !self.bind_user(&mut user_conn, &entry.dn, password, steps).await? {
+            return Ok(Outcome::Denied);
+        }
+        drop(user_conn);
+        let mut directory = Directory::Pool(pool, &self.connector);
+        self.identity(user, &entry, &mut directory, steps).await.map(Outcome::Authenticated)
+    }
+
+    /// Direct-bind mode: bind as the DN built from the template, then read the own entry.
+    async fn direct_bind(
+        &self,
+        user: &str,
+        password: &Secret,
+        user_dn: &str,
+        steps: &mut Steps<'_>,
+    ) -> Result<Outcome, Outage> {
+        let dn = fill_template(user_dn, &[("user", &escape_dn_value(user))]);
+        let mut ldap = self.connector.connect(steps).await?;
+        if !self.bind_user(&mut ldap, &dn, password, steps).await? {
+            // Without a service account an unknown user and a wrong password look the same.
+            return Ok(Outcome::Denied);
+        }
+        let attributes = self.entry_attributes();
+        let attributes: Vec<&str> = attributes.iter().map(String::as_str).collect();
+        let request = SearchRequest {
+            base: &dn,
+            scope: Scope::Base,
+            filter: "(objectClass=*)",
+            attributes: &attributes,
+            limit: 1,
+        };
+        let entry = conn::search(&mut ldap, &request, self.config.timeout).await?.into_iter().next();
+        steps.record(|| {
+            format!("read own entry {dn:?}: {}", if entry.is_some() { "found" } else { "not readable" })
+        });
+        let entry =
+            entry.unwrap_or_else(|| SearchEntry { dn, attrs: HashMap::new(), bin_attrs: HashMap::new() });
+        let mut directory = Directory::Bound(&mut ldap, self.config.timeout);
+        self.identity(user, &entry, &mut directory, steps).await.map(Outcome::Authenticated)
+    }
+
+    /// Binds as `dn` with the user's password: `true` when accepted.
+    async fn bind_user(
+        &self,
+        ldap: &mut Ldap,
+        dn: &str,
+        password: &Secret,
+        steps: &mut Steps<'_>,
+    ) -> Result<bool, Outage> {
+        self.user_binds.fetch_add(1, Ordering::Relaxed);
+        match conn::bind(ldap, dn, password.expose(), self.config.timeout).await {
+            Ok(BindResult::Success) => {
+                steps.record(|| format!("bind as {dn:?}: success"));
+                Ok(true)
+            }
+            Ok(BindResult::Refused(_, result)) => {
+                steps.record(|| format!("bind as {dn:?}: refused, {result}"));
+                Ok(false)
+            }
+            Err(outage) => {
+                steps.record(|| format!("bind as {dn:?}: failed, {}", outage.reason));
+                Err(outage)
+            }
+        }
+    }
+
+    /// The identity for the authenticated `entry`: login name and groups.
+    async fn identity(
+        &self,
+        user: &str,
+        entry: &SearchEntry,
+        directory: &mut Directory<'_>,
+        steps: &mut Steps<'_>,
+    ) -> Result<Identity, Outage> {
+        let name = match &self.config.login_attribute {
+            Some(attribute) => match attribute_values(entry, attribute).next() {
+                Some(value) if self.config.lowercase => value.to_lowercase(),
+                Some(value) => value.to_owned(),
+                None => {
+                    steps.record(|| format!("entry has no {attribute}: keeping the name as typed"));
+                    user.to_owned()
+                }
+            },
+            None => user.to_owned(),
+        };
+        let groups =
+            groups::resolve(&self.config.groups, self.config.lowercase, entry, user, directory, steps)
+                .await?;
+        steps.record(|| format!("login name {name:?}, groups {groups:?}"));
+        Ok(Identity { backend: self.name.clone(), name, groups })
+    }
+
+    /// The attributes read from the user's entry: the login attribute and the group attribute.
+    fn entry_attributes(&self) -> Vec<String> {
+        let wanted: Vec<String> = [&self.config.login_attribute, &self.config.groups.attribute]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        if wanted.is_empty() { vec![NO_ATTRIBUTES.to_owned()] } else { wanted }
+    }
+}
