@@ -174,9 +174,9 @@ fn init_default(dir: &Path) -> anyhow::Result<()> {
 
 /// The first configured htpasswd file.
 fn htpasswd_file(config: &Config) -> anyhow::Result<PathBuf> {
-    #[allow(clippy::unnecessary_find_map)] // more backend kinds (ldap, http) come later
     let file = config.authn.iter().find_map(|authn| match &authn.backend {
         BackendConfig::Htpasswd { file, .. } => Some(file.clone()),
+        _ => None,
     });
     match file {
         Some(file) => Ok(file),
