@@ -4,6 +4,11 @@
 mod http;
 mod ldap;
 
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_ldap;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
