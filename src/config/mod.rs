@@ -115,6 +115,9 @@ pub struct AuthnConfig {
 }
 
 /// The settings of one backend kind.
+// Built once per backend at start-up: the size of the `Ldap` variant costs nothing, and a Box
+// would only make every construction and match clumsier.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BackendConfig {
     /// `kind = "htpasswd"`: an Apache htpasswd file.

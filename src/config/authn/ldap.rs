@@ -4,10 +4,11 @@ use std::time::Duration;
 
 use toml::Spanned;
 
+use super::ldap_groups::groups;
 use super::{AuthnContext, DEFAULT_REMOTE_CACHE_TTL};
 use crate::config::error::ConfigError;
 use crate::config::file::FileAuthn;
-use crate::config::{GroupSearch, LdapConfig, LdapGroups, LdapMode, NestedGroups, SearchScope};
+use crate::config::{LdapConfig, LdapMode, SearchScope};
 use crate::secret::Secret;
 
 /// The search filter when `filter` is not given.
@@ -24,21 +25,21 @@ pub const DEFAULT_LDAP_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 pub const DEFAULT_LDAP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The placeholder for the login name in `filter`, `user_dn` and `group_filter`.
-const USER: &str = "${user}";
+pub(super) const USER: &str = "${user}";
 /// The placeholder for the user's DN in `group_filter`.
-const DN: &str = "${dn}";
+pub(super) const DN: &str = "${dn}";
 
 /// Checks an `ldap` table (its keys are already known to belong to the kind).
 pub(super) fn ldap(context: &AuthnContext<'_>, table: &FileAuthn) -> Result<LdapConfig, ConfigError> {
     let urls = urls(context, table)?;
     let starttls = table.starttls.as_ref().is_some_and(|value| *value.get_ref());
-    if let (true, Some(value)) = (starttls, &table.starttls) {
-        if let Some(url) = urls.iter().find(|url| url.starts_with("ldaps://")) {
-            return Err(context.error(
-                value.span(),
-                format!("starttls does not apply to {url:?}: ldaps:// is TLS from the start"),
-            ));
-        }
+    if let (true, Some(value)) = (starttls, &table.starttls)
+        && let Some(url) = urls.iter().find(|url| url.starts_with("ldaps://"))
+    {
+        return Err(context.error(
+            value.span(),
+            format!("starttls does not apply to {url:?}: ldaps:// is TLS from the start"),
+        ));
     }
     Ok(LdapConfig {
         urls,
@@ -206,68 +207,8 @@ fn scope(context: &AuthnContext<'_>, value: &Option<Spanned<String>>) -> Result<
     }
 }
 
-/// The group sources and nesting.
-fn groups(context: &AuthnContext<'_>, table: &FileAuthn) -> Result<LdapGroups, ConfigError> {
-    let attribute = table
-        .group_attribute
-        .as_ref()
-        .map(|value| attribute_name(context, value, "group_attribute"))
-        .transpose()?;
-    let search = match (&table.group_search_base, &table.group_filter) {
-        (Some(base), Some(filter)) => {
-            let filter_text = context.word(filter, "group_filter")?;
-            placeholder(context, filter, &[DN, USER], "group_filter")?;
-            parenthesized(context, filter, "group_filter")?;
-            let name_attribute = match &table.group_name_attribute {
-                Some(value) => attribute_name(context, value, "group_name_attribute")?,
-                None => DEFAULT_GROUP_NAME_ATTRIBUTE.to_owned(),
-            };
-            Some(GroupSearch {
-                base: context.word(base, "group_search_base")?,
-                filter: filter_text,
-                name_attribute,
-            })
-        }
-        (Some(base), None) => {
-            return Err(context.error(base.span(), "group_search_base needs `group_filter` too"));
-        }
-        (None, Some(filter)) => {
-            return Err(context.error(filter.span(), "group_filter needs `group_search_base` too"));
-        }
-        (None, None) => {
-            if let Some(value) = &table.group_name_attribute {
-                return Err(
-                    context.error(value.span(), "group_name_attribute applies only to a group search")
-                );
-            }
-            None
-        }
-    };
-    let nested = match table.nested.as_ref().map(|value| (value, value.get_ref().as_str())) {
-        None | Some((_, "off")) => NestedGroups::Off,
-        Some((_, "expand")) => NestedGroups::Expand,
-        Some((_, "ad_in_chain")) => NestedGroups::AdInChain,
-        Some((value, other)) => {
-            return Err(context.error(
-                value.span(),
-                format!("nested {other:?}: expected \"off\", \"expand\" or \"ad_in_chain\""),
-            ));
-        }
-    };
-    if let (Some(value), false) = (&table.nested, nested == NestedGroups::Off) {
-        if attribute.is_none() && search.is_none() {
-            return Err(context.error(
-                value.span(),
-                "nested groups need a group source: `group_attribute` or `group_search_base` + `group_filter`",
-            ));
-        }
-    }
-    let max_depth = count(context, &table.nested_max_depth, "nested_max_depth", DEFAULT_NESTED_MAX_DEPTH)?;
-    Ok(LdapGroups { attribute, search, nested, max_depth })
-}
-
 /// An attribute name: letters, digits and `-` (or a numeric OID).
-fn attribute_name(
+pub(super) fn attribute_name(
     context: &AuthnContext<'_>,
     value: &Spanned<String>,
     key: &str,
@@ -282,7 +223,7 @@ fn attribute_name(
 }
 
 /// `value` contains one of `placeholders`.
-fn placeholder(
+pub(super) fn placeholder(
     context: &AuthnContext<'_>,
     value: &Spanned<String>,
     placeholders: &[&str],
@@ -296,7 +237,11 @@ fn placeholder(
 }
 
 /// A filter in parentheses with balanced parentheses.
-fn parenthesized(context: &AuthnContext<'_>, value: &Spanned<String>, key: &str) -> Result<(), ConfigError> {
+pub(super) fn parenthesized(
+    context: &AuthnContext<'_>,
+    value: &Spanned<String>,
+    key: &str,
+) -> Result<(), ConfigError> {
     let text = value.get_ref();
     let mut depth = 0usize;
     let mut balanced = text.starts_with('(') && text.ends_with(')');
@@ -318,7 +263,7 @@ fn parenthesized(context: &AuthnContext<'_>, value: &Spanned<String>, key: &str)
 }
 
 /// A positive integer, or `default`.
-fn count(
+pub(super) fn count(
     context: &AuthnContext<'_>,
     value: &Option<Spanned<i64>>,
     key: &str,

@@ -3,6 +3,7 @@
 
 mod http;
 mod ldap;
+mod ldap_groups;
 
 #[cfg(test)]
 mod tests;
