@@ -40,8 +40,8 @@ pub struct HttpBackend {
 }
 
 impl HttpBackend {
-    /// A backend asking `config.url`; fails on a bad URL or CA file. Call inside a tokio runtime
-    /// before the first request.
+    /// A backend asking `config.url`; fails on a bad URL or CA file. Its requests run on the
+    /// caller's tokio runtime.
     pub fn new(name: &str, config: HttpAuthConfig) -> Result<Self, HttpBackendError> {
         let uri: Uri =
             config.url.parse().map_err(|error| HttpBackendError::Url { url: config.url.clone(), error })?;
