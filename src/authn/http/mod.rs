@@ -104,13 +104,14 @@ impl HttpBackend {
             Ok(Verdict::Denied) => Ok(Outcome::Denied),
             Ok(Verdict::UnknownUser) => Ok(Outcome::UnknownUser),
             Err(reason) => {
-                step(format!("unavailable: {reason}"));
                 if let Some(identity) = self.cache.stale(user, password, context, now) {
                     tracing::warn!(
                         backend = %self.name, user, %reason,
                         "auth API unavailable: using a cached identity (max_stale)"
                     );
-                    step("using the identity cached before the outage (max_stale)".to_owned());
+                    step(format!(
+                        "unavailable ({reason}): using the identity cached before the outage (max_stale)"
+                    ));
                     return Ok(Outcome::Authenticated(identity));
                 }
                 Err(AuthnError::Unavailable { backend: self.name.clone(), reason })
