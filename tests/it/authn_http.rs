@@ -403,3 +403,21 @@ async fn token_requests_through_a_chain_of_htpasswd_then_http() {
     let (status, _) = token_request(app, "bob", "bob-pw").await;
     assert_eq!(status, StatusCode::OK, "htpasswd users still log in while the API is down");
 }
+
+#[tokio::test]
+async fn traced_steps_show_the_request_and_answer_but_not_the_password() {
+    let api = AuthApi::start().await;
+    let backend = backend(config(&api.url("/check")));
+    let mut trace = regent::authn::Trace::default();
+    let outcome = backend.authenticate_traced("alice", &Secret::new("alice-pw"), &mut trace).await;
+    assert_eq!(outcome.unwrap(), alice());
+    let steps = trace.steps().join("\n");
+    let expected = format!(
+        "api: asking {} (GET with HTTP Basic credentials)\napi: answered 200 OK\n\
+         api: canonical name \"alice\", groups [\"developers\", \"ops\"]\n\
+         api: authenticated as \"alice\", groups [\"developers\", \"ops\"]",
+        api.url("/check")
+    );
+    assert_eq!(steps, expected);
+    assert!(!steps.contains("alice-pw"));
+}
