@@ -55,8 +55,9 @@ fn main() {
     for (label, cache_ttl) in [("warm cache", Duration::from_secs(300)), ("cold cache", Duration::ZERO)] {
         let mut config = config.clone();
         for authn in &mut config.authn {
-            let BackendConfig::Htpasswd { cache_ttl: ttl, .. } = &mut authn.backend;
-            *ttl = cache_ttl;
+            if let BackendConfig::Htpasswd { cache_ttl: ttl, .. } = &mut authn.backend {
+                *ttl = cache_ttl;
+            }
         }
         let server = start_server(config);
         let cold = cache_ttl.is_zero();

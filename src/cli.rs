@@ -1,4 +1,5 @@
-//! The `regent` command line: `init`, `serve`, `passwd`, `policy check`, `policy explain`.
+//! The `regent` command line: `init`, `serve`, `passwd`, `policy check`, `policy explain`,
+//! `authn test`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use crate::init::{InitOptions, init};
 use crate::policy::examples::EXAMPLE_POLICIES;
 use crate::token::KeyType;
 
+mod authn;
 mod commands;
 
 /// regent: a token-auth server for Docker/OCI registries.
@@ -36,6 +38,27 @@ pub enum Command {
     /// Check or explain the policy files.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Debug the authentication backends.
+    #[command(subcommand)]
+    Authn(AuthnCommand),
+}
+
+/// `regent authn ...`.
+#[derive(Debug, Subcommand)]
+pub enum AuthnCommand {
+    /// Ask for USER's password and show, step by step, what each backend does with it, the
+    /// outcome and the policy subjects the identity gets; exit status 1 unless authenticated.
+    Test(AuthnTestArgs),
+}
+
+/// Arguments of `regent authn test`.
+#[derive(Debug, Args)]
+pub struct AuthnTestArgs {
+    /// The configuration.
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The user name, as typed at `docker login`.
+    pub user: String,
 }
 
 /// `--config FILE`, shared by the commands that read a configuration.
@@ -148,6 +171,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Passwd(args) => commands::passwd_command(args),
         Command::Policy(PolicyCommand::Check(args)) => commands::policy_check(args),
         Command::Policy(PolicyCommand::Explain(args)) => commands::policy_explain(args),
+        Command::Authn(AuthnCommand::Test(args)) => authn::authn_test(args),
     }
 }
 
@@ -174,9 +198,9 @@ fn init_default(dir: &Path) -> anyhow::Result<()> {
 
 /// The first configured htpasswd file.
 fn htpasswd_file(config: &Config) -> anyhow::Result<PathBuf> {
-    #[allow(clippy::unnecessary_find_map)] // more backend kinds (ldap, http) come later
     let file = config.authn.iter().find_map(|authn| match &authn.backend {
         BackendConfig::Htpasswd { file, .. } => Some(file.clone()),
+        _ => None,
     });
     match file {
         Some(file) => Ok(file),

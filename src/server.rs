@@ -11,9 +11,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::authn::htpasswd::HtpasswdBackend;
+use crate::authn::http::HttpBackend;
 use crate::authn::{Authenticator, Chain};
 use crate::clock::Clock;
-use crate::config::{BackendConfig, Config};
+use crate::config::{BackendConfig, Config, LdapConfig};
 use crate::http::{AppState, router};
 use crate::policy::PolicySet;
 use crate::reload::Reloadable;
@@ -34,6 +35,14 @@ pub enum ServerError {
     /// An htpasswd or groups file is invalid.
     #[error(transparent)]
     Htpasswd(#[from] crate::authn::htpasswd::HtpasswdError),
+    /// An authentication backend could not be set up (e.g. a bad CA file).
+    #[error("authn backend {name:?}: {error}")]
+    Backend {
+        /// The backend's configured name.
+        name: String,
+        /// What went wrong.
+        error: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// Serving failed.
     #[error("serving failed: {0}")]
     Io(#[from] std::io::Error),
@@ -54,6 +63,19 @@ pub fn build_state(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState, S
         config.token.service.clone(),
         config.token.ttl,
     );
+    let policies = watch_policies(config.policy.directory.clone())?;
+    Ok(AppState {
+        service: config.token.service.as_str().into(),
+        issuer: Arc::new(issuer),
+        authn: Arc::new(build_chain(config)?),
+        policies,
+        clock,
+    })
+}
+
+/// Builds the authentication backends named by `config`, in order, as `regent serve` does
+/// (htpasswd file watchers included). Must be called inside a tokio runtime.
+pub fn build_chain(config: &Config) -> Result<Chain, ServerError> {
     let mut backends: Vec<Arc<dyn Authenticator>> = Vec::new();
     for authn in &config.authn {
         match &authn.backend {
@@ -62,16 +84,23 @@ pub fn build_state(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState, S
                 backend.spawn_watchers(RELOAD_INTERVAL);
                 backends.push(Arc::new(backend));
             }
+            BackendConfig::Ldap { config } => backends.push(ldap_backend(&authn.name, config)?),
+            BackendConfig::Http { config } => {
+                let backend = HttpBackend::new(&authn.name, config.clone()).map_err(|error| {
+                    ServerError::Backend { name: authn.name.clone(), error: error.into() }
+                })?;
+                backends.push(Arc::new(backend));
+            }
         }
     }
-    let policies = watch_policies(config.policy.directory.clone())?;
-    Ok(AppState {
-        service: config.token.service.as_str().into(),
-        issuer: Arc::new(issuer),
-        authn: Arc::new(Chain::new(backends)),
-        policies,
-        clock,
-    })
+    Ok(Chain::new(backends))
+}
+
+/// The LDAP backend named `name`.
+fn ldap_backend(name: &str, config: &LdapConfig) -> Result<Arc<dyn Authenticator>, ServerError> {
+    let backend = crate::authn::ldap::LdapBackend::new(name, config.clone())
+        .map_err(|error| ServerError::Backend { name: name.to_owned(), error: Box::new(error) })?;
+    Ok(Arc::new(backend))
 }
 
 /// Loads the policy directory once (an error is fatal) and watches it for changes.

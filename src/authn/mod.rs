@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod htpasswd;
+pub mod http;
 pub mod ldap;
 
 use std::sync::Arc;

@@ -44,7 +44,7 @@ pub(super) fn init_command(args: InitArgs) -> anyhow::Result<ExitCode> {
 
 /// The configuration file a command uses: found by lookup, or the embedded default's data
 /// directory when it has been initialised; `None` when there is none yet.
-fn existing_config(arg: &ConfigArg) -> anyhow::Result<Option<PathBuf>> {
+pub(super) fn existing_config(arg: &ConfigArg) -> anyhow::Result<Option<PathBuf>> {
     if let Some(path) = find_config(arg)? {
         return Ok(Some(path));
     }
@@ -132,19 +132,25 @@ pub(super) fn passwd_command(args: PasswdArgs) -> anyhow::Result<ExitCode> {
         }
         bail!("{}: no user {:?}", file.display(), args.user);
     }
-    let password = read_password()?;
+    let password = read_password(true)?;
+    if password.is_empty() {
+        bail!("the password is empty");
+    }
     set_password(&file, &args.user, &password, args.cost)?;
     println!("set the password of {:?} in {}", args.user, file.display());
     Ok(ExitCode::SUCCESS)
 }
 
-/// A password from a prompt (asked twice) or, when stdin is not a terminal, its first line.
-fn read_password() -> anyhow::Result<Secret> {
+/// A password from a prompt (asked twice when `confirm`) or, when stdin is not a terminal, its
+/// first line.
+pub(super) fn read_password(confirm: bool) -> anyhow::Result<Secret> {
     let password = if std::io::stdin().is_terminal() {
         let first = rpassword::prompt_password("Password: ").context("reading the password")?;
-        let again = rpassword::prompt_password("Again: ").context("reading the password")?;
-        if first != again {
-            bail!("the passwords differ");
+        if confirm {
+            let again = rpassword::prompt_password("Again: ").context("reading the password")?;
+            if first != again {
+                bail!("the passwords differ");
+            }
         }
         first
     } else {
@@ -152,9 +158,6 @@ fn read_password() -> anyhow::Result<Secret> {
         std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
         line.trim_end_matches(['\r', '\n']).to_owned()
     };
-    if password.is_empty() {
-        bail!("the password is empty");
-    }
     Ok(Secret::new(password))
 }
 

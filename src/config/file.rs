@@ -52,13 +52,14 @@ pub(crate) struct FileKeyFiles {
 /// One `[[authn]]` backend.
 ///
 /// One struct for every kind (not a `#[serde(tag = "kind")]` enum, where spans are lost): the
-/// fields of all kinds are optional here and checked per kind in validation.
+/// fields of all kinds are optional here and checked per kind in validation, where a field that
+/// does not belong to the kind is an error at its own position.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FileAuthn {
     /// The backend's name (unique).
     pub(crate) name: Spanned<String>,
-    /// The backend kind: `htpasswd`.
+    /// The backend kind: `htpasswd`, `ldap` or `http`.
     pub(crate) kind: Spanned<String>,
     /// htpasswd: the password file.
     pub(crate) file: Option<Spanned<String>>,
@@ -66,6 +67,101 @@ pub(crate) struct FileAuthn {
     pub(crate) groups: Option<Spanned<String>>,
     /// The identity cache lifetime, humantime; `"0s"` disables.
     pub(crate) cache_ttl: Option<Spanned<String>>,
+    /// ldap, http: while the backend is unreachable, cached identities serve up to this age.
+    pub(crate) max_stale: Option<Spanned<String>>,
+    /// http: the API's URL; ldap: one server URL (instead of `urls`).
+    pub(crate) url: Option<Spanned<String>>,
+    /// ldap: server URLs, tried in order.
+    pub(crate) urls: Option<Spanned<Vec<Spanned<String>>>>,
+    /// ldap, http: PEM CA certificate(s) to trust.
+    pub(crate) ca_file: Option<Spanned<String>>,
+    /// ldap, http: time allowed for one operation or request, humantime.
+    pub(crate) timeout: Option<Spanned<String>>,
+    /// ldap: time allowed to open a connection, humantime.
+    pub(crate) connect_timeout: Option<Spanned<String>>,
+    /// ldap: upgrade `ldap://` with StartTLS.
+    pub(crate) starttls: Option<Spanned<bool>>,
+    /// ldap search mode: the service account's DN.
+    pub(crate) bind_dn: Option<Spanned<String>>,
+    /// Never accepted: present only to answer with a message saying what to write instead.
+    pub(crate) bind_password: Option<Spanned<toml::Value>>,
+    /// ldap search mode: a file holding the service account's password.
+    pub(crate) bind_password_file: Option<Spanned<String>>,
+    /// ldap search mode: an environment variable holding the service account's password.
+    pub(crate) bind_password_env: Option<Spanned<String>>,
+    /// ldap search mode: the search base.
+    pub(crate) base: Option<Spanned<String>>,
+    /// ldap search mode: `base`, `one` or `sub`.
+    pub(crate) scope: Option<Spanned<String>>,
+    /// ldap search mode: the filter, with `${user}`.
+    pub(crate) filter: Option<Spanned<String>>,
+    /// ldap direct-bind mode: the DN template, with `${user}`.
+    pub(crate) user_dn: Option<Spanned<String>>,
+    /// ldap: the attribute holding the canonical login name.
+    pub(crate) login_attribute: Option<Spanned<String>>,
+    /// ldap: the user-entry attribute holding group DNs (`memberOf`).
+    pub(crate) group_attribute: Option<Spanned<String>>,
+    /// ldap: the base of the group search.
+    pub(crate) group_search_base: Option<Spanned<String>>,
+    /// ldap: the group search filter, with `${dn}` and/or `${user}`.
+    pub(crate) group_filter: Option<Spanned<String>>,
+    /// ldap: the attribute holding a group's name (default `cn`).
+    pub(crate) group_name_attribute: Option<Spanned<String>>,
+    /// ldap: `off`, `expand` or `ad_in_chain`.
+    pub(crate) nested: Option<Spanned<String>>,
+    /// ldap: the deepest group-in-group chain `expand` follows.
+    pub(crate) nested_max_depth: Option<Spanned<i64>>,
+    /// ldap: lower-case group and login names.
+    pub(crate) lowercase: Option<Spanned<bool>>,
+    /// ldap: service-account connections kept open.
+    pub(crate) pool_size: Option<Spanned<i64>>,
+    /// http: `basic` or `json`.
+    pub(crate) credentials: Option<Spanned<String>>,
+}
+
+impl FileAuthn {
+    /// The optional fields that are present, each with its key and the start of its value, in
+    /// file order.
+    pub(crate) fn present_fields(&self) -> Vec<(&'static str, usize)> {
+        fn at<T>(key: &'static str, value: &Option<Spanned<T>>) -> Option<(&'static str, usize)> {
+            value.as_ref().map(|value| (key, value.span().start))
+        }
+        let mut fields: Vec<(&'static str, usize)> = [
+            at("file", &self.file),
+            at("groups", &self.groups),
+            at("cache_ttl", &self.cache_ttl),
+            at("max_stale", &self.max_stale),
+            at("url", &self.url),
+            at("urls", &self.urls),
+            at("ca_file", &self.ca_file),
+            at("timeout", &self.timeout),
+            at("connect_timeout", &self.connect_timeout),
+            at("starttls", &self.starttls),
+            at("bind_dn", &self.bind_dn),
+            at("bind_password", &self.bind_password),
+            at("bind_password_file", &self.bind_password_file),
+            at("bind_password_env", &self.bind_password_env),
+            at("base", &self.base),
+            at("scope", &self.scope),
+            at("filter", &self.filter),
+            at("user_dn", &self.user_dn),
+            at("login_attribute", &self.login_attribute),
+            at("group_attribute", &self.group_attribute),
+            at("group_search_base", &self.group_search_base),
+            at("group_filter", &self.group_filter),
+            at("group_name_attribute", &self.group_name_attribute),
+            at("nested", &self.nested),
+            at("nested_max_depth", &self.nested_max_depth),
+            at("lowercase", &self.lowercase),
+            at("pool_size", &self.pool_size),
+            at("credentials", &self.credentials),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        fields.sort_by_key(|(_, start)| *start);
+        fields
+    }
 }
 
 /// `[policy]`.

@@ -18,6 +18,16 @@
 //! groups = "groups"                      # optional AuthGroupFile
 //! cache_ttl = "30s"                      # optional; default 30s; "0s" disables
 //!
+//! [[authn]]                              # more backends: see the README for every key
+//! name = "directory"
+//! kind = "ldap"                          # or "http" (an external auth API)
+//! urls = ["ldaps://ldap.example.com"]
+//! bind_dn = "cn=regent,ou=services,dc=example,dc=com"
+//! bind_password_file = "ldap-password"   # or bind_password_env; never inline
+//! base = "ou=people,dc=example,dc=com"
+//! filter = "(uid=${user})"
+//! group_attribute = "memberOf"
+//!
 //! [policy]
 //! directory = "policies"
 //!
@@ -27,6 +37,7 @@
 //!
 //! Relative paths resolve against the directory of the config file.
 
+mod authn;
 mod backends;
 mod error;
 mod file;
@@ -40,12 +51,17 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use authn::{
+    AUTHN_KINDS, DEFAULT_CACHE_TTL, DEFAULT_GROUP_NAME_ATTRIBUTE, DEFAULT_HTTP_TIMEOUT,
+    DEFAULT_LDAP_CONNECT_TIMEOUT, DEFAULT_LDAP_FILTER, DEFAULT_LDAP_TIMEOUT, DEFAULT_NESTED_MAX_DEPTH,
+    DEFAULT_POOL_SIZE, DEFAULT_REMOTE_CACHE_TTL,
+};
 pub use backends::{
     GroupSearch, HttpAuthConfig, HttpCredentials, LdapConfig, LdapGroups, LdapMode, NestedGroups, SearchScope,
 };
 pub use error::ConfigError;
 pub use locate::{CONFIG_ENV, CONFIG_FILE_NAME, ConfigSource, locate};
-pub use validate::{AUTHN_KINDS, DEFAULT_CACHE_TTL, DEFAULT_TOKEN_TTL, MIN_TOKEN_TTL};
+pub use validate::{DEFAULT_TOKEN_TTL, MIN_TOKEN_TTL};
 
 use error::Locator;
 use file::FileConfig;
@@ -99,6 +115,9 @@ pub struct AuthnConfig {
 }
 
 /// The settings of one backend kind.
+// Built once per backend at start-up: the size of the `Ldap` variant costs nothing, and a Box
+// would only make every construction and match clumsier.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BackendConfig {
     /// `kind = "htpasswd"`: an Apache htpasswd file.
@@ -109,6 +128,16 @@ pub enum BackendConfig {
         groups: Option<PathBuf>,
         /// How long an authenticated identity is cached; zero disables the cache.
         cache_ttl: Duration,
+    },
+    /// `kind = "ldap"`: an LDAP or Active Directory server.
+    Ldap {
+        /// Its settings.
+        config: LdapConfig,
+    },
+    /// `kind = "http"`: an external HTTP auth API.
+    Http {
+        /// Its settings.
+        config: HttpAuthConfig,
     },
 }
 
@@ -129,17 +158,32 @@ pub struct ListenConfig {
 impl Config {
     /// Reads and validates the file at `path` (made absolute, so resolved paths are too).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Config::load_with_env(path, &|name| std::env::var(name).ok())
+    }
+
+    /// Like [`Config::load`], reading the environment variables the file names through `env`.
+    pub fn load_with_env(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let path =
             std::path::absolute(path).map_err(|error| ConfigError::Io { path: path.to_path_buf(), error })?;
         let text =
             std::fs::read_to_string(&path).map_err(|error| ConfigError::Io { path: path.clone(), error })?;
-        Config::parse(&text, &path)
+        Config::parse_with_env(&text, &path, env)
     }
 
     /// Validates `text` as if read from `path`; relative paths resolve against its directory.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        Config::parse_with_env(text, path, &|name| std::env::var(name).ok())
+    }
+
+    /// Like [`Config::parse`], reading the environment variables the file names (an LDAP
+    /// `bind_password_env`) through `env`.
+    pub fn parse_with_env(
+        text: &str,
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
         let locator = Locator { path, text };
         let file: FileConfig = toml::from_str(text).map_err(|error| locator.toml(&error))?;
-        validate::validate(file, path, text)
+        validate::validate(file, path, text, env)
     }
 }

@@ -128,7 +128,7 @@ fn errors_name_file_line_and_column() {
             edited("realm = \"http://127.0.0.1:5001/token\"", "realm = \"https:///token\""),
             "4:9",
         ),
-        ("unknown authn kind", edited("kind = \"htpasswd\"", "kind = \"ldap\""), "12:8"),
+        ("unknown authn kind", edited("kind = \"htpasswd\"", "kind = \"kerberos\""), "12:8"),
         ("htpasswd without file", edited("file = \"htpasswd\"\n", ""), "10:1"),
         ("bad cache_ttl", edited("cache_ttl = \"0s\"", "cache_ttl = \"soon\""), "15:13"),
         ("duplicate authn name", duplicate_authn, "26:8"),
@@ -166,7 +166,10 @@ fn errors_name_file_line_and_column() {
 fn error_messages_say_what_is_wrong() {
     let cases = [
         (edited("ttl = \"10m\"", "ttl = \"30s\""), "ttl must be at least 60s"),
-        (edited("kind = \"htpasswd\"", "kind = \"ldap\""), "unknown authn kind \"ldap\" (known: htpasswd)"),
+        (
+            edited("kind = \"htpasswd\"", "kind = \"kerberos\""),
+            "unknown authn kind \"kerberos\" (known: htpasswd, ldap, http)",
+        ),
         (edited("ttl = \"10m\"", "tll = \"10m\""), "unknown field `tll`"),
         (edited("service = \"registry.local\"\n", ""), "missing field `service`"),
     ];

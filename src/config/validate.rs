@@ -1,33 +1,34 @@
 //! [`FileConfig`] -> [`Config`]: value checks, defaults and path resolution, each error at the
 //! span of the value at fault.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use toml::Spanned;
 
-use super::error::{ConfigError, Locator, line_column};
-use super::file::{FileAuthn, FileConfig, FileKeyFiles, FileListen, FileToken};
-use super::{AuthnConfig, BackendConfig, Config, KeyFiles, ListenConfig, PolicyConfig, TokenConfig};
+use super::authn::{EnvLookup, authn};
+use super::error::{ConfigError, Locator};
+use super::file::{FileConfig, FileKeyFiles, FileListen, FileToken};
+use super::{Config, KeyFiles, ListenConfig, PolicyConfig, TokenConfig};
 
 /// The token lifetime when `ttl` is not given.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(300);
 /// The shortest token lifetime accepted.
 pub const MIN_TOKEN_TTL: Duration = Duration::from_secs(60);
-/// The identity cache lifetime when `cache_ttl` is not given.
-pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(30);
-/// The `[[authn]]` kinds regent knows.
-pub const AUTHN_KINDS: &[&str] = &["htpasswd"];
 
 /// Checks `file` (read from `path`, whose text is `text`) and resolves its paths against the
-/// directory of `path`.
-pub(crate) fn validate(file: FileConfig, path: &Path, text: &str) -> Result<Config, ConfigError> {
+/// directory of `path`; `env` reads the environment variables the file names.
+pub(crate) fn validate(
+    file: FileConfig,
+    path: &Path,
+    text: &str,
+    env: EnvLookup<'_>,
+) -> Result<Config, ConfigError> {
     let locator = Locator { path, text };
     let base = path.parent().unwrap_or(Path::new(""));
     let token = token(&locator, base, file.token)?;
-    let authn = authn(&locator, base, file.authn)?;
+    let authn = authn(&locator, base, env, file.authn)?;
     let policy =
         PolicyConfig { directory: resolve(&locator, base, &file.policy.directory, "policy directory")? };
     let listen = listen(&locator, file.listen)?;
@@ -70,60 +71,6 @@ fn key_files(locator: &Locator<'_>, base: &Path, entry: &FileKeyFiles) -> Result
     })
 }
 
-fn authn(
-    locator: &Locator<'_>,
-    base: &Path,
-    tables: Vec<Spanned<FileAuthn>>,
-) -> Result<Vec<AuthnConfig>, ConfigError> {
-    let mut first_seen: HashMap<String, usize> = HashMap::new();
-    let mut backends = Vec::with_capacity(tables.len());
-    for table in tables {
-        let span = table.span();
-        let table = table.into_inner();
-        let name = word(locator, &table.name, "authn name")?;
-        if let Some(&offset) = first_seen.get(&name) {
-            let (line, _) = line_column(locator.text, offset);
-            return Err(locator.at(
-                table.name.span(),
-                format!("duplicate authn name {name:?} (first used on line {line})"),
-            ));
-        }
-        first_seen.insert(name.clone(), table.name.span().start);
-        let cache_ttl = match &table.cache_ttl {
-            Some(value) => duration(locator, value, "cache_ttl")?,
-            None => DEFAULT_CACHE_TTL,
-        };
-        let backend = match table.kind.get_ref().as_str() {
-            "htpasswd" => {
-                let Some(file) = &table.file else {
-                    return Err(locator.at(
-                        span,
-                        format!("authn {name:?}: kind \"htpasswd\" needs `file` (the password file)"),
-                    ));
-                };
-                BackendConfig::Htpasswd {
-                    file: resolve(locator, base, file, "file")?,
-                    groups: match &table.groups {
-                        Some(groups) => Some(resolve(locator, base, groups, "groups")?),
-                        None => None,
-                    },
-                    cache_ttl,
-                }
-            }
-            // Fields that belong to another kind are rejected here, at their span, once there is
-            // more than one kind.
-            other => {
-                return Err(locator.at(
-                    table.kind.span(),
-                    format!("unknown authn kind {other:?} (known: {})", AUTHN_KINDS.join(", ")),
-                ));
-            }
-        };
-        backends.push(AuthnConfig { name, backend });
-    }
-    Ok(backends)
-}
-
 fn listen(locator: &Locator<'_>, entries: Vec<FileListen>) -> Result<Vec<ListenConfig>, ConfigError> {
     let mut listeners: Vec<ListenConfig> = Vec::with_capacity(entries.len());
     for entry in entries {
@@ -143,7 +90,11 @@ fn listen(locator: &Locator<'_>, entries: Vec<FileListen>) -> Result<Vec<ListenC
 }
 
 /// A non-empty value without surrounding whitespace.
-fn word(locator: &Locator<'_>, value: &Spanned<String>, what: &str) -> Result<String, ConfigError> {
+pub(super) fn word(
+    locator: &Locator<'_>,
+    value: &Spanned<String>,
+    what: &str,
+) -> Result<String, ConfigError> {
     let text = value.get_ref();
     if text.trim().is_empty() {
         return Err(locator.at(value.span(), format!("{what} must not be empty")));
@@ -171,7 +122,11 @@ fn realm(locator: &Locator<'_>, value: &Spanned<String>) -> Result<String, Confi
 }
 
 /// A humantime duration (`"300s"`, `"5m"`).
-fn duration(locator: &Locator<'_>, value: &Spanned<String>, what: &str) -> Result<Duration, ConfigError> {
+pub(super) fn duration(
+    locator: &Locator<'_>,
+    value: &Spanned<String>,
+    what: &str,
+) -> Result<Duration, ConfigError> {
     humantime::parse_duration(value.get_ref()).map_err(|error| {
         locator.at(
             value.span(),
@@ -181,7 +136,7 @@ fn duration(locator: &Locator<'_>, value: &Spanned<String>, what: &str) -> Resul
 }
 
 /// A non-empty path, resolved against `base` when relative.
-fn resolve(
+pub(super) fn resolve(
     locator: &Locator<'_>,
     base: &Path,
     value: &Spanned<String>,

@@ -65,6 +65,32 @@ groups = {groups}
 # How long an authenticated identity is cached ("0s" disables the cache).
 cache_ttl = "30s"
 
+# A directory (OpenLDAP, Active Directory), asked after the local users. Unknown users fall
+# through to the next backend; an unreachable directory is skipped (503 if nobody else knows
+# the user). Check a setup with `regent authn test USER`. See the README for every key.
+# [[authn]]
+# name = "directory"
+# kind = "ldap"
+# urls = ["ldap://ldap1.example.com", "ldap://ldap2.example.com"]  # tried in order
+# starttls = true
+# ca_file = "ldap-ca.pem"
+# bind_dn = "cn=regent,ou=services,dc=example,dc=com"
+# bind_password_file = "ldap-password"      # or bind_password_env = "REGENT_LDAP_PASSWORD"
+# base = "ou=people,dc=example,dc=com"
+# filter = "(&(objectClass=inetOrgPerson)(uid=${{user}}))"
+# group_attribute = "memberOf"               # policies then see group:NAME (the group's cn)
+# cache_ttl = "60s"
+# max_stale = "15m"                         # serve cached identities while the directory is down
+
+# An external HTTP auth API: 2xx = authenticated (optional JSON {{"groups": [...]}}),
+# 401/403 = wrong password, 404 = unknown user, anything else = unavailable.
+# [[authn]]
+# name = "sso"
+# kind = "http"
+# url = "https://auth.example.com/registry-login"
+# credentials = "basic"                     # or "json": POST {{"username", "password"}}
+# timeout = "5s"
+
 [policy]
 # The policy files.
 directory = {policies}

@@ -233,3 +233,33 @@ fn registry_settings_use_absolute_paths() {
         )
     );
 }
+
+#[test]
+fn commented_backend_examples_parse_when_uncommented() {
+    let temp = tempfile::tempdir().unwrap();
+    let text = templates::config_text(&InitOptions::new(temp.path()));
+    let mut uncommented = String::new();
+    let mut in_example = false;
+    for line in text.lines() {
+        in_example = (in_example && !line.trim().is_empty()) || line == "# [[authn]]";
+        match line.strip_prefix("# ") {
+            Some(rest) if in_example => uncommented.push_str(rest),
+            _ => uncommented.push_str(line),
+        }
+        uncommented.push('\n');
+    }
+    fs::write(temp.path().join("ldap-password"), "pw\n").unwrap();
+    let path = temp.path().join("regent.toml");
+    fs::write(&path, &uncommented).unwrap();
+    let config = Config::load(&path).unwrap_or_else(|error| panic!("{error}\n{uncommented}"));
+    let kinds: Vec<&str> = config
+        .authn
+        .iter()
+        .map(|authn| match authn.backend {
+            crate::config::BackendConfig::Htpasswd { .. } => "htpasswd",
+            crate::config::BackendConfig::Ldap { .. } => "ldap",
+            crate::config::BackendConfig::Http { .. } => "http",
+        })
+        .collect();
+    assert_eq!(kinds, ["htpasswd", "ldap", "http"]);
+}
