@@ -30,8 +30,9 @@ pub(crate) fn validate(file: FileConfig, path: &Path, text: &str) -> Result<Conf
     let authn = authn(&locator, base, file.authn)?;
     let policy =
         PolicyConfig { directory: resolve(&locator, base, &file.policy.directory, "policy directory")? };
-    let listen = listen(&locator, file.listen)?;
-    Ok(Config { path: path.to_path_buf(), token, authn, policy, listen })
+    let listen = listen(&locator, base, file.listen)?;
+    let front = super::front::front(&locator, file.front, &listen)?;
+    Ok(Config { path: path.to_path_buf(), token, authn, policy, listen, front })
 }
 
 fn token(locator: &Locator<'_>, base: &Path, table: Spanned<FileToken>) -> Result<TokenConfig, ConfigError> {
@@ -124,7 +125,11 @@ fn authn(
     Ok(backends)
 }
 
-fn listen(locator: &Locator<'_>, entries: Vec<FileListen>) -> Result<Vec<ListenConfig>, ConfigError> {
+fn listen(
+    locator: &Locator<'_>,
+    base: &Path,
+    entries: Vec<FileListen>,
+) -> Result<Vec<ListenConfig>, ConfigError> {
     let mut listeners: Vec<ListenConfig> = Vec::with_capacity(entries.len());
     for entry in entries {
         let text = entry.address.get_ref();
@@ -137,7 +142,12 @@ fn listen(locator: &Locator<'_>, entries: Vec<FileListen>) -> Result<Vec<ListenC
         if listeners.iter().any(|seen| seen.address == address) {
             return Err(locator.at(entry.address.span(), format!("listen address {address} is given twice")));
         }
-        listeners.push(ListenConfig { address });
+        let tls = super::front::listen_tls(locator, base, entry.tls)?;
+        let upstream = match &entry.upstream {
+            Some(upstream) => Some(super::front::upstream(locator, upstream)?),
+            None => None,
+        };
+        listeners.push(ListenConfig { address, tls, upstream });
     }
     Ok(listeners)
 }
@@ -171,7 +181,11 @@ fn realm(locator: &Locator<'_>, value: &Spanned<String>) -> Result<String, Confi
 }
 
 /// A humantime duration (`"300s"`, `"5m"`).
-fn duration(locator: &Locator<'_>, value: &Spanned<String>, what: &str) -> Result<Duration, ConfigError> {
+pub(super) fn duration(
+    locator: &Locator<'_>,
+    value: &Spanned<String>,
+    what: &str,
+) -> Result<Duration, ConfigError> {
     humantime::parse_duration(value.get_ref()).map_err(|error| {
         locator.at(
             value.span(),
@@ -181,7 +195,7 @@ fn duration(locator: &Locator<'_>, value: &Spanned<String>, what: &str) -> Resul
 }
 
 /// A non-empty path, resolved against `base` when relative.
-fn resolve(
+pub(super) fn resolve(
     locator: &Locator<'_>,
     base: &Path,
     value: &Spanned<String>,
