@@ -279,3 +279,6 @@ fn server_name(
     }
     Ok(name)
 }
+
+#[cfg(test)]
+mod tests;

@@ -14,4 +14,5 @@ mod e2e_registry;
 mod env;
 mod fixture_selftest;
 mod fixtures;
+mod front;
 mod token_api;
