@@ -12,5 +12,8 @@ mod pki;
 mod server;
 mod upstream;
 
+mod big_body;
+mod e2e;
 mod handshake;
 mod proxying;
+mod reload;
