@@ -150,21 +150,5 @@ pub fn load_certified_key(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::name_matches;
-
-    #[test]
-    fn sni_patterns_match_exact_names_and_one_wildcard_label() {
-        let cases = [
-            ("registry.test", "registry.test", true),
-            ("registry.test", "other.test", false),
-            ("*.example.com", "a.example.com", true),
-            ("*.example.com", "example.com", false),
-            ("*.example.com", "a.b.example.com", false),
-            ("*.example.com", ".example.com", false),
-        ];
-        for (pattern, name, expected) in cases {
-            assert_eq!(name_matches(pattern, name), expected, "{pattern} vs {name}");
-        }
-    }
-}
+#[path = "tls_tests.rs"]
+mod tests;

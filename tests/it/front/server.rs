@@ -95,8 +95,3 @@ impl Drop for FrontServer {
         let _ = self.stop_within(Duration::from_secs(10));
     }
 }
-
-/// `[listen.tls]` with just a default certificate.
-pub fn tls(certificate: std::path::PathBuf, key: std::path::PathBuf) -> TlsConfig {
-    TlsConfig { certificate, key, sni: Vec::new() }
-}
