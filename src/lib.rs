@@ -8,6 +8,7 @@
 //!
 //! - [`cli`]: the `regent` command line (clap); the only place besides `main.rs` using `anyhow`.
 //! - [`server`]: binds nothing itself; `run(listeners, state, shutdown)` serves the router.
+//! - [`front`]: the rustls listener and the streaming reverse proxy to the registry.
 //! - [`init`]: `regent init`: writes a working data directory (config, keys, htpasswd, policies).
 //! - [`http`]: axum routes (`/token`, `/auth/token`, `/healthz`), extractors and `ApiError`.
 //! - [`policy`]: pure and synchronous: (principal, scopes) -> grant + reasons.
@@ -22,6 +23,7 @@ pub mod authn;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod front;
 pub mod http;
 pub mod init;
 pub mod policy;

@@ -1,5 +1,7 @@
 //! Serving: [`build_state`] turns a validated config into the shared state, and [`run`] serves
 //! the router on already-bound listeners until `shutdown` resolves (tests bind `127.0.0.1:0`).
+//! [`bind_listeners`] and [`run_listeners`] do the same for `[[listen]]` entries with TLS and
+//! an upstream registry (the front end, [`crate::front`]).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -7,14 +9,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::Uri;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
 
 use crate::authn::htpasswd::HtpasswdBackend;
 use crate::authn::http::HttpBackend;
 use crate::authn::{Authenticator, Chain};
 use crate::clock::Clock;
-use crate::config::{BackendConfig, Config, LdapConfig};
+use crate::config::{BackendConfig, Config, FrontConfig, LdapConfig, ListenConfig};
+use crate::front::serve::serve;
+use crate::front::{CertificateStore, ListenerFront, ListenerRoutes, Proxy, listener_router, server_config};
 use crate::http::{AppState, router};
 use crate::policy::PolicySet;
 use crate::reload::Reloadable;
@@ -46,6 +52,17 @@ pub enum ServerError {
     /// Serving failed.
     #[error("serving failed: {0}")]
     Io(#[from] std::io::Error),
+    /// A listen address could not be bound.
+    #[error("binding {address}: {error}")]
+    Bind {
+        /// The address.
+        address: SocketAddr,
+        /// What the operating system said.
+        error: std::io::Error,
+    },
+    /// A TLS certificate or key could not be loaded.
+    #[error(transparent)]
+    Front(#[from] crate::front::FrontError),
 }
 
 /// Loads keys, backends and policies named by `config`, and starts their file watchers.
@@ -118,27 +135,98 @@ fn watch_policies(directory: PathBuf) -> Result<Arc<Reloadable<PolicySet>>, Serv
     Ok(policies)
 }
 
-/// Serves `state` on every listener until `shutdown` resolves, then drains open connections.
+/// A bound socket and what it serves: plain HTTP or TLS, and the registry behind it.
+#[derive(Debug)]
+pub struct BoundListener {
+    /// The bound socket.
+    pub listener: TcpListener,
+    /// The address as configured; `[[front.route]]` entries name listeners by it.
+    pub address: SocketAddr,
+    /// The certificates, for a TLS listener.
+    pub tls: Option<Arc<CertificateStore>>,
+    /// The registry that requests other than regent's own paths go to.
+    pub upstream: Option<Uri>,
+}
+
+impl BoundListener {
+    /// A plain-HTTP listener with no upstream (regent's token service alone).
+    pub fn plain(listener: TcpListener) -> Result<Self, ServerError> {
+        let address = listener.local_addr()?;
+        Ok(Self { listener, address, tls: None, upstream: None })
+    }
+}
+
+/// Binds every `[[listen]]` entry and loads its certificates. Must be called inside a tokio
+/// runtime.
+pub async fn bind_listeners(listen: &[ListenConfig]) -> Result<Vec<BoundListener>, ServerError> {
+    let mut bound = Vec::with_capacity(listen.len());
+    for entry in listen {
+        let address = entry.address;
+        let listener =
+            TcpListener::bind(address).await.map_err(|error| ServerError::Bind { address, error })?;
+        let tls = entry.tls.as_ref().map(CertificateStore::load).transpose()?;
+        bound.push(BoundListener { listener, address, tls, upstream: entry.upstream.clone() });
+    }
+    Ok(bound)
+}
+
+/// Reloads the certificates of `listeners` on every SIGHUP (files are also reloaded when they
+/// change). Must be called inside a tokio runtime.
+pub fn reload_certificates_on_sighup(listeners: &[BoundListener]) -> Result<(), ServerError> {
+    let stores: Vec<Arc<CertificateStore>> = listeners.iter().filter_map(|bound| bound.tls.clone()).collect();
+    let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading TLS certificates");
+            for store in &stores {
+                if let Err(error) = store.force_reload() {
+                    tracing::error!(%error, "keeping the last good certificates");
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Serves `state` on plain-HTTP listeners until `shutdown` resolves, then drains open
+/// connections. See [`run_listeners`] for TLS and proxying.
 pub async fn run(
     listeners: Vec<TcpListener>,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    let listeners = listeners.into_iter().map(BoundListener::plain).collect::<Result<Vec<_>, _>>()?;
+    run_listeners(listeners, &FrontConfig::default(), state, shutdown).await
+}
+
+/// Serves every listener (TLS where it has certificates; token paths in-process, the rest
+/// proxied per `front`'s routes and the listener's upstream) until `shutdown` resolves, then
+/// stops accepting and lets open connections finish.
+pub async fn run_listeners(
+    listeners: Vec<BoundListener>,
+    front: &FrontConfig,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
     let app = router(state);
+    let proxy = Proxy::new(front.connect_timeout, front.response_timeout);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
-    for listener in listeners {
-        let addr = listener.local_addr()?;
-        tracing::info!(%addr, "listening (plain HTTP)");
-        let mut stop = stop_rx.clone();
-        let service = app.clone().into_make_service_with_connect_info::<SocketAddr>();
-        tasks.spawn(async move {
-            axum::serve(listener, service)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|stopped| *stopped).await;
-                })
-                .await
-        });
+    for bound in listeners {
+        let addr = bound.listener.local_addr()?;
+        let acceptor = match &bound.tls {
+            Some(store) => {
+                store.spawn_watchers(RELOAD_INTERVAL);
+                Some(TlsAcceptor::from(server_config(store.clone())?))
+            }
+            None => None,
+        };
+        let tls = acceptor.is_some();
+        let upstream = bound.upstream.as_ref().map(Uri::to_string);
+        tracing::info!(%addr, tls, upstream = upstream.as_deref().unwrap_or("none"), "listening");
+        let routes = ListenerRoutes::new(bound.address, bound.upstream, &front.routes);
+        let router = listener_router(ListenerFront { app: app.clone(), routes, proxy: proxy.clone(), tls });
+        tasks.spawn(serve(bound.listener, acceptor, router, stop_rx.clone()));
     }
     tokio::spawn(async move {
         shutdown.await;

@@ -21,7 +21,9 @@ use crate::policy::examples::EXAMPLE_POLICIES;
 use crate::policy::{LoadedPolicies, PolicySet, PolicySource, Principal};
 use crate::scope::parse_scopes;
 use crate::secret::Secret;
-use crate::server::{build_state, run};
+use crate::server::{
+    BoundListener, bind_listeners, build_state, reload_certificates_on_sighup, run_listeners,
+};
 
 /// The user the embedded default creates on its first run.
 const DEMO_USER: &str = "demo";
@@ -61,18 +63,19 @@ pub(super) fn serve_command(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(&path)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
     runtime.block_on(async {
-        let mut listeners = Vec::new();
-        for addr in config.listen.iter().map(|l| l.address).chain(args.listen.iter().copied()) {
+        let mut listeners = bind_listeners(&config.listen).await?;
+        for addr in &args.listen {
             let listener =
                 tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
-            listeners.push(listener);
+            listeners.push(BoundListener::plain(listener)?);
         }
         if listeners.is_empty() {
             bail!("{}: no listener: add a [[listen]] entry or pass --listen ADDR", path.display());
         }
+        reload_certificates_on_sighup(&listeners)?;
         let state = build_state(&config, Arc::new(SystemClock))?;
         tracing::info!(config = %path.display(), service = %config.token.service, "regent serving");
-        run(listeners, state, shutdown_signal()).await?;
+        run_listeners(listeners, &config.front, state, shutdown_signal()).await?;
         Ok(ExitCode::SUCCESS)
     })
 }

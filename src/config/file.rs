@@ -21,6 +21,8 @@ pub(crate) struct FileConfig {
     /// `[[listen]]`.
     #[serde(default)]
     pub(crate) listen: Vec<FileListen>,
+    /// `[front]`: proxy timeouts and routes.
+    pub(crate) front: Option<super::front::FileFront>,
 }
 
 /// `[token]`.
@@ -178,4 +180,8 @@ pub(crate) struct FilePolicy {
 pub(crate) struct FileListen {
     /// `host:port`.
     pub(crate) address: Spanned<String>,
+    /// `[listen.tls]`: certificates; absent for plain HTTP.
+    pub(crate) tls: Option<super::front::FileListenTls>,
+    /// The registry behind this listener (`http://host:port`).
+    pub(crate) upstream: Option<Spanned<String>>,
 }

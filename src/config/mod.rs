@@ -31,8 +31,12 @@
 //! [policy]
 //! directory = "policies"
 //!
-//! [[listen]]                             # zero or more plain-HTTP listeners
+//! [[listen]]                             # zero or more listeners
 //! address = "127.0.0.1:5001"
+//! upstream = "http://127.0.0.1:5000"     # optional: the registry behind it
+//! [listen.tls]                           # optional: TLS (see `front` for SNI and routes)
+//! certificate = "certs/server.crt"
+//! key = "certs/server.key"
 //! ```
 //!
 //! Relative paths resolve against the directory of the config file.
@@ -41,6 +45,7 @@ mod authn;
 mod backends;
 mod error;
 mod file;
+mod front;
 mod locate;
 mod validate;
 
@@ -60,6 +65,9 @@ pub use backends::{
     GroupSearch, HttpAuthConfig, HttpCredentials, LdapConfig, LdapGroups, LdapMode, NestedGroups, SearchScope,
 };
 pub use error::ConfigError;
+pub use front::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, FrontConfig, RouteConfig, SniCertificate, TlsConfig,
+};
 pub use locate::{CONFIG_ENV, CONFIG_FILE_NAME, ConfigSource, locate};
 pub use validate::{DEFAULT_TOKEN_TTL, MIN_TOKEN_TTL};
 
@@ -77,8 +85,10 @@ pub struct Config {
     pub authn: Vec<AuthnConfig>,
     /// `[policy]`: where the policy files are.
     pub policy: PolicyConfig,
-    /// `[[listen]]`: plain-HTTP listeners.
+    /// `[[listen]]`: plain-HTTP and TLS listeners.
     pub listen: Vec<ListenConfig>,
+    /// `[front]`: the proxy's timeouts and `[[front.route]]` entries.
+    pub front: FrontConfig,
 }
 
 /// `[token]`.
@@ -153,6 +163,10 @@ pub struct PolicyConfig {
 pub struct ListenConfig {
     /// The address to bind.
     pub address: SocketAddr,
+    /// `[listen.tls]`: the certificates; `None` serves plain HTTP.
+    pub tls: Option<TlsConfig>,
+    /// The registry that requests other than regent's own paths go to.
+    pub upstream: Option<axum::http::Uri>,
 }
 
 impl Config {

@@ -31,8 +31,9 @@ pub(crate) fn validate(
     let authn = authn(&locator, base, env, file.authn)?;
     let policy =
         PolicyConfig { directory: resolve(&locator, base, &file.policy.directory, "policy directory")? };
-    let listen = listen(&locator, file.listen)?;
-    Ok(Config { path: path.to_path_buf(), token, authn, policy, listen })
+    let listen = listen(&locator, base, file.listen)?;
+    let front = super::front::front(&locator, file.front, &listen)?;
+    Ok(Config { path: path.to_path_buf(), token, authn, policy, listen, front })
 }
 
 fn token(locator: &Locator<'_>, base: &Path, table: Spanned<FileToken>) -> Result<TokenConfig, ConfigError> {
@@ -71,7 +72,11 @@ fn key_files(locator: &Locator<'_>, base: &Path, entry: &FileKeyFiles) -> Result
     })
 }
 
-fn listen(locator: &Locator<'_>, entries: Vec<FileListen>) -> Result<Vec<ListenConfig>, ConfigError> {
+fn listen(
+    locator: &Locator<'_>,
+    base: &Path,
+    entries: Vec<FileListen>,
+) -> Result<Vec<ListenConfig>, ConfigError> {
     let mut listeners: Vec<ListenConfig> = Vec::with_capacity(entries.len());
     for entry in entries {
         let text = entry.address.get_ref();
@@ -84,7 +89,12 @@ fn listen(locator: &Locator<'_>, entries: Vec<FileListen>) -> Result<Vec<ListenC
         if listeners.iter().any(|seen| seen.address == address) {
             return Err(locator.at(entry.address.span(), format!("listen address {address} is given twice")));
         }
-        listeners.push(ListenConfig { address });
+        let tls = super::front::listen_tls(locator, base, entry.tls)?;
+        let upstream = match &entry.upstream {
+            Some(upstream) => Some(super::front::upstream(locator, upstream)?),
+            None => None,
+        };
+        listeners.push(ListenConfig { address, tls, upstream });
     }
     Ok(listeners)
 }

@@ -36,6 +36,12 @@ pub enum ApiError {
     /// A bug or an unexpected failure (e.g. signing); the detail is logged, not sent.
     #[error("internal server error")]
     Internal(String),
+    /// The front end's upstream could not be reached or failed; the detail is logged, not sent.
+    #[error("upstream unavailable")]
+    BadGateway(String),
+    /// The front end's upstream did not answer in time; the detail is logged, not sent.
+    #[error("upstream timed out")]
+    GatewayTimeout(String),
 }
 
 impl ApiError {
@@ -49,6 +55,8 @@ impl ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            ApiError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
         }
     }
 
@@ -62,6 +70,7 @@ impl ApiError {
             ApiError::NotFound => "NOT_FOUND",
             ApiError::Unavailable(_) => "UNAVAILABLE",
             ApiError::Internal(_) => "UNKNOWN",
+            ApiError::BadGateway(_) | ApiError::GatewayTimeout(_) => "UNAVAILABLE",
         }
     }
 
@@ -70,7 +79,9 @@ impl ApiError {
         match self {
             ApiError::Unauthorized(_) => "invalid_grant",
             ApiError::UnsupportedGrantType(_) => "unsupported_grant_type",
-            ApiError::Unavailable(_) => "temporarily_unavailable",
+            ApiError::Unavailable(_) | ApiError::BadGateway(_) | ApiError::GatewayTimeout(_) => {
+                "temporarily_unavailable"
+            }
             ApiError::Internal(_) => "server_error",
             _ => "invalid_request",
         }
@@ -81,6 +92,8 @@ impl ApiError {
         match self {
             ApiError::Unavailable(detail) => tracing::warn!(%detail, "answering 503"),
             ApiError::Internal(detail) => tracing::error!(%detail, "answering 500"),
+            ApiError::BadGateway(detail) => tracing::warn!(%detail, "answering 502"),
+            ApiError::GatewayTimeout(detail) => tracing::warn!(%detail, "answering 504"),
             _ => {}
         }
     }

@@ -1,0 +1,19 @@
+//! The TLS front end: handshakes (SNI, ALPN, versions), the streaming proxy (headers, chunked
+//! uploads, multi-GiB bodies in bounded memory, 502/504, clients that vanish), certificate
+//! reload, and end to end with the real registry, skopeo and podman through TLS.
+//!
+//! [`server::FrontServer`] runs regent's `run_listeners` in a background runtime;
+//! [`upstream::Upstream`] is a small recording upstream; [`client`] is rustls + hyper with a
+//! chosen ALPN; [`pki::TestPki`] is an rcgen CA.
+
+mod bodies;
+mod client;
+mod pki;
+mod server;
+mod upstream;
+
+mod big_body;
+mod e2e;
+mod handshake;
+mod proxying;
+mod reload;
