@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
 mod cli;
+mod compose;
 mod e2e_registry;
 mod env;
 mod fixture_selftest;
