@@ -90,7 +90,17 @@ pub struct InitArgs {
     /// The address regent listens on (plain HTTP).
     #[arg(long, default_value = "127.0.0.1:5001")]
     pub listen: SocketAddr,
-    /// Replace existing keys and config.
+    /// A name for the TLS server certificate (DNS name or IP address; repeatable): makes a local
+    /// CA and a server certificate in certs/ unless certs/server.crt and server.key exist.
+    #[arg(long = "host", value_name = "NAME")]
+    pub hosts: Vec<String>,
+    /// The TLS listen address (with --host).
+    #[arg(long, default_value = "0.0.0.0:5443", requires = "hosts")]
+    pub tls_listen: SocketAddr,
+    /// The registry the TLS listener forwards to (with --host).
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:5000", requires = "hosts")]
+    pub upstream: String,
+    /// Replace existing keys, certificates and config.
     #[arg(long)]
     pub force: bool,
 }

@@ -9,8 +9,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests need, and the program each provides (checked on PATH, /usr/sbin and
-# /usr/bin like the fixtures do). Add `slapd:slapd ldap-utils:ldapsearch nginx:nginx` as needed.
-REQUIRED="docker-registry:docker-registry skopeo:skopeo podman:podman slapd:slapd ldap-utils:ldapsearch"
+# /usr/bin like the fixtures do). nginx is the baseline of the proxy benchmark (smoke-run by the tests).
+REQUIRED="docker-registry:docker-registry skopeo:skopeo podman:podman slapd:slapd ldap-utils:ldapsearch nginx:nginx"
+# The compose test: the docker CLI; dockerd when no daemon answers (the test then starts one by
+# hand); Debian's docker-compose unless `docker compose` (v2) works.
+REQUIRED="$REQUIRED docker.io:docker"
+docker info >/dev/null 2>&1 || REQUIRED="$REQUIRED docker.io:dockerd"
+docker compose version >/dev/null 2>&1 || REQUIRED="$REQUIRED docker-compose:docker-compose"
 
 banner() {
     printf '\n==== %s ====\n' "$*"

@@ -38,6 +38,9 @@ pub(super) fn init_command(args: InitArgs) -> anyhow::Result<ExitCode> {
         key_type: args.key_type.into(),
         listen: args.listen,
         force: args.force,
+        hosts: args.hosts,
+        tls_listen: args.tls_listen,
+        upstream: args.upstream,
     };
     let report = init(&opts, EXAMPLE_POLICIES, SystemClock.now())?;
     println!("{report}");

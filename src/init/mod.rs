@@ -7,6 +7,7 @@
 //! DIR/htpasswd          empty user file, 0600 (only if absent)
 //! DIR/groups            AuthGroupFile with an example (only if absent)
 //! DIR/policies/         the example policies (only if the directory is absent)
+//! DIR/certs/            with --host: a local CA and a server certificate (see [`tls`])
 //! ```
 //!
 //! Every file is written atomically: a temporary file in the same directory, then a rename.
@@ -14,6 +15,8 @@
 mod files;
 mod report;
 mod templates;
+pub mod tls;
+mod tls_report;
 
 #[cfg(test)]
 mod tests;
@@ -32,6 +35,7 @@ pub use templates::{
     CERTIFICATE_FILE, GROUPS_FILE, GROUPS_TEXT, HTPASSWD_FILE, HTPASSWD_TEXT, KEY_FILE, POLICY_DIR,
     config_text,
 };
+pub use tls::{TlsHost, TlsReport};
 
 use files::Outcome;
 
@@ -73,6 +77,24 @@ pub enum InitError {
     /// Generating the signing key failed.
     #[error("generating the signing key: {0}")]
     KeyGeneration(#[from] TokenError),
+    /// One TLS file is in place but a file that goes with it is not.
+    #[error(
+        "{} exists but {} does not: put both in place, remove the first, or use --force to make a new local CA and server certificate",
+        present.display(),
+        missing.display()
+    )]
+    TlsIncomplete {
+        /// The file that exists.
+        present: PathBuf,
+        /// The file that is missing.
+        missing: PathBuf,
+    },
+    /// Generating the local CA or the server certificate failed.
+    #[error("generating the TLS certificates: {message}")]
+    Certificate {
+        /// What rcgen said.
+        message: String,
+    },
 }
 
 /// Generates a key and a self-signed certificate: [`crate::token::generate_key`], or a fake in
@@ -82,6 +104,13 @@ pub type KeyGenerator<'a> = &'a dyn Fn(KeyType, &str, OffsetDateTime) -> Result<
 /// The listen address `regent init` configures by default.
 pub const DEFAULT_LISTEN: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)), 5001);
+
+/// The TLS listen address `regent init --host` configures by default: every interface, since it
+/// is the registry's public face.
+pub const DEFAULT_TLS_LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::UNSPECIFIED), 5443);
+
+/// The registry the TLS listener forwards to by default.
+pub const DEFAULT_UPSTREAM: &str = "http://127.0.0.1:5000";
 
 /// The options of `regent init`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +129,13 @@ pub struct InitOptions {
     pub force: bool,
     /// The plain-HTTP listen address; default `127.0.0.1:5001`.
     pub listen: SocketAddr,
+    /// Names for the server certificate (`--host`, DNS names or IP addresses); when not empty,
+    /// `init` makes a local CA and a server certificate and configures a TLS listener.
+    pub hosts: Vec<String>,
+    /// The TLS listen address (with `hosts`); default `0.0.0.0:5443`.
+    pub tls_listen: SocketAddr,
+    /// The registry behind the TLS listener; default `http://127.0.0.1:5000`.
+    pub upstream: String,
 }
 
 impl InitOptions {
@@ -113,6 +149,9 @@ impl InitOptions {
             key_type: KeyType::default(),
             force: false,
             listen: DEFAULT_LISTEN,
+            hosts: Vec::new(),
+            tls_listen: DEFAULT_TLS_LISTEN,
+            upstream: DEFAULT_UPSTREAM.to_owned(),
         }
     }
 }
@@ -146,6 +185,15 @@ pub fn init_with_key_generator(
     now: OffsetDateTime,
     generate_key: KeyGenerator<'_>,
 ) -> Result<InitReport, InitError> {
+    // Checked first: the hosts and the upstream end up in the config's comments.
+    let hosts = opts.hosts.iter().map(|host| TlsHost::parse(host)).collect::<Result<Vec<_>, _>>()?;
+    let upstream_is_url = (opts.upstream.starts_with("http://") || opts.upstream.starts_with("https://"))
+        && !opts.upstream.contains(|c: char| c.is_whitespace() || c.is_control());
+    if !hosts.is_empty() && !upstream_is_url {
+        let message =
+            format!("--upstream {:?} is not an http(s) URL, e.g. {DEFAULT_UPSTREAM}", opts.upstream);
+        return Err(InitError::InvalidOption { message });
+    }
     let dir = std::path::absolute(&opts.dir).map_err(files::io_error(&opts.dir))?;
     let config_path = dir.join(CONFIG_FILE_NAME);
     let text = config_text(opts);
@@ -166,6 +214,7 @@ pub fn init_with_key_generator(
         // Keep it, but only when it works: the report must describe the config in place.
         Config::load(&config_path).map_err(InitError::ExistingConfig)?;
     }
+    let tls_plan = tls::plan(&dir, &hosts, opts.force, now)?;
 
     let mut outcomes = Vec::new();
     files::ensure_dir(&dir, 0o755)?;
@@ -177,6 +226,10 @@ pub fn init_with_key_generator(
     let certificate_file = files::prepare(&certificate_path, generated.cert_pem.as_bytes(), 0o644)?;
     outcomes.push((files::replace(key_file, &key_path)?, key_path.clone()));
     outcomes.push((files::replace(certificate_file, &certificate_path)?, certificate_path.clone()));
+    let tls = match tls_plan {
+        Some(plan) => Some(tls::apply(&dir, plan, &hosts, opts.tls_listen.port(), &mut outcomes)?),
+        None => None,
+    };
 
     let config_outcome = if opts.force {
         files::replace(files::prepare(&config_path, text.as_bytes(), 0o644)?, &config_path)?
@@ -211,6 +264,7 @@ pub fn init_with_key_generator(
         issuer: config.token.issuer,
         realm: config.token.realm,
         root_cert_bundle,
+        tls,
     })
 }
 

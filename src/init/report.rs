@@ -31,6 +31,8 @@ pub struct InitReport {
     pub realm: String,
     /// The registry's `auth.token.rootcertbundle`: the first configured certificate.
     pub root_cert_bundle: PathBuf,
+    /// The TLS files and the trust commands, with `--host`.
+    pub tls: Option<super::TlsReport>,
 }
 
 impl InitReport {
@@ -69,6 +71,9 @@ impl std::fmt::Display for InitReport {
         }
         writeln!(f, "\nFor the registry's config.yml:\n\n{}", self.registry_snippet())?;
         writeln!(f, "or as environment variables:\n\n{}", self.registry_env())?;
+        if let Some(tls) = &self.tls {
+            writeln!(f, "{tls}")?;
+        }
         writeln!(f, "Next:")?;
         writeln!(f, "  regent passwd --config {} USER", self.config.display())?;
         write!(f, "  regent serve --config {}", self.config.display())

@@ -34,6 +34,35 @@ fn quoted(value: &str) -> String {
 /// The commented `regent.toml` for `opts`, working as is; its paths are relative to its
 /// directory.
 pub fn config_text(opts: &InitOptions) -> String {
+    let mut text = base_config_text(opts);
+    if !opts.hosts.is_empty() {
+        text.push_str(&tls_listener_text(opts));
+    }
+    text
+}
+
+/// The TLS listener for `--host`, commented out until the TLS front end is enabled.
+fn tls_listener_text(opts: &InitOptions) -> String {
+    format!(
+        r#"
+# The TLS front end (regent init --host): one HTTPS endpoint for /token and, through it, the
+# registry. Its certificate names {hosts}.
+# [[listen]]
+# address = {address}
+# upstream = {upstream}
+# [listen.tls]
+# certificate = {certificate}
+# key = {key}
+"#,
+        hosts = opts.hosts.join(", "),
+        address = quoted(&opts.tls_listen.to_string()),
+        upstream = quoted(&opts.upstream),
+        certificate = quoted(super::tls::SERVER_CERTIFICATE_FILE),
+        key = quoted(super::tls::SERVER_KEY_FILE),
+    )
+}
+
+fn base_config_text(opts: &InitOptions) -> String {
     format!(
         r#"# regent configuration, written by `regent init`.
 # Relative paths are resolved against the directory of this file.
