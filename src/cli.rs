@@ -81,9 +81,10 @@ pub struct InitArgs {
     /// The token issuer (`iss`).
     #[arg(long, default_value = "regent")]
     pub issuer: String,
-    /// The URL clients ask for tokens.
-    #[arg(long, default_value = "http://127.0.0.1:5001/token")]
-    pub realm: String,
+    /// The URL clients ask for tokens [default: https://HOST:PORT/token of the TLS listener with
+    /// --host, else http://LISTEN/token].
+    #[arg(long)]
+    pub realm: Option<String>,
     /// The signing key type.
     #[arg(long, value_enum, default_value_t = KeyTypeArg::Rsa)]
     pub key_type: KeyTypeArg,

@@ -16,7 +16,7 @@ use super::{
 use crate::authn::htpasswd::{delete_user, set_password};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::init::{InitOptions, init};
+use crate::init::{InitOptions, default_realm, init};
 use crate::policy::examples::EXAMPLE_POLICIES;
 use crate::policy::{LoadedPolicies, PolicySet, PolicySource, Principal};
 use crate::scope::parse_scopes;
@@ -30,11 +30,16 @@ const DEMO_USER: &str = "demo";
 
 /// `regent init`.
 pub(super) fn init_command(args: InitArgs) -> anyhow::Result<ExitCode> {
+    let realm = args.realm.unwrap_or_else(|| match args.hosts.first() {
+        Some(host) if host.contains(':') => format!("https://[{host}]:{}/token", args.tls_listen.port()),
+        Some(host) => format!("https://{host}:{}/token", args.tls_listen.port()),
+        None => default_realm(args.listen),
+    });
     let opts = InitOptions {
         dir: args.dir,
         service: args.service,
         issuer: args.issuer,
-        realm: args.realm,
+        realm,
         key_type: args.key_type.into(),
         listen: args.listen,
         force: args.force,

@@ -41,18 +41,18 @@ pub fn config_text(opts: &InitOptions) -> String {
     text
 }
 
-/// The TLS listener for `--host`, commented out until the TLS front end is enabled.
+/// The TLS listener for `--host`: the front end serving /token and proxying to the registry.
 fn tls_listener_text(opts: &InitOptions) -> String {
     format!(
         r#"
 # The TLS front end (regent init --host): one HTTPS endpoint for /token and, through it, the
-# registry. Its certificate names {hosts}.
-# [[listen]]
-# address = {address}
-# upstream = {upstream}
-# [listen.tls]
-# certificate = {certificate}
-# key = {key}
+# registry at `upstream`. Its certificate names {hosts}.
+[[listen]]
+address = {address}
+upstream = {upstream}
+[listen.tls]
+certificate = {certificate}
+key = {key}
 "#,
         hosts = opts.hosts.join(", "),
         address = quoted(&opts.tls_listen.to_string()),

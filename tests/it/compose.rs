@@ -122,7 +122,9 @@ fn docker_login_push_pull_and_logout_against_the_compose_stack() {
     let data = project_dir.path().join("regent-data");
     let data_arg = data.to_string_lossy();
     let (tls_port, http_port, registry_port) = (free_port(), free_port(), free_port());
-    let realm = format!("http://127.0.0.1:{http_port}/token");
+    // Clients reach the registry and /token through regent's TLS front end (docker does not
+    // verify TLS on 127.0.0.0/8; skopeo and podman check it in the front-end tests).
+    let realm = format!("https://127.0.0.1:{tls_port}/token");
 
     // The data directory, as the README's compose section makes it (inside the container regent
     // listens on every interface; compose publishes the ports on 127.0.0.1 only).
@@ -165,9 +167,8 @@ fn docker_login_push_pull_and_logout_against_the_compose_stack() {
     project.wait_for(&format!("http://127.0.0.1:{registry_port}/v2/"), 401, timeout);
     let up = started.elapsed();
 
-    // Docker treats 127.0.0.0/8 as insecure, so plain http works here; the registry sends docker
-    // to the realm, regent's published port.
-    let host = format!("127.0.0.1:{registry_port}");
+    // Everything goes through regent's TLS port: /token in-process, /v2/ proxied to the registry.
+    let host = format!("127.0.0.1:{tls_port}");
     let image = format!("{host}/alice/hello:v1");
     build_payload_image(&docker, &image, "hello from alice\n");
     let pushed_id = docker.image_id(&image).expect("the payload image exists");
