@@ -131,7 +131,7 @@ fn opts_with_hosts(dir: &std::path::Path, names: &[&str]) -> InitOptions {
 }
 
 #[test]
-fn init_with_hosts_writes_the_certificates_and_a_commented_tls_listener() {
+fn init_with_hosts_writes_the_certificates_and_a_tls_listener() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path();
     let report = init(&opts_with_hosts(dir, &["registry.example.com", "127.0.0.1"]), &[], NOW).unwrap();
@@ -158,9 +158,16 @@ fn init_with_hosts_writes_the_certificates_and_a_commented_tls_listener() {
 
     let config = fs::read_to_string(&report.config).unwrap();
     assert!(config.contains(
-        "# [[listen]]\n# address = \"0.0.0.0:5443\"\n# upstream = \"http://127.0.0.1:5000\"\n\
-         # [listen.tls]\n# certificate = \"certs/server.crt\"\n# key = \"certs/server.key\"\n"
+        "[[listen]]\naddress = \"0.0.0.0:5443\"\nupstream = \"http://127.0.0.1:5000\"\n\
+         [listen.tls]\ncertificate = \"certs/server.crt\"\nkey = \"certs/server.key\"\n"
     ));
+    let loaded = crate::config::Config::load(&report.config).unwrap();
+    let tls_listener = loaded.listen.iter().find(|l| l.tls.is_some()).expect("a TLS listener");
+    assert_eq!(tls_listener.address.to_string(), "0.0.0.0:5443");
+    assert_eq!(
+        tls_listener.upstream.as_ref().map(ToString::to_string).as_deref(),
+        Some("http://127.0.0.1:5000/")
+    );
     let printed = report.to_string();
     assert!(printed.contains("/etc/docker/certs.d/registry.example.com:5443/ca.crt"), "{printed}");
     assert!(printed.contains("/etc/containers/certs.d/127.0.0.1:5443/ca.crt"), "{printed}");
