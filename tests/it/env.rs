@@ -2,7 +2,7 @@
 //! server built from it exactly as `regent serve` builds it.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +16,8 @@ use regent::secret::Secret;
 use regent::server::{build_state, run};
 use regent::token::KeyType;
 use tokio::sync::oneshot;
+
+use crate::fixtures::{Slapd, ldif};
 
 /// The service name every test environment uses.
 pub const SERVICE: &str = "registry.test";
@@ -34,6 +36,8 @@ pub struct TestEnv {
     pub report: InitReport,
     /// The loaded configuration.
     pub config: Config,
+    /// `regent.toml` in the data directory.
+    config_path: PathBuf,
 }
 
 impl TestEnv {
@@ -61,7 +65,35 @@ impl TestEnv {
             set_password(&htpasswd, user, &Secret::new(*password), 4).expect("set_password");
         }
         append(&root.join("groups"), "admins: admin\ndevelopers: dev\n");
-        Self { _dir: dir, report, config }
+        Self { _dir: dir, report, config, config_path: root.join("regent.toml") }
+    }
+
+    /// Like [`TestEnv::new`], with an `[[authn]]` LDAP backend named [`LDAP_BACKEND`] for
+    /// `slapd` written into `regent.toml` (before or after the htpasswd one, per `order`) and
+    /// the file loaded again with [`Config::load`], so the real parser reads it.
+    pub fn with_ldap(realm: &str, slapd: &Slapd, order: LdapOrder, groups: LdapGroupSource) -> Self {
+        let mut env = Self::new(realm);
+        let root = env.config_path.parent().expect("data dir").to_owned();
+        std::fs::write(root.join("ldap-password"), format!("{}\n", ldif::SERVICE_PASSWORD))
+            .expect("write ldap-password");
+        let text = std::fs::read_to_string(&env.config_path).expect("read regent.toml");
+        let block = ldap_authn_toml(slapd, groups);
+        // init writes one active `[[authn]]` (htpasswd), then `[policy]`; the commented
+        // examples between them start with `#`, so the line matches are unambiguous.
+        let anchor = match order {
+            LdapOrder::First => "\n[[authn]]\n",
+            LdapOrder::Last => "\n[policy]\n",
+        };
+        let at = text.find(anchor).unwrap_or_else(|| panic!("{anchor:?} not in regent.toml:\n{text}"));
+        let text = format!("{}\n{block}{}", &text[..at], &text[at..]);
+        std::fs::write(&env.config_path, text).expect("write regent.toml");
+        env.config = Config::load(&env.config_path).expect("regent.toml with LDAP loads");
+        env
+    }
+
+    /// `regent.toml` in the data directory (what `regent --config` is given).
+    pub fn config_path(&self) -> &Path {
+        &self.config_path
     }
 
     /// The server state, as `regent serve` builds it, with `clock`.
@@ -73,6 +105,61 @@ impl TestEnv {
     pub fn state(&self) -> AppState {
         self.state_with_clock(Arc::new(SystemClock))
     }
+}
+
+/// The name of the LDAP backend [`TestEnv::with_ldap`] configures.
+pub const LDAP_BACKEND: &str = "corp";
+/// Its `connect_timeout` and `timeout` (short: the outage tests wait for them).
+pub const LDAP_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Where the LDAP backend goes in the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LdapOrder {
+    /// Before htpasswd: LDAP decides for the names it knows.
+    First,
+    /// After htpasswd.
+    Last,
+}
+
+/// Where the LDAP backend takes groups from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LdapGroupSource {
+    /// The user entry's `memberOf` (the memberof overlay).
+    MemberOf,
+    /// A `groupOfNames` search under ou=groups with the user's DN.
+    GroupSearch,
+}
+
+/// The `[[authn]]` table: search mode with the fixture's service account (password from the
+/// file `ldap-password`), the login name from `uid`, a 60 s cache and [`LDAP_TIMEOUT`].
+fn ldap_authn_toml(slapd: &Slapd, groups: LdapGroupSource) -> String {
+    let timeout = format!("{}s", LDAP_TIMEOUT.as_secs());
+    let groups = match groups {
+        LdapGroupSource::MemberOf => "group_attribute = \"memberOf\"\n".to_owned(),
+        LdapGroupSource::GroupSearch => format!(
+            "group_search_base = \"{}\"\ngroup_filter = \"(&(objectClass=groupOfNames)(member=${{dn}}))\"\n",
+            ldif::GROUPS
+        ),
+    };
+    format!(
+        "[[authn]]
+name = \"{LDAP_BACKEND}\"
+kind = \"ldap\"
+url = \"{url}\"
+bind_dn = \"{bind_dn}\"
+bind_password_file = \"ldap-password\"
+base = \"{base}\"
+filter = \"(&(objectClass=inetOrgPerson)(uid=${{user}}))\"
+login_attribute = \"uid\"
+{groups}pool_size = 2
+connect_timeout = \"{timeout}\"
+timeout = \"{timeout}\"
+cache_ttl = \"60s\"
+",
+        url = slapd.url(),
+        bind_dn = ldif::SERVICE_DN,
+        base = ldif::PEOPLE,
+    )
 }
 
 fn append(path: &Path, text: &str) {
