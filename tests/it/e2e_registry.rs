@@ -1,7 +1,6 @@
 //! End to end: Debian's real `docker-registry` (distribution 2.8) configured only from
 //! `regent init`'s output, regent serving on loopback, and the real skopeo and podman.
 
-use std::process::Output;
 use std::time::Duration;
 
 use base64::Engine;
@@ -9,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use regent::token::KeyType;
 
 use crate::env::{ISSUER, RunningRegent, SERVICE, TestEnv, bind_realm};
-use crate::fixtures::{Podman, Registry, RegistryAuth, Skopeo, http_get, oci};
+use crate::fixtures::{Podman, Registry, RegistryAuth, Skopeo, assert_ok, assert_refused, http_get, oci};
 
 /// regent, and a registry that trusts it: what an operator gets from `regent init`.
 struct Stack {
@@ -80,19 +79,6 @@ fn registry_auth(env: &TestEnv) -> RegistryAuth {
     assert_eq!((auth.service.as_str(), auth.issuer.as_str()), (SERVICE, ISSUER));
     assert!(auth.rootcertbundle.is_absolute());
     auth
-}
-
-fn assert_ok(what: &str, out: &Output) {
-    assert!(out.status.success(), "{what} failed:\n{}", String::from_utf8_lossy(&out.stderr));
-}
-
-fn assert_refused(what: &str, out: &Output) {
-    assert!(!out.status.success(), "{what} should have been refused");
-    let stderr = String::from_utf8_lossy(&out.stderr).to_lowercase();
-    assert!(
-        stderr.contains("unauthorized") || stderr.contains("denied") || stderr.contains("401"),
-        "{what}: refused for another reason:\n{stderr}"
-    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! skopeo/podman; `/token` by hand for the outage; and the `regent authn test` binary.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -15,7 +15,7 @@ use crate::env::{
     bind_realm,
 };
 use crate::fixtures::{HttpResponse, Podman, Registry, RegistryAuth, Skopeo, http_get, ldif, oci};
-use crate::fixtures::{Slapd, run_with_timeout};
+use crate::fixtures::{Slapd, assert_ok, assert_refused, run_with_timeout};
 
 /// The slack allowed on top of the configured LDAP timeout (a generous bound; timing is noisy).
 const SLACK: Duration = Duration::from_secs(5);
@@ -91,19 +91,6 @@ fn team_app(actions: &[&str]) -> Value {
 
 fn dn_of(user: &str) -> String {
     format!("uid={user},{}", ldif::PEOPLE)
-}
-
-fn assert_ok(what: &str, out: &Output) {
-    assert!(out.status.success(), "{what} failed:\n{}", String::from_utf8_lossy(&out.stderr));
-}
-
-fn assert_refused(what: &str, out: &Output) {
-    assert!(!out.status.success(), "{what} should have been refused");
-    let stderr = String::from_utf8_lossy(&out.stderr).to_lowercase();
-    assert!(
-        stderr.contains("unauthorized") || stderr.contains("denied") || stderr.contains("401"),
-        "{what}: refused for another reason:\n{stderr}"
-    );
 }
 
 #[test]

@@ -9,11 +9,7 @@ use regent::config::FrontConfig;
 use super::pki::{TestCerts, TestPki};
 use super::server::{FrontServer, ListenerSpec};
 use crate::env::{ISSUER, SERVICE, TestEnv};
-use crate::fixtures::{Podman, Registry, RegistryAuth, Skopeo, oci};
-
-fn assert_ok(what: &str, out: &Output) {
-    assert!(out.status.success(), "{what} failed:\n{}", String::from_utf8_lossy(&out.stderr));
-}
+use crate::fixtures::{Podman, Registry, RegistryAuth, Skopeo, assert_ok, oci};
 
 fn assert_untrusted(what: &str, out: &Output) {
     assert!(!out.status.success(), "{what} succeeded without trusting the CA");
