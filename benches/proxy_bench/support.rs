@@ -46,11 +46,20 @@ impl TestPki {
     }
 }
 
-/// A child process killed on drop.
+/// A child process stopped on drop: SIGTERM first (nginx's master then stops its workers; a
+/// SIGKILL would orphan them), SIGKILL if it is still there after five seconds.
 struct Guard(Child);
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
