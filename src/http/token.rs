@@ -134,7 +134,7 @@ async fn grant(
     };
     let issued = state
         .issuer
-        .issue(subject, evaluation.access.clone(), state.clock.now())
+        .issue(subject, &evaluation.access, state.clock.now())
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     log_decision(&client, subject, scopes, &evaluation);
     Ok((issued, evaluation))

@@ -74,7 +74,7 @@ impl TokenIssuer {
     pub fn issue(
         &self,
         subject: &str,
-        access: Vec<Access>,
+        access: &[Access],
         now: OffsetDateTime,
     ) -> Result<IssuedToken, TokenError> {
         let issued_at = now.replace_nanosecond(0).unwrap_or(now);
@@ -92,7 +92,7 @@ impl TokenIssuer {
             nbf: iat,
             iat,
             jti: &jti,
-            access: &access,
+            access,
         };
         let payload = serde_json::to_vec(&claims)
             .map_err(|error| TokenError::Signing(format!("encoding the claims: {error}")))?;
