@@ -67,8 +67,7 @@ pub trait Authenticator: Send + Sync + 'static {
         trace: &mut Trace,
     ) -> Result<Outcome, AuthnError> {
         let outcome = self.authenticate(user, password).await;
-        trace.step(format!("{}: {}", self.name(), describe(&outcome)));
-        outcome
+        trace.outcome(self.name(), outcome)
     }
 }
 
@@ -82,6 +81,16 @@ impl Trace {
     /// Records one step.
     pub fn step(&mut self, text: impl Into<String>) {
         self.steps.push(text.into());
+    }
+
+    /// Records `backend`'s final answer as a step and passes it on.
+    pub fn outcome(
+        &mut self,
+        backend: &str,
+        outcome: Result<Outcome, AuthnError>,
+    ) -> Result<Outcome, AuthnError> {
+        self.step(format!("{backend}: {}", describe(&outcome)));
+        outcome
     }
 
     /// The steps so far.

@@ -20,7 +20,7 @@ use hyper::Uri;
 use self::client::{AuthClient, MAX_BODY_BYTES, Verdict, build_client, credentials_request, verdict};
 pub use self::error::HttpBackendError;
 use self::stale::IdentityCache;
-use crate::authn::{Authenticator, AuthnError, Identity, Outcome, Trace, describe};
+use crate::authn::{Authenticator, AuthnError, Identity, Outcome, Trace};
 use crate::config::{HttpAuthConfig, HttpCredentials};
 use crate::secret::Secret;
 
@@ -162,7 +162,6 @@ impl Authenticator for HttpBackend {
         trace: &mut Trace,
     ) -> Result<Outcome, AuthnError> {
         let outcome = self.run(user, password, Instant::now(), Some(trace)).await;
-        trace.step(format!("{}: {}", self.name, describe(&outcome)));
-        outcome
+        trace.outcome(&self.name, outcome)
     }
 }

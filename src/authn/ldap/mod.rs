@@ -184,8 +184,7 @@ impl Authenticator for LdapBackend {
         trace: &mut Trace,
     ) -> Result<Outcome, AuthnError> {
         let outcome = self.run(user, password, &mut Steps::new(&self.name, Some(&mut *trace))).await;
-        trace.step(format!("{}: {}", self.name, crate::authn::describe(&outcome)));
-        outcome
+        trace.outcome(&self.name, outcome)
     }
 }
 
