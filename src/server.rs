@@ -16,9 +16,10 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::authn::htpasswd::HtpasswdBackend;
 use crate::authn::http::HttpBackend;
+use crate::authn::ldap::LdapBackend;
 use crate::authn::{Authenticator, Chain};
 use crate::clock::Clock;
-use crate::config::{BackendConfig, Config, FrontConfig, LdapConfig, ListenConfig};
+use crate::config::{BackendConfig, Config, FrontConfig, ListenConfig};
 use crate::front::serve::serve;
 use crate::front::{CertificateStore, ListenerFront, ListenerRoutes, Proxy, listener_router, server_config};
 use crate::http::{AppState, router};
@@ -101,7 +102,12 @@ pub fn build_chain(config: &Config) -> Result<Chain, ServerError> {
                 backend.spawn_watchers(RELOAD_INTERVAL);
                 backends.push(Arc::new(backend));
             }
-            BackendConfig::Ldap { config } => backends.push(ldap_backend(&authn.name, config)?),
+            BackendConfig::Ldap { config } => {
+                let backend = LdapBackend::new(&authn.name, config.clone()).map_err(|error| {
+                    ServerError::Backend { name: authn.name.clone(), error: error.into() }
+                })?;
+                backends.push(Arc::new(backend));
+            }
             BackendConfig::Http { config } => {
                 let backend = HttpBackend::new(&authn.name, config.clone()).map_err(|error| {
                     ServerError::Backend { name: authn.name.clone(), error: error.into() }
@@ -111,13 +117,6 @@ pub fn build_chain(config: &Config) -> Result<Chain, ServerError> {
         }
     }
     Ok(Chain::new(backends))
-}
-
-/// The LDAP backend named `name`.
-fn ldap_backend(name: &str, config: &LdapConfig) -> Result<Arc<dyn Authenticator>, ServerError> {
-    let backend = crate::authn::ldap::LdapBackend::new(name, config.clone())
-        .map_err(|error| ServerError::Backend { name: name.to_owned(), error: Box::new(error) })?;
-    Ok(Arc::new(backend))
 }
 
 /// Loads the policy directory once (an error is fatal) and watches it for changes.
