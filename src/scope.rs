@@ -114,7 +114,6 @@ impl fmt::Display for Scope {
 }
 
 #[cfg(test)]
-#[allow(clippy::expect_used)] // a failed expectation is the test failing
 mod tests {
     use super::*;
 

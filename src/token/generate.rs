@@ -48,7 +48,6 @@ fn generation_error(message: &str) -> TokenError {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use time::macros::datetime;

@@ -108,6 +108,5 @@ impl TokenIssuer {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 #[path = "issuer_tests.rs"]
 mod tests;

@@ -111,6 +111,5 @@ fn key_file(origin: &str, message: String) -> TokenError {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 #[path = "keys_tests.rs"]
 mod tests;

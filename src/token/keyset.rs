@@ -51,7 +51,6 @@ impl KeySet {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::token::{KeyType, generate_key};

@@ -25,7 +25,6 @@ pub fn libtrust_kid(spki_der: &[u8]) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

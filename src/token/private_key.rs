@@ -98,7 +98,6 @@ impl PrivateKey {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use aws_lc_rs::encoding::AsDer;

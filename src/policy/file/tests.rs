@@ -1,5 +1,3 @@
-#![allow(clippy::expect_used)] // a failed expectation is the test failing
-
 use std::path::PathBuf;
 
 use super::*;

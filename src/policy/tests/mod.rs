@@ -1,7 +1,5 @@
 //! Tests of the whole policy module: evaluation tables, directory loading, the shipped examples.
 
-#![allow(clippy::expect_used)] // a failed expectation is the test failing
-
 mod eval;
 mod examples;
 mod load_dir;
