@@ -12,7 +12,7 @@ use super::basic::{BasicCredentials, basic_credentials};
 use super::error::{ApiError, OAuthError};
 use super::params::Params;
 use super::{AppState, MAX_FORM_BYTES, MAX_QUERY_BYTES};
-use crate::authn::Outcome;
+use crate::authn::{ChainOutcome, Verified};
 use crate::policy::{Evaluation, Principal};
 use crate::scope::{Scope, parse_scopes};
 use crate::secret::Secret;
@@ -115,10 +115,13 @@ async fn grant(
     let principal = match creds {
         None => Principal::Anonymous,
         Some(creds) => match state.authn.authenticate(&creds.user, &creds.password).await {
-            Ok(Outcome::Authenticated(identity)) => {
-                Principal::User { name: identity.name, groups: identity.groups }
-            }
-            Ok(Outcome::Denied | Outcome::UnknownUser) => {
+            Ok(ChainOutcome::Authenticated(Verified { identity, owns_name })) => Principal::User {
+                name: identity.name,
+                groups: identity.groups,
+                backend: identity.backend,
+                owns_name,
+            },
+            Ok(ChainOutcome::Denied | ChainOutcome::UnknownUser) => {
                 tracing::info!(%client, user = %creds.user, "authentication failed");
                 return Err(ApiError::Unauthorized(
                     "authentication failed: wrong user name or password".into(),

@@ -33,7 +33,7 @@ fn authn_test_prints_steps_outcome_and_subjects_but_never_the_password() {
     assert!(out.contains("backends in order: local"), "{out}");
     assert!(out.contains("  local: authenticated as \"alice\", groups [\"developers\"]"), "{out}");
     assert!(out.contains("outcome: authenticated by \"local\" as \"alice\""), "{out}");
-    assert!(out.contains("policy subjects: user:alice group:developers authenticated everyone"), "{out}");
+    assert!(out.contains("policy subjects: user:alice user:local/alice group:developers group:local/developers authenticated everyone"), "{out}");
     assert!(!out.contains("Sup3r-s3cret"), "the password is printed: {out}");
 
     let wrong = regent(&["authn", "test", "--config", config, "alice"], tmp.path(), Some(b"Wr0ng-guess\n"));

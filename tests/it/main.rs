@@ -22,4 +22,5 @@ mod front;
 mod ldap;
 mod ldap_e2e;
 mod token_api;
+mod token_ownership;
 mod token_tcp;
