@@ -2,13 +2,15 @@
 //!
 //! A wrong password is an outcome ([`Outcome::Denied`]); an unreachable backend is an error
 //! ([`AuthnError`], answered with 503 when no later backend authenticates the user). The
-//! [`Chain`] asks the backends in order; see its module for the ownership of names.
+//! [`Chain`] asks the backends in order; see its module for ownership, coalescing and caching.
 
 pub mod cache;
 mod chain;
 pub mod htpasswd;
 pub mod http;
 pub mod ldap;
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -58,6 +60,19 @@ pub trait Authenticator: Send + Sync + 'static {
 
     /// Checks `user`'s `password`.
     async fn authenticate(&self, user: &str, password: &Secret) -> Result<Outcome, AuthnError>;
+
+    /// How long the backend caches a successful authentication. The chain caches its own
+    /// outcome no longer than the smallest TTL of the backends it asked; zero (the default)
+    /// keeps the chain from caching any outcome that went through this backend.
+    fn cache_ttl(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    /// A number that changes whenever the backend's data changes (e.g. its file was reloaded),
+    /// so outcomes the chain cached from older data miss. Constant by default.
+    fn generation(&self) -> u64 {
+        0
+    }
 
     /// Like [`Authenticator::authenticate`], writing each step taken into `trace` (for
     /// `regent authn test`). Never writes a password. Backends with steps worth showing override it.

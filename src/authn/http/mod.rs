@@ -11,7 +11,7 @@ mod client;
 mod error;
 mod stale;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use http_body_util::{BodyExt, Limited};
@@ -149,6 +149,10 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 impl Authenticator for HttpBackend {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn cache_ttl(&self) -> Duration {
+        self.config.cache_ttl
     }
 
     async fn authenticate(&self, user: &str, password: &Secret) -> Result<Outcome, AuthnError> {

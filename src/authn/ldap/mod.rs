@@ -173,6 +173,10 @@ impl Authenticator for LdapBackend {
         &self.name
     }
 
+    fn cache_ttl(&self) -> Duration {
+        self.config.cache_ttl
+    }
+
     async fn authenticate(&self, user: &str, password: &Secret) -> Result<Outcome, AuthnError> {
         self.run(user, password, &mut Steps::new(&self.name, None)).await
     }
