@@ -2,7 +2,7 @@
 //!
 //! A wrong password is an outcome ([`Outcome::Denied`]); an unreachable backend is an error
 //! ([`AuthnError`], answered with 503 when no later backend authenticates the user). The
-//! [`Chain`] asks the backends in order; see its module for ownership, coalescing and caching.
+//! [`Chain`] asks the backends in order; see its module for ownership, caching and timing.
 
 pub mod cache;
 mod chain;

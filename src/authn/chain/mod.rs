@@ -1,4 +1,5 @@
-//! The ordered backend chain: ownership of names, coalesced and cached outcomes.
+//! The ordered backend chain: ownership of names, coalesced and cached outcomes, and an even
+//! answer time for failed logins.
 //!
 //! - **Order and outages.** An unknown user falls through to the next backend, a wrong password
 //!   stops the chain, an unavailable backend is skipped. When no backend authenticates the user
@@ -13,7 +14,11 @@
 //! - **Outcome cache.** A successful run in which no backend was unavailable is cached under an
 //!   HMAC of user, password and the asked backends' data generations, for the smallest
 //!   [`Authenticator::cache_ttl`] of the backends asked (zero: not cached). Failures never are.
+//! - **Timing.** A failed login (wrong password or unknown user) answers no sooner than the
+//!   chain's failure floor after the request started: a running average of how long failures
+//!   that went through every backend took, so which backend knew the user does not show.
 
+mod floor;
 mod inflight;
 #[cfg(test)]
 mod tests;
@@ -24,6 +29,7 @@ use std::time::Duration;
 use futures::FutureExt;
 use tokio::time::Instant;
 
+use self::floor::FailureFloor;
 use self::inflight::InFlight;
 use super::cache::CredentialCache;
 use super::{Authenticator, AuthnError, Identity, Outcome, Trace};
@@ -87,6 +93,8 @@ struct Inner {
     cache: CredentialCache<CachedOutcome>,
     /// The runs in progress, by credentials.
     inflight: InFlight<RunResult>,
+    /// How long a failed login takes at least.
+    floor: FailureFloor,
 }
 
 impl Chain {
@@ -94,20 +102,25 @@ impl Chain {
     pub fn new(backends: Vec<Arc<dyn Authenticator>>) -> Self {
         let longest = backends.iter().map(|backend| backend.cache_ttl()).max().unwrap_or_default();
         let capacity = if longest.is_zero() { 0 } else { CACHE_CAPACITY };
-        let inner =
-            Inner { backends, cache: CredentialCache::new(longest, capacity), inflight: InFlight::default() };
+        let inner = Inner {
+            backends,
+            cache: CredentialCache::new(longest, capacity),
+            inflight: InFlight::default(),
+            floor: FailureFloor::default(),
+        };
         Self { inner: Arc::new(inner) }
     }
 
     /// Authenticates `user`: from the outcome cache, by joining a run with the same credentials
-    /// in progress, or by asking each backend in turn (see the module documentation).
+    /// in progress, or by asking each backend in turn (see the module documentation). A failure
+    /// answers no sooner than the failure floor after the call.
     pub async fn authenticate(&self, user: &str, password: &Secret) -> RunResult {
         let started = Instant::now();
         let generations = self.inner.generations();
         if let Some(verified) = self.inner.cached(user, password, &generations, started) {
             return Ok(ChainOutcome::Authenticated(verified));
         }
-        match self.inner.cache.key_for(user, password, &generations) {
+        let result = match self.inner.cache.key_for(user, password, &generations) {
             Some(key) => {
                 let inner = Arc::clone(&self.inner);
                 let (user, password) = (user.to_owned(), password.clone());
@@ -119,10 +132,14 @@ impl Chain {
                 self.inner.inflight.join(key, || run.boxed()).await
             }
             None => self.inner.run_and_remember(user, password, &generations).await,
+        };
+        if matches!(&result, Ok(outcome) if outcome.is_failure()) {
+            tokio::time::sleep_until(started + self.inner.floor.current()).await;
         }
+        result
     }
 
-    /// Like [`Chain::authenticate`] without the cache or coalescing, recording
+    /// Like [`Chain::authenticate`] without the cache, coalescing or failure floor, recording
     /// every backend's steps in `trace` (for `regent authn test`).
     pub async fn authenticate_traced(&self, user: &str, password: &Secret, trace: &mut Trace) -> RunResult {
         self.inner.run(user, password, Some(trace)).await.result
@@ -163,7 +180,7 @@ impl Inner {
         (age < cached.ttl).then_some(cached.verified)
     }
 
-    /// Runs the chain and caches a clean success.
+    /// Runs the chain, caches a clean success and feeds the failure floor.
     async fn run_and_remember(&self, user: &str, password: &Secret, generations: &str) -> RunResult {
         let started = Instant::now();
         let report = self.run(user, password, None).await;
@@ -174,6 +191,9 @@ impl Inner {
                     let cached = CachedOutcome { verified: verified.clone(), ttl };
                     self.cache.insert(user, password, generations, cached, started.into_std());
                 }
+            }
+            Ok(outcome) if outcome.is_failure() && report.asked == self.backends.len() => {
+                self.floor.observe(started.elapsed());
             }
             _ => {}
         }

@@ -1,5 +1,5 @@
-//! The chain with fake backends: order and outages, ownership, coalescing and the outcome
-//! cache (on tokio's paused clock, so times are exact).
+//! The chain with fake backends: order and outages, ownership, coalescing, the outcome cache
+//! and the failure floor (on tokio's paused clock, so times are exact).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -205,4 +205,33 @@ async fn a_login_during_an_outage_is_not_cached() {
         assert_eq!(verified(login(&chain, "alice", "pw").await), ("local".into(), false));
     }
     assert_eq!(local.calls(), 2, "once the directory is back, it must be asked again");
+}
+
+#[tokio::test(start_paused = true)]
+async fn failures_take_as_long_whichever_backend_knew_the_user() {
+    // A fast directory that knows alice before a slow file (a dummy bcrypt for unknown users).
+    let dir = Arc::new(Fake::new("dir", &[("alice", "pw")]).delayed(Duration::from_millis(1)));
+    let file = Arc::new(Fake::new("file", &[]).delayed(Duration::from_millis(50)));
+    let chain = chain_of(&[&dir, &file]);
+    let timed = |user: &'static str| {
+        let chain = chain.clone();
+        async move {
+            let started = Instant::now();
+            let outcome = login(&chain, user, "wrong").await.unwrap();
+            (outcome, started.elapsed())
+        }
+    };
+    let (outcome, unknown) = timed("nobody").await;
+    assert_eq!((outcome, unknown), (ChainOutcome::UnknownUser, Duration::from_millis(51)));
+    for _ in 0..3 {
+        let (outcome, known) = timed("alice").await;
+        assert_eq!(outcome, ChainOutcome::Denied);
+        assert_eq!(known, unknown, "a wrong password at the fast backend waits for the floor");
+    }
+    let (_, unknown_again) = timed("nobody").await;
+    assert_eq!(unknown_again, unknown, "an unknown user is not held longer than it takes");
+    // Successes are never held back.
+    let started = Instant::now();
+    login(&chain, "alice", "pw").await.unwrap();
+    assert_eq!(started.elapsed(), Duration::from_millis(1));
 }
