@@ -1,7 +1,8 @@
 //! Token service throughput over loopback TCP, against the real server.
 //!
 //! Prints token requests per second and p50/p99 latency at concurrency 1 and 32 for an htpasswd
-//! user (bcrypt cost 10) with a warm identity cache and with a cold one (cache off), and the
+//! user (bcrypt cost 10) with a warm identity cache and with a cold one (cache off; the chain
+//! still lets simultaneous requests with the same credentials share one bcrypt), and the
 //! signing ceiling in the same run: signatures per second with the pre-parsed key on as many
 //! threads as the server has workers. Two chain scenarios follow: 64 simultaneous first logins
 //! of one htpasswd user (a new user per round; max and p99 latency show a cache stampede), and

@@ -114,7 +114,7 @@ impl Chain {
     /// Authenticates `user`: from the outcome cache, by joining a run with the same credentials
     /// in progress, or by asking each backend in turn (see the module documentation). A failure
     /// answers no sooner than the failure floor after the call.
-    pub async fn authenticate(&self, user: &str, password: &Secret) -> RunResult {
+    pub async fn authenticate(&self, user: &str, password: &Secret) -> Result<ChainOutcome, AuthnError> {
         let started = Instant::now();
         let generations = self.inner.generations();
         if let Some(verified) = self.inner.cached(user, password, &generations, started) {
@@ -141,7 +141,12 @@ impl Chain {
 
     /// Like [`Chain::authenticate`] without the cache, coalescing or failure floor, recording
     /// every backend's steps in `trace` (for `regent authn test`).
-    pub async fn authenticate_traced(&self, user: &str, password: &Secret, trace: &mut Trace) -> RunResult {
+    pub async fn authenticate_traced(
+        &self,
+        user: &str,
+        password: &Secret,
+        trace: &mut Trace,
+    ) -> Result<ChainOutcome, AuthnError> {
         self.inner.run(user, password, Some(trace)).await.result
     }
 
