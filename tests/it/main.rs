@@ -5,7 +5,8 @@
 //! [`env`] makes a data directory with the library's `init` and serves it; [`token_api`] drives
 //! the router in-process; [`e2e_registry`] runs the real registry and clients against regent;
 //! [`cli`] runs the `regent` binary; [`ldap_e2e`] runs a real slapd behind regent end to end;
-//! [`front`] tests the TLS front end and the proxy, and runs the registry and clients through it.
+//! [`front`] tests the TLS front end and the proxy, and runs the registry and clients through it;
+//! [`token_limits`] bounds the work of one token request.
 
 // Test code: a failed setup step should stop the test loudly, and nothing here is a public API.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
@@ -22,4 +23,5 @@ mod front;
 mod ldap;
 mod ldap_e2e;
 mod token_api;
+mod token_limits;
 mod token_tcp;
