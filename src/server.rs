@@ -27,8 +27,9 @@ use crate::policy::PolicySet;
 use crate::reload::Reloadable;
 use crate::token::{KeySet, SigningKey, TokenIssuer};
 
-/// How often watched files (policies, htpasswd, groups) are checked for changes.
-pub const RELOAD_INTERVAL: Duration = Duration::from_secs(1);
+/// How often watched files (policies, htpasswd, groups) are checked for changes: a change is
+/// live within this plus [`crate::reload::SETTLE_TIME`] (1 s), so replicas agree within 2 s.
+pub const RELOAD_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Errors building the server's state from its configuration.
 #[derive(Debug, thiserror::Error)]

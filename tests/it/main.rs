@@ -6,7 +6,7 @@
 //! the router in-process; [`e2e_registry`] runs the real registry and clients against regent;
 //! [`cli`] runs the `regent` binary; [`ldap_e2e`] runs a real slapd behind regent end to end;
 //! [`front`] tests the TLS front end and the proxy, and runs the registry and clients through it;
-//! [`token_limits`] bounds the work of one token request.
+//! [`token_limits`] bounds the work of one token request; [`reload`] reloads policy files safely.
 
 // Test code: a failed setup step should stop the test loudly, and nothing here is a public API.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
@@ -22,6 +22,7 @@ mod fixtures;
 mod front;
 mod ldap;
 mod ldap_e2e;
+mod reload;
 mod token_api;
 mod token_limits;
 mod token_tcp;
