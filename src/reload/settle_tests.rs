@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::*;
@@ -127,6 +128,51 @@ fn reload_now_and_force_reload_do_not_wait() {
     value.force_reload().unwrap();
     assert_eq!(*value.get(), lines(&["three"]));
     assert_eq!(value.poll(SETTLE, Instant::now(), modified(&path)), PollOutcome::Unchanged);
+}
+
+/// Log lines written while a test runs (a `tracing` writer into memory).
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl tracing_subscriber::fmt::MakeWriter<'_> for Captured {
+    type Writer = Self;
+
+    fn make_writer(&self) -> Self {
+        self.clone()
+    }
+}
+
+#[test]
+fn files_that_never_settle_are_warned_about_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f");
+    std::fs::write(&path, "one\n").unwrap();
+    let value = watched(&path);
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt().with_writer(captured.clone()).with_ansi(false).finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let start = Instant::now();
+        // A new version every half settle time, for 30 settle times: never loaded.
+        for step in 0..60_u32 {
+            rewrite(&path, &"x\n".repeat(step as usize + 2));
+            let now = start + SETTLE * step / 2;
+            assert!(matches!(value.poll(SETTLE, now, modified(&path) + SETTLE), PollOutcome::Settling(_)));
+        }
+    });
+    assert_eq!(*value.get(), lines(&["one"]));
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(log.matches("files keep changing").count(), 1, "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
