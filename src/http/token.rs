@@ -8,7 +8,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 
-use super::basic::{BasicCredentials, basic_credentials};
+use super::basic::{BasicCredentials, basic_credentials, checked_user_name};
 use super::error::{ApiError, OAuthError};
 use super::params::Params;
 use super::{AppState, MAX_FORM_BYTES, MAX_QUERY_BYTES};
@@ -17,6 +17,7 @@ use crate::policy::{Evaluation, Principal};
 use crate::scope::{Scope, parse_scopes};
 use crate::secret::Secret;
 use crate::token::IssuedToken;
+use crate::untrusted::Escaped;
 
 /// The JSON answer of `GET /token`.
 #[derive(Debug, Serialize)]
@@ -85,6 +86,7 @@ pub async fn post_token(
             let password = params.single("password")?;
             match (user, password) {
                 (Some(user), Some(password)) => {
+                    checked_user_name(user)?;
                     BasicCredentials { user: user.to_owned(), password: Secret::new(password) }
                 }
                 _ => return Err(ApiError::BadRequest("username and password are required".into()).into()),
@@ -119,7 +121,7 @@ async fn grant(
                 Principal::User { name: identity.name, groups: identity.groups }
             }
             Ok(Outcome::Denied | Outcome::UnknownUser) => {
-                tracing::info!(%client, user = %creds.user, "authentication failed");
+                tracing::info!(%client, user = %Escaped(&creds.user), "authentication failed");
                 return Err(ApiError::Unauthorized(
                     "authentication failed: wrong user name or password".into(),
                 ));
@@ -145,6 +147,8 @@ fn log_decision(client: &str, subject: &str, scopes: &[Scope], evaluation: &Eval
     let requested = join(scopes.iter().map(|s| s.to_string()));
     let granted = granted_scopes(evaluation);
     let denied = join(evaluation.decisions.iter().filter(|d| !d.granted).map(|d| d.to_string()));
+    let (user, requested, granted, denied) =
+        (Escaped(user), Escaped(&requested), Escaped(&granted), Escaped(&denied));
     tracing::info!(%client, %user, %requested, %granted, %denied, "token issued");
 }
 
