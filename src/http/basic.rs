@@ -18,9 +18,10 @@ pub struct BasicCredentials {
     pub password: Secret,
 }
 
-/// Reads Basic credentials; `Ok(None)` when there is no `Authorization` header. A user name
-/// breaking the rule is a bad request.
+/// Reads Basic credentials; `Ok(None)` when there is no `Authorization` header. Two or more
+/// headers, or a user name breaking the rule, are a bad request.
 pub fn basic_credentials(headers: &HeaderMap) -> Result<Option<BasicCredentials>, ApiError> {
+    single_authorization(headers)?;
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -37,6 +38,16 @@ pub fn basic_credentials(headers: &HeaderMap) -> Result<Option<BasicCredentials>
     let (user, password) = text.split_once(':').ok_or_else(invalid)?;
     checked_user_name(user)?;
     Ok(Some(BasicCredentials { user: user.to_owned(), password: Secret::new(password) }))
+}
+
+/// Refuses a request with more than one `Authorization` header: which one a proxy, the
+/// registry and regent each read would differ.
+pub fn single_authorization(headers: &HeaderMap) -> Result<(), ApiError> {
+    if headers.get_all(header::AUTHORIZATION).iter().nth(1).is_some() {
+        tracing::info!("refused a request with more than one Authorization header");
+        return Err(ApiError::BadRequest("more than one Authorization header".into()));
+    }
+    Ok(())
 }
 
 /// Refuses (400, logged with the name escaped) a user name breaking the rule of
@@ -72,7 +83,7 @@ mod tests {
     }
 
     #[test]
-    fn refuses_names_breaking_the_rule() {
+    fn refuses_names_breaking_the_rule_and_two_headers() {
         // ":pw", " mallory:pw", "mallory :pw", "ad\nmin:pw", "a\x1bb:pw"
         for bad in [
             &b"Basic OnB3"[..],
@@ -83,5 +94,9 @@ mod tests {
         ] {
             assert!(matches!(basic_credentials(&with(bad)), Err(ApiError::BadRequest(_))), "{bad:?}");
         }
+        let mut two = with(b"Basic YWxpY2U6czNjcjp0");
+        two.append(header::AUTHORIZATION, HeaderValue::from_static("Basic Ym9iOnB3"));
+        assert!(matches!(basic_credentials(&two), Err(ApiError::BadRequest(_))));
+        assert!(single_authorization(&with(b"Basic YWxpY2U6czNjcjp0")).is_ok());
     }
 }

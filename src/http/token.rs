@@ -8,7 +8,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 
-use super::basic::{BasicCredentials, basic_credentials, checked_user_name};
+use super::basic::{BasicCredentials, basic_credentials, checked_user_name, single_authorization};
 use super::error::{ApiError, OAuthError};
 use super::params::Params;
 use super::{AppState, MAX_FORM_BYTES, MAX_QUERY_BYTES};
@@ -76,6 +76,7 @@ pub async fn post_token(
     request: Request,
 ) -> Result<Json<OAuthTokenResponse>, OAuthError> {
     let client = client_addr(&request);
+    single_authorization(request.headers())?;
     let body = read_form(request.into_body()).await?;
     let params = Params::parse(&body)?;
     check_service(&state, params.single("service")?)?;

@@ -1,5 +1,6 @@
 //! User names at the HTTP layer (in-process router): names breaking the rule are refused with
-//! 400 before any backend, and untrusted text reaches the log only escaped (captured with the same `tracing_subscriber::fmt` formatter `main` uses).
+//! 400 before any backend, two `Authorization` headers are refused, and untrusted text reaches
+//! the log only escaped (captured with the same `tracing_subscriber::fmt` formatter `main` uses).
 
 use std::sync::{Arc, Mutex};
 
@@ -89,6 +90,24 @@ async fn names_breaking_the_rule_are_400_on_get_and_invalid_request_on_post() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, _) = send(&app, get(&[&basic(&"a".repeat(256), "x")])).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "256 bytes is a name (an unknown one)");
+}
+
+#[tokio::test]
+async fn two_authorization_headers_are_400() {
+    let env = TestEnv::new("http://127.0.0.1:5001/token");
+    let app = router(env.state());
+    let (alice, bob) = (basic("alice", "alice-pw"), basic("bob", "bob-pw"));
+    for pair in [[&alice, &bob], [&alice, &alice]] {
+        let (status, body) = send(&app, get(&[pair[0], pair[1]])).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["errors"][0]["code"], "INVALID_REQUEST", "{body}");
+        let (status, body) = send(&app, post("alice", "alice-pw", &[pair[0], pair[1]])).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["error"], "invalid_request", "{body}");
+    }
+    // One header is fine on either.
+    assert_eq!(send(&app, get(&[&alice])).await.0, StatusCode::OK);
+    assert_eq!(send(&app, post("alice", "alice-pw", &[&alice])).await.0, StatusCode::OK);
 }
 
 /// Everything a `tracing_subscriber::fmt` subscriber (as in `main`, without colours) writes.
