@@ -7,11 +7,13 @@
 //! - [`routes`]: the one router per listener: token paths in-process, the rest proxied by host
 //!   and listener (`[[front.route]]`), else to the listener's `upstream`.
 //! - [`proxy`]: the streaming reverse proxy (no buffering, no size limit) with its 502/504s.
+//! - [`checks`]: requests refused before routing (two `Host`s, `CONNECT`, absolute-form).
 //! - [`headers`]: hop-by-hop headers, `Host` and `X-Forwarded-*`, the registry API version.
 //!
 //! Nothing here knows about tokens: the token paths are regent's [`crate::http::router`].
 
 pub mod body;
+pub mod checks;
 pub mod headers;
 pub mod proxy;
 pub mod routes;

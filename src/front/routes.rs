@@ -7,9 +7,10 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::Uri;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tower::ServiceExt;
 
+use super::checks::refusal;
 use super::headers::{Forwarding, client_host, host_name};
 use super::proxy::Proxy;
 use crate::config::RouteConfig;
@@ -71,12 +72,18 @@ pub struct ListenerFront {
 }
 
 /// The router a listener serves: token paths in-process on registry routes and where no
-/// upstream is configured; everything else proxied.
+/// upstream is configured; everything else proxied. Requests that [`refusal`] names are
+/// answered 400 and go nowhere.
 pub fn listener_router(front: ListenerFront) -> Router {
     Router::new().fallback(dispatch).with_state(Arc::new(front))
 }
 
 async fn dispatch(State(front): State<Arc<ListenerFront>>, request: Request) -> Response {
+    if let Some(error) = refusal(&request) {
+        let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
+        tracing::info!(peer = ?peer, method = %request.method(), %error, "request refused");
+        return error.into_response();
+    }
     let host = client_host(request.uri(), request.headers()).and_then(|host| host_name(&host));
     match front.routes.pick(host.as_deref()) {
         Some(target) if !(target.registry && TOKEN_PATHS.contains(&request.uri().path())) => {

@@ -16,4 +16,5 @@ mod big_body;
 mod e2e;
 mod handshake;
 mod proxying;
+mod refusals;
 mod reload;
