@@ -19,8 +19,8 @@ use crate::authn::http::HttpBackend;
 use crate::authn::ldap::LdapBackend;
 use crate::authn::{Authenticator, Chain};
 use crate::clock::Clock;
-use crate::config::{BackendConfig, Config, FrontConfig, ListenConfig};
-use crate::front::serve::serve;
+use crate::config::{BackendConfig, Config, FrontConfig, LimitsConfig, ListenConfig};
+use crate::front::serve::{ServeLimits, serve};
 use crate::front::{CertificateStore, ListenerFront, ListenerRoutes, Proxy, listener_router, server_config};
 use crate::http::{AppState, router};
 use crate::policy::PolicySet;
@@ -196,20 +196,23 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let listeners = listeners.into_iter().map(BoundListener::plain).collect::<Result<Vec<_>, _>>()?;
-    run_listeners(listeners, &FrontConfig::default(), state, shutdown).await
+    run_listeners(listeners, &FrontConfig::default(), &LimitsConfig::default(), state, shutdown).await
 }
 
 /// Serves every listener (TLS where it has certificates; token paths in-process, the rest
-/// proxied per `front`'s routes and the listener's upstream) until `shutdown` resolves, then
-/// stops accepting and lets open connections finish.
+/// proxied per `front`'s routes and the listener's upstream) within `limits` (the connection
+/// caps count all listeners together) until `shutdown` resolves, then stops accepting and lets
+/// open connections finish.
 pub async fn run_listeners(
     listeners: Vec<BoundListener>,
     front: &FrontConfig,
+    limits: &LimitsConfig,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let app = router(state);
     let proxy = Proxy::new(front.connect_timeout, front.response_timeout);
+    let serve_limits = ServeLimits::new(*limits);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
     for bound in listeners {
@@ -226,7 +229,7 @@ pub async fn run_listeners(
         tracing::info!(%addr, tls, upstream = upstream.as_deref().unwrap_or("none"), "listening");
         let routes = ListenerRoutes::new(bound.address, bound.upstream, &front.routes);
         let router = listener_router(ListenerFront { app: app.clone(), routes, proxy: proxy.clone(), tls });
-        tasks.spawn(serve(bound.listener, acceptor, router, stop_rx.clone()));
+        tasks.spawn(serve(bound.listener, acceptor, router, serve_limits.clone(), stop_rx.clone()));
     }
     tokio::spawn(async move {
         shutdown.await;

@@ -23,6 +23,8 @@ pub(crate) struct FileConfig {
     pub(crate) listen: Vec<FileListen>,
     /// `[front]`: proxy timeouts and routes.
     pub(crate) front: Option<super::front::FileFront>,
+    /// `[limits]`: timeouts and connection caps.
+    pub(crate) limits: Option<super::limits::FileLimits>,
 }
 
 /// `[token]`.

@@ -37,6 +37,9 @@
 //! [listen.tls]                           # optional: TLS (see `front` for SNI and routes)
 //! certificate = "certs/server.crt"
 //! key = "certs/server.key"
+//!
+//! [limits]                               # optional: timeouts and connection caps (see `limits`)
+//! idle_timeout = "60s"
 //! ```
 //!
 //! Relative paths resolve against the directory of the config file.
@@ -46,6 +49,7 @@ mod backends;
 mod error;
 mod file;
 mod front;
+mod limits;
 mod locate;
 mod validate;
 
@@ -68,6 +72,7 @@ pub use error::ConfigError;
 pub use front::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, FrontConfig, RouteConfig, SniCertificate, TlsConfig,
 };
+pub use limits::LimitsConfig;
 pub use locate::{CONFIG_ENV, CONFIG_FILE_NAME, ConfigSource, locate};
 pub use validate::{DEFAULT_TOKEN_TTL, MIN_TOKEN_TTL};
 
@@ -89,6 +94,8 @@ pub struct Config {
     pub listen: Vec<ListenConfig>,
     /// `[front]`: the proxy's timeouts and `[[front.route]]` entries.
     pub front: FrontConfig,
+    /// `[limits]`: timeouts and connection caps of every listener.
+    pub limits: LimitsConfig,
 }
 
 /// `[token]`.

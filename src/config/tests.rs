@@ -72,6 +72,7 @@ fn valid_file_parses_with_resolved_paths() {
             ListenConfig { address: "[::1]:5002".parse().unwrap(), tls: None, upstream: None },
         ],
         front: FrontConfig::default(),
+        limits: LimitsConfig::default(),
     };
     assert_eq!(config, expected);
 }

@@ -33,7 +33,8 @@ pub(crate) fn validate(
         PolicyConfig { directory: resolve(&locator, base, &file.policy.directory, "policy directory")? };
     let listen = listen(&locator, base, file.listen)?;
     let front = super::front::front(&locator, file.front, &listen)?;
-    Ok(Config { path: path.to_path_buf(), token, authn, policy, listen, front })
+    let limits = super::limits::limits(&locator, file.limits)?;
+    Ok(Config { path: path.to_path_buf(), token, authn, policy, listen, front, limits })
 }
 
 fn token(locator: &Locator<'_>, base: &Path, table: Spanned<FileToken>) -> Result<TokenConfig, ConfigError> {

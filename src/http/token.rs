@@ -1,9 +1,10 @@
 //! `GET /token` (distribution token spec) and `POST /token` (OAuth2 password grant).
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::Json;
-use axum::body::{Body, to_bytes};
+use axum::body::to_bytes;
 use axum::extract::{ConnectInfo, Request, State};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
@@ -18,6 +19,11 @@ use crate::scope::{Scope, parse_scopes};
 use crate::secret::Secret;
 use crate::token::IssuedToken;
 use crate::untrusted::Escaped;
+
+/// How long a `POST /token` form may take to arrive, set per request by the listener (from
+/// `[limits] body_read_timeout`); without it the default applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyReadTimeout(pub Duration);
 
 /// The JSON answer of `GET /token`.
 #[derive(Debug, Serialize)]
@@ -77,7 +83,7 @@ pub async fn post_token(
 ) -> Result<Json<OAuthTokenResponse>, OAuthError> {
     let client = client_addr(&request);
     single_authorization(request.headers())?;
-    let body = read_form(request.into_body()).await?;
+    let body = read_form(request, client).await?;
     let params = Params::parse(&body)?;
     check_service(&state, params.single("service")?)?;
     let scopes = parse_scopes(params.all("scope")).map_err(|e| ApiError::BadRequest(e.to_string()))?;
@@ -173,8 +179,21 @@ fn client_addr(request: &Request) -> Option<SocketAddr> {
     request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
 }
 
-async fn read_form(body: Body) -> Result<axum::body::Bytes, ApiError> {
-    to_bytes(body, MAX_FORM_BYTES).await.map_err(|_| ApiError::BodyTooLarge)
+/// The form, within [`MAX_FORM_BYTES`] and the request's [`BodyReadTimeout`] (a body that
+/// trickles in is answered 408, and the connection closed, rather than held open).
+async fn read_form(request: Request, client: Option<SocketAddr>) -> Result<axum::body::Bytes, ApiError> {
+    let timeout = request
+        .extensions()
+        .get::<BodyReadTimeout>()
+        .map_or(crate::config::LimitsConfig::default().body_read_timeout, |timeout| timeout.0);
+    match tokio::time::timeout(timeout, to_bytes(request.into_body(), MAX_FORM_BYTES)).await {
+        Ok(body) => body.map_err(|_| ApiError::BodyTooLarge),
+        Err(_) => {
+            let client = client.map(|a| a.ip().to_string()).unwrap_or_else(|| "-".into());
+            tracing::info!(%client, ?timeout, "POST /token: the form did not arrive in time");
+            Err(ApiError::RequestTimeout)
+        }
+    }
 }
 
 fn rfc3339(issued: &IssuedToken) -> Result<String, ApiError> {

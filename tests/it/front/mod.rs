@@ -14,6 +14,8 @@ mod upstream;
 
 mod big_body;
 mod e2e;
+mod exhaustion;
+mod fd_limit;
 mod handshake;
 mod proxying;
 mod refusals;

@@ -6,7 +6,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use regent::clock::SystemClock;
-use regent::config::{FrontConfig, TlsConfig};
+use regent::config::{FrontConfig, LimitsConfig, TlsConfig};
 use regent::front::CertificateStore;
 use regent::server::{BoundListener, build_state, run_listeners};
 use tokio::sync::oneshot;
@@ -41,6 +41,16 @@ pub struct FrontServer {
 impl FrontServer {
     /// Serves `env`'s token service on `specs` with `front`'s routes and timeouts.
     pub fn start(env: &TestEnv, specs: Vec<ListenerSpec>, front: FrontConfig) -> Self {
+        Self::start_with_limits(env, specs, front, LimitsConfig::default())
+    }
+
+    /// [`FrontServer::start`] within `limits`.
+    pub fn start_with_limits(
+        env: &TestEnv,
+        specs: Vec<ListenerSpec>,
+        front: FrontConfig,
+        limits: LimitsConfig,
+    ) -> Self {
         let config = env.config.clone();
         let addrs: Vec<SocketAddr> = specs.iter().map(|s| s.listener.local_addr().unwrap()).collect();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -63,7 +73,7 @@ impl FrontServer {
                 }
                 let state = build_state(&config, Arc::new(SystemClock)).unwrap();
                 ready_tx.send(()).unwrap();
-                run_listeners(bound, &front, state, async move {
+                run_listeners(bound, &front, &limits, state, async move {
                     let _ = stopped.await;
                 })
                 .await
