@@ -146,13 +146,15 @@ pub struct BoundListener {
     pub tls: Option<Arc<CertificateStore>>,
     /// The registry that requests other than regent's own paths go to.
     pub upstream: Option<Uri>,
+    /// The peers whose forwarding headers are kept (`trusted_proxies`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl BoundListener {
     /// A plain-HTTP listener with no upstream (regent's token service alone).
     pub fn plain(listener: TcpListener) -> Result<Self, ServerError> {
         let address = listener.local_addr()?;
-        Ok(Self { listener, address, tls: None, upstream: None })
+        Ok(Self { listener, address, tls: None, upstream: None, trusted_proxies: Vec::new() })
     }
 }
 
@@ -165,7 +167,13 @@ pub async fn bind_listeners(listen: &[ListenConfig]) -> Result<Vec<BoundListener
         let listener =
             TcpListener::bind(address).await.map_err(|error| ServerError::Bind { address, error })?;
         let tls = entry.tls.as_ref().map(CertificateStore::load).transpose()?;
-        bound.push(BoundListener { listener, address, tls, upstream: entry.upstream.clone() });
+        bound.push(BoundListener {
+            listener,
+            address,
+            tls,
+            upstream: entry.upstream.clone(),
+            trusted_proxies: entry.trusted_proxies.clone(),
+        });
     }
     Ok(bound)
 }
@@ -228,7 +236,9 @@ pub async fn run_listeners(
         let upstream = bound.upstream.as_ref().map(Uri::to_string);
         tracing::info!(%addr, tls, upstream = upstream.as_deref().unwrap_or("none"), "listening");
         let routes = ListenerRoutes::new(bound.address, bound.upstream, &front.routes);
-        let router = listener_router(ListenerFront { app: app.clone(), routes, proxy: proxy.clone(), tls });
+        let trusted_proxies = bound.trusted_proxies.into();
+        let front = ListenerFront { app: app.clone(), routes, proxy: proxy.clone(), tls, trusted_proxies };
+        let router = listener_router(front);
         tasks.spawn(serve(bound.listener, acceptor, router, serve_limits.clone(), stop_rx.clone()));
     }
     tokio::spawn(async move {

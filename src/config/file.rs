@@ -186,4 +186,6 @@ pub(crate) struct FileListen {
     pub(crate) tls: Option<super::front::FileListenTls>,
     /// The registry behind this listener (`http://host:port`).
     pub(crate) upstream: Option<Spanned<String>>,
+    /// Peers whose forwarding headers are believed: IP addresses and CIDR networks.
+    pub(crate) trusted_proxies: Option<Vec<Spanned<String>>>,
 }

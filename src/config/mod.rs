@@ -34,6 +34,7 @@
 //! [[listen]]                             # zero or more listeners
 //! address = "127.0.0.1:5001"
 //! upstream = "http://127.0.0.1:5000"     # optional: the registry behind it
+//! trusted_proxies = ["10.0.0.0/8"]       # optional: load balancers whose X-Forwarded-* count
 //! [listen.tls]                           # optional: TLS (see `front` for SNI and routes)
 //! certificate = "certs/server.crt"
 //! key = "certs/server.key"
@@ -174,6 +175,9 @@ pub struct ListenConfig {
     pub tls: Option<TlsConfig>,
     /// The registry that requests other than regent's own paths go to.
     pub upstream: Option<axum::http::Uri>,
+    /// Peers (load balancers) whose `Forwarded` and `X-Forwarded-*` headers are kept; from any
+    /// other peer they are dropped and set from the connection.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Config {

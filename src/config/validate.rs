@@ -95,7 +95,8 @@ fn listen(
             Some(upstream) => Some(super::front::upstream(locator, upstream)?),
             None => None,
         };
-        listeners.push(ListenConfig { address, tls, upstream });
+        let trusted_proxies = super::front::trusted_proxies(locator, entry.trusted_proxies.as_deref())?;
+        listeners.push(ListenConfig { address, tls, upstream, trusted_proxies });
     }
     Ok(listeners)
 }

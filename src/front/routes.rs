@@ -8,6 +8,7 @@ use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
+use ipnet::IpNet;
 use tower::ServiceExt;
 
 use super::checks::refusal;
@@ -69,6 +70,8 @@ pub struct ListenerFront {
     pub proxy: Proxy,
     /// Whether the listener speaks TLS (`X-Forwarded-Proto: https`).
     pub tls: bool,
+    /// The peers whose forwarding headers are kept (`[[listen]] trusted_proxies`).
+    pub trusted_proxies: Arc<[IpNet]>,
 }
 
 /// The router a listener serves: token paths in-process on registry routes and where no
@@ -88,7 +91,11 @@ async fn dispatch(State(front): State<Arc<ListenerFront>>, request: Request) -> 
     match front.routes.pick(host.as_deref()) {
         Some(target) if !(target.registry && TOKEN_PATHS.contains(&request.uri().path())) => {
             let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
-            let forwarding = Forwarding { client, tls: front.tls };
+            let trusted = client.is_some_and(|client| {
+                let client = client.to_canonical();
+                front.trusted_proxies.iter().any(|network| network.contains(&client))
+            });
+            let forwarding = Forwarding { client, tls: front.tls, trusted };
             front.proxy.forward(request, &target.upstream, forwarding, target.registry).await
         }
         _ => match front.app.clone().oneshot(request).await {

@@ -16,6 +16,7 @@ mod big_body;
 mod e2e;
 mod exhaustion;
 mod fd_limit;
+mod forwarded;
 mod handshake;
 mod proxying;
 mod refusals;

@@ -21,12 +21,19 @@ pub struct ListenerSpec {
     pub tls: Option<TlsConfig>,
     /// The registry behind it.
     pub upstream: Option<String>,
+    /// Peers whose forwarding headers are kept.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl ListenerSpec {
     /// A fresh loopback listener.
     pub fn new(tls: Option<TlsConfig>, upstream: Option<String>) -> Self {
-        Self { listener: std::net::TcpListener::bind("127.0.0.1:0").unwrap(), tls, upstream }
+        Self {
+            listener: std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
+            tls,
+            upstream,
+            trusted_proxies: Vec::new(),
+        }
     }
 }
 
@@ -69,6 +76,7 @@ impl FrontServer {
                         listener,
                         tls: spec.tls.as_ref().map(|tls| CertificateStore::load(tls).unwrap()),
                         upstream: spec.upstream.map(|u| u.parse().unwrap()),
+                        trusted_proxies: spec.trusted_proxies,
                     });
                 }
                 let state = build_state(&config, Arc::new(SystemClock)).unwrap();
