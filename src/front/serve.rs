@@ -223,7 +223,14 @@ impl Connection {
                 Err(_) => tracing::debug!(%peer, "idle connection dropped"),
             }
         } else {
-            finished(peer, connection.await);
+            // Draining for shutdown: requests in flight finish; a connection idle that long is
+            // dropped (an HTTP/2 client that never acknowledges the GOAWAY would hold it).
+            tokio::select! {
+                result = connection.as_mut() => finished(peer, result),
+                () = activity.idle_for(limits.idle_timeout) => {
+                    tracing::debug!(%peer, "idle connection dropped while shutting down");
+                }
+            }
         }
     }
 }

@@ -23,6 +23,8 @@ const TIMEOUT: Duration = Duration::from_secs(1);
 const BOUND: Duration = Duration::from_secs(15);
 /// The HTTP/2 client preface without its SETTINGS frame.
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+/// An empty HTTP/2 SETTINGS frame: with it the preface is complete.
+const H2_SETTINGS: &[u8] = &[0, 0, 0, 4, 0, 0, 0, 0, 0];
 
 fn short_limits() -> LimitsConfig {
     LimitsConfig {
@@ -92,8 +94,16 @@ async fn idle_and_trickling_connections_are_closed_while_others_are_served() {
         h2.write_all(H2_PREFACE).await.unwrap();
         h2.flush().await.unwrap();
         open.spawn(until_closed("TLS, HTTP/2 preface", h2));
+        let mut settled = client::raw(tls, "127.0.0.1", client::config(&certs.pki.ca_pem, H2)).await;
+        settled.write_all(&[H2_PREFACE, H2_SETTINGS].concat()).await.unwrap();
+        settled.flush().await.unwrap();
+        open.spawn(until_closed("TLS, HTTP/2 preface and SETTINGS", settled));
     }
     let host = format!("127.0.0.1:{}", plain.port());
+    let mut kept_alive = TcpStream::connect(plain).await.unwrap();
+    let request = format!("GET /healthz HTTP/1.1\r\nhost: {host}\r\n\r\n");
+    kept_alive.write_all(request.as_bytes()).await.unwrap();
+    open.spawn(until_closed("plain, HTTP/1.1 kept alive after a request", kept_alive));
     let (reader, writer) = TcpStream::connect(plain).await.unwrap().into_split();
     tokio::spawn(trickle(writer, format!("GET /healthz HTTP/1.1\r\nhost: {host}\r\nx-slow: "), b'a'));
     open.spawn(until_closed("a request head, trickling", reader));
@@ -113,7 +123,11 @@ async fn idle_and_trickling_connections_are_closed_while_others_are_served() {
     while let Some(joined) = open.join_next().await {
         let (what, open_for, answer) = joined.unwrap();
         let answer = String::from_utf8_lossy(&answer);
+        eprintln!("{what}: closed after {open_for:?}");
         assert!(open_for >= TIMEOUT / 2, "{what}: closed after {open_for:?}, before the timeout");
+        if what.contains("kept alive") {
+            assert!(answer.starts_with("HTTP/1.1 200 "), "{what}: its request was answered: {answer:?}");
+        }
         if what.starts_with("POST") {
             assert!(answer.starts_with("HTTP/1.1 408 "), "{what}: answered {answer:?}");
             assert!(answer.contains("\"error\":\"invalid_request\""), "{what}: an OAuth2 body: {answer:?}");
