@@ -70,8 +70,8 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
-/// The host the client asked for: the request target's authority (HTTP/2's `:authority`, or
-/// an absolute-form HTTP/1.1 target), else the `Host` header.
+/// The host the client asked for: the request target's authority (HTTP/2's `:authority`;
+/// HTTP/1.x absolute-form targets are refused before routing), else the `Host` header.
 pub fn client_host(uri: &Uri, headers: &HeaderMap) -> Option<HeaderValue> {
     match uri.authority() {
         Some(authority) => HeaderValue::from_str(authority.as_str()).ok(),

@@ -1,7 +1,8 @@
 //! Connection exhaustion (`[limits]`): connections that never send a byte (plain, after the
 //! TLS handshake, after an HTTP/2 preface), a request head or a `POST /token` form that trickles
 //! in, are all closed within the timeouts while other clients are served; the per-client cap
-//! refuses one address's next connection while another address is still served.
+//! refuses one address's next connection while another address is still served; an HTTP/2
+//! client that stops answering pings is closed even with a request in flight.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -181,4 +182,54 @@ async fn the_per_client_cap_refuses_one_address_and_serves_another() {
         assert!(Instant::now() < deadline, "127.0.0.1 is never served again after closing one: {answer:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// An HPACK header block of literal fields without indexing (RFC 7541 section 6.2.2), for
+/// names and values shorter than 127 bytes.
+fn header_block(fields: &[(&str, &str)]) -> Vec<u8> {
+    let mut block = Vec::new();
+    for (name, value) in fields {
+        block.push(0);
+        block.push(name.len() as u8);
+        block.extend_from_slice(name.as_bytes());
+        block.push(value.len() as u8);
+        block.extend_from_slice(value.as_bytes());
+    }
+    block
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http2_client_that_stops_answering_pings_is_closed_mid_request() {
+    let (certs, env) = (TestCerts::new(), TestEnv::new("https://127.0.0.1:1/token"));
+    let upstream = super::upstream::Upstream::start(super::upstream::Behaviour::Hang).await;
+    let limits = LimitsConfig {
+        http2_keep_alive_interval: TIMEOUT,
+        http2_keep_alive_timeout: TIMEOUT,
+        ..LimitsConfig::default()
+    };
+    let spec = ListenerSpec::new(Some(certs.tls.clone()), Some(upstream.url()));
+    let server = FrontServer::start_with_limits(&env, vec![spec], FrontConfig::default(), limits);
+    let mut stream = client::raw(server.addr(), "127.0.0.1", client::config(&certs.pki.ca_pem, H2)).await;
+    // A PUT whose body never ends: in flight for good, so only the pings can end it.
+    let authority = format!("127.0.0.1:{}", server.addr().port());
+    let block = header_block(&[
+        (":method", "PUT"),
+        (":scheme", "https"),
+        (":path", "/v2/team/app/blobs/uploads/u1"),
+        (":authority", &authority),
+    ]);
+    let mut frames = [H2_PREFACE, H2_SETTINGS].concat();
+    frames.extend_from_slice(&(block.len() as u32).to_be_bytes()[1..]);
+    frames.extend_from_slice(&[1, 0x4, 0, 0, 0, 1]); // HEADERS, END_HEADERS, stream 1
+    frames.extend_from_slice(&block);
+    stream.write_all(&frames).await.unwrap();
+    stream.flush().await.unwrap();
+    let deadline = Instant::now() + BOUND;
+    while upstream.seen().is_empty() {
+        assert!(Instant::now() < deadline, "the request never reached the upstream");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Read what the server sends (its SETTINGS, then PINGs) and answer nothing.
+    let (_, open_for, _) = until_closed("HTTP/2 with a stalled PUT", stream).await;
+    assert!(open_for >= TIMEOUT, "closed after {open_for:?}, before a ping was due");
 }
