@@ -236,10 +236,23 @@ pub async fn run_listeners(
         let upstream = bound.upstream.as_ref().map(Uri::to_string);
         tracing::info!(%addr, tls, upstream = upstream.as_deref().unwrap_or("none"), "listening");
         let routes = ListenerRoutes::new(bound.address, bound.upstream, &front.routes);
-        let trusted_proxies = bound.trusted_proxies.into();
-        let front = ListenerFront { app: app.clone(), routes, proxy: proxy.clone(), tls, trusted_proxies };
+        let trusted_proxies: Arc<[ipnet::IpNet]> = bound.trusted_proxies.into();
+        let front = ListenerFront {
+            app: app.clone(),
+            routes,
+            proxy: proxy.clone(),
+            tls,
+            trusted_proxies: trusted_proxies.clone(),
+        };
         let router = listener_router(front);
-        tasks.spawn(serve(bound.listener, acceptor, router, serve_limits.clone(), stop_rx.clone()));
+        tasks.spawn(serve(
+            bound.listener,
+            acceptor,
+            router,
+            serve_limits.clone(),
+            trusted_proxies,
+            stop_rx.clone(),
+        ));
     }
     tokio::spawn(async move {
         shutdown.await;

@@ -41,8 +41,8 @@ pub enum Refusal {
 pub struct ConnectionPermit {
     /// Where it is counted.
     limiter: Arc<ConnectionLimiter>,
-    /// Its client's address.
-    client: IpAddr,
+    /// Its client's address, when counted per client.
+    client: Option<IpAddr>,
 }
 
 impl ConnectionLimiter {
@@ -51,20 +51,23 @@ impl ConnectionLimiter {
         Arc::new(Self { max_total, max_per_client, open: Mutex::default() })
     }
 
-    /// Counts a connection from `client`, or says which cap it is over.
-    pub fn try_open(self: &Arc<Self>, client: IpAddr) -> Result<ConnectionPermit, Refusal> {
+    /// Counts a connection from `client`, or says which cap it is over. A `trusted` client (a
+    /// proxy carrying many clients' connections) counts only towards the total.
+    pub fn try_open(self: &Arc<Self>, client: IpAddr, trusted: bool) -> Result<ConnectionPermit, Refusal> {
         let client = client.to_canonical();
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         if open.total >= self.max_total {
             return Err(Refusal::Total);
         }
-        let from_client = open.per_client.entry(client).or_default();
-        if *from_client >= self.max_per_client {
-            return Err(Refusal::PerClient);
+        if !trusted {
+            let from_client = open.per_client.entry(client).or_default();
+            if *from_client >= self.max_per_client {
+                return Err(Refusal::PerClient);
+            }
+            *from_client += 1;
         }
-        *from_client += 1;
         open.total += 1;
-        Ok(ConnectionPermit { limiter: self.clone(), client })
+        Ok(ConnectionPermit { limiter: self.clone(), client: (!trusted).then_some(client) })
     }
 
     /// How many connections are open.
@@ -77,10 +80,12 @@ impl Drop for ConnectionPermit {
     fn drop(&mut self) {
         let mut open = self.limiter.open.lock().unwrap_or_else(PoisonError::into_inner);
         open.total = open.total.saturating_sub(1);
-        if let Some(count) = open.per_client.get_mut(&self.client) {
+        if let Some(client) = self.client
+            && let Some(count) = open.per_client.get_mut(&client)
+        {
             *count = count.saturating_sub(1);
             if *count == 0 {
-                open.per_client.remove(&self.client);
+                open.per_client.remove(&client);
             }
         }
     }
@@ -126,18 +131,34 @@ mod tests {
     fn caps_total_and_per_client_and_releases_on_drop() {
         let limiter = ConnectionLimiter::new(3, 2);
         let (a, b): (IpAddr, IpAddr) = ("127.0.0.1".parse().unwrap(), "127.0.0.2".parse().unwrap());
-        let first = limiter.try_open(a).unwrap();
-        let _second = limiter.try_open(a).unwrap();
-        assert_eq!(limiter.try_open(a).unwrap_err(), Refusal::PerClient);
+        let first = limiter.try_open(a, false).unwrap();
+        let _second = limiter.try_open(a, false).unwrap();
+        assert_eq!(limiter.try_open(a, false).unwrap_err(), Refusal::PerClient);
         let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
-        assert_eq!(limiter.try_open(mapped).unwrap_err(), Refusal::PerClient, "v4-mapped is the same client");
-        let _third = limiter.try_open(b).unwrap();
-        assert_eq!(limiter.try_open(b).unwrap_err(), Refusal::Total);
+        assert_eq!(
+            limiter.try_open(mapped, false).unwrap_err(),
+            Refusal::PerClient,
+            "v4-mapped is the same client"
+        );
+        let _third = limiter.try_open(b, false).unwrap();
+        assert_eq!(limiter.try_open(b, false).unwrap_err(), Refusal::Total);
         assert_eq!(limiter.open(), 3);
         drop(first);
         assert_eq!(limiter.open(), 2);
-        let _again = limiter.try_open(a).unwrap();
+        let _again = limiter.try_open(a, false).unwrap();
         assert_eq!(limiter.open(), 3);
+    }
+
+    #[test]
+    fn a_trusted_proxy_counts_only_towards_the_total() {
+        let limiter = ConnectionLimiter::new(4, 1);
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let permits: Vec<_> = (0..3).map(|_| limiter.try_open(proxy, true).unwrap()).collect();
+        let _untrusted = limiter.try_open(proxy, false).unwrap();
+        assert_eq!(limiter.try_open(proxy, false).unwrap_err(), Refusal::Total);
+        drop(permits);
+        assert_eq!(limiter.try_open(proxy, false).unwrap_err(), Refusal::PerClient);
+        assert_eq!(limiter.open(), 1);
     }
 
     #[test]

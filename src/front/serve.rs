@@ -20,6 +20,7 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use ipnet::IpNet;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -58,12 +59,14 @@ impl ServeLimits {
 }
 
 /// Serves `app` on `listener` (over TLS when `tls` is given) within `limits` until `stop` turns
-/// true, then waits for the open connections to finish.
+/// true, then waits for the open connections to finish. Connections from `trusted_proxies`
+/// are not capped per client (a load balancer carries many clients).
 pub async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     app: Router,
     limits: ServeLimits,
+    trusted_proxies: Arc<[IpNet]>,
     mut stop: watch::Receiver<bool>,
 ) -> io::Result<()> {
     let builder = http_builder(&limits.limits);
@@ -96,7 +99,9 @@ pub async fn serve(
             },
             () = stopped(&mut stop) => break,
         };
-        let permit = match limits.connections.try_open(peer.ip()) {
+        let client = peer.ip().to_canonical();
+        let trusted = trusted_proxies.iter().any(|network| network.contains(&client));
+        let permit = match limits.connections.try_open(client, trusted) {
             Ok(permit) => permit,
             Err(refusal) => {
                 if let Some(held_back) = refusal_warnings.allow(Instant::now()) {

@@ -154,13 +154,11 @@ async fn healthz(mut stream: TcpStream, server: SocketAddr) -> String {
 async fn the_per_client_cap_refuses_one_address_and_serves_another() {
     let env = TestEnv::new("https://127.0.0.1:1/token");
     let limits = LimitsConfig { max_connections_per_client: 3, ..LimitsConfig::default() };
-    let server = FrontServer::start_with_limits(
-        &env,
-        vec![ListenerSpec::new(None, None)],
-        FrontConfig::default(),
-        limits,
-    );
-    let addr = server.addr();
+    let mut behind_balancer = ListenerSpec::new(None, None);
+    behind_balancer.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    let specs = vec![ListenerSpec::new(None, None), behind_balancer];
+    let server = FrontServer::start_with_limits(&env, specs, FrontConfig::default(), limits);
+    let (addr, balanced) = (server.addrs[0], server.addrs[1]);
     let mut held = Vec::new();
     for _ in 0..3 {
         held.push(connect_from("127.0.0.1", addr).await);
@@ -171,6 +169,8 @@ async fn the_per_client_cap_refuses_one_address_and_serves_another() {
     assert_eq!(refused, "", "the 4th connection from 127.0.0.1 is closed without an answer");
     let other = healthz(connect_from("127.0.0.2", addr).await, addr).await;
     assert!(other.starts_with("HTTP/1.1 200 "), "127.0.0.2 is served: {other:?}");
+    let trusted = healthz(connect_from("127.0.0.1", balanced).await, balanced).await;
+    assert!(trusted.starts_with("HTTP/1.1 200 "), "a listener trusting 127.0.0.1 serves it: {trusted:?}");
 
     drop(held.pop());
     let deadline = Instant::now() + BOUND;
