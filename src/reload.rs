@@ -3,24 +3,60 @@
 //! A [`Reloadable`] holds the current parsed value of one or more files. A watcher task polls the
 //! files' fingerprint (existence, size, times and inode of each path, and the entries of a
 //! directory): polling rather than inotify, so atomic renames, bind mounts and Kubernetes
-//! `..data` symlink swaps are all seen. When the fingerprint changes the loader runs again; a
-//! broken new version is logged and the last good value keeps serving.
+//! `..data` symlink swaps are all seen. A change is loaded only once it has settled: the
+//! fingerprint stayed the same for the settle time and the newest file time is at least that
+//! old, so a file rewritten in place in several quick writes is never loaded half-way. A broken
+//! new version is logged and the last good value keeps serving.
+//!
+//! A writer that pauses longer than the settle time in the middle of a file can still be seen
+//! half-way: replacing a file atomically (a temporary file in the same directory, then a
+//! rename, as `regent passwd` and Kubernetes ConfigMaps do) is the safe way to change it. A
+//! file that never stops changing in a watched directory holds reloads back (with a warning).
 
-use std::ffi::OsString;
+mod fingerprint;
+
 use std::fmt;
-use std::io;
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
+use time::OffsetDateTime;
 
-/// How deep directory entries are fingerprinted (a directory, its entries, their entries).
-const DIRECTORY_DEPTH: u32 = 2;
+use crate::clock::{Clock, SystemClock};
+use fingerprint::Fingerprint;
+
+/// How long watched files must stay unchanged before a change is loaded. A watcher polling
+/// every `interval` makes a change live within `interval + SETTLE_TIME` (plus the load).
+pub const SETTLE_TIME: Duration = Duration::from_millis(500);
+
+/// After how many settle times of constant change the watcher warns that nothing reloads.
+const NEVER_SETTLING: u32 = 20;
 
 /// A loader erased to a string error, so the value type alone names a [`Reloadable`].
 type Loader<T> = Box<dyn Fn() -> Result<T, String> + Send + Sync>;
+
+/// How a watcher polls: how often, and how long a change must settle before it is loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WatchTiming {
+    /// The time between two looks at the files while nothing is changing.
+    pub interval: Duration,
+    /// How long a change must stay unchanged (and the newest file time be this old).
+    pub settle: Duration,
+}
+
+/// What one look at the files found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollOutcome {
+    /// Nothing changed since the last load attempt.
+    Unchanged,
+    /// A change is settling; look again after this long.
+    Settling(Duration),
+    /// The changed files loaded and the new value was swapped in.
+    Reloaded,
+    /// The changed files failed to load (logged); the last good value stays.
+    Failed,
+}
 
 /// A value loaded from files, reloaded when they change, lock-free to read.
 pub struct Reloadable<T> {
@@ -32,9 +68,21 @@ pub struct Reloadable<T> {
     current: ArcSwap<T>,
     /// Reads and parses the files.
     load: Loader<T>,
-    /// The fingerprint of the files at the last load attempt; held while loading, so loads
-    /// never run concurrently.
-    seen: Mutex<Fingerprint>,
+    /// What the files looked like at the last load attempt, and a change waiting to settle;
+    /// held while loading, so loads never run concurrently.
+    state: Mutex<WatchState>,
+}
+
+/// The watcher's memory between two looks at the files.
+#[derive(Debug)]
+struct WatchState {
+    /// The fingerprint at the last load attempt.
+    loaded: Fingerprint,
+    /// A different fingerprint seen since, and when it was first seen.
+    settling: Option<(Fingerprint, Instant)>,
+    /// When the files first differed from `loaded` (for the warning about files that never
+    /// settle), and whether that warning was logged.
+    changing_since: Option<(Instant, bool)>,
 }
 
 impl<T: Send + Sync + 'static> Reloadable<T> {
@@ -44,14 +92,14 @@ impl<T: Send + Sync + 'static> Reloadable<T> {
         E: fmt::Display + 'static,
         F: Fn() -> Result<T, E> + Send + Sync + 'static,
     {
-        let seen = Fingerprint::of(&paths);
+        let loaded = Fingerprint::of(&paths);
         let first = load()?;
         Ok(Arc::new(Self {
             name: name.to_owned(),
             paths,
             current: ArcSwap::from_pointee(first),
             load: Box::new(move || load().map_err(|err| err.to_string())),
-            seen: Mutex::new(seen),
+            state: Mutex::new(WatchState { loaded, settling: None, changing_since: None }),
         }))
     }
 
@@ -65,26 +113,56 @@ impl<T: Send + Sync + 'static> Reloadable<T> {
         &self.name
     }
 
-    /// Reloads if the files' fingerprint changed since the last attempt; returns whether a new
+    /// Reloads at once, without a settle time, if the files' fingerprint changed since the
+    /// last attempt (for callers that know the writer has finished); returns whether a new
     /// value was swapped in. A failed load is logged and the last good value stays.
     pub fn reload_now(&self) -> bool {
-        let mut seen = self.lock_seen();
-        let now = Fingerprint::of(&self.paths);
-        if now == *seen {
-            return false;
+        self.poll(Duration::ZERO, Instant::now(), SystemClock.now()) == PollOutcome::Reloaded
+    }
+
+    /// Looks at the files at `now` (wall clock `wall`, compared with the file times) and loads
+    /// a change once it has settled: the same fingerprint seen for `settle`, and no file time
+    /// newer than `wall - settle`. A failed load is logged once; the last good value stays.
+    pub fn poll(&self, settle: Duration, now: Instant, wall: OffsetDateTime) -> PollOutcome {
+        let mut state = self.lock_state();
+        let print = Fingerprint::of(&self.paths);
+        if print == state.loaded {
+            state.settling = None;
+            state.changing_since = None;
+            return PollOutcome::Unchanged;
+        }
+        let since = match &state.settling {
+            Some((settling, since)) if *settling == print => *since,
+            _ => {
+                state.settling = Some((print.clone(), now));
+                now
+            }
+        };
+        let unchanged_for = now.saturating_duration_since(since);
+        // A file time in the future (a skewed file server) must not stop reloads: then the
+        // fingerprint's own stability decides.
+        let age = print
+            .newest_change()
+            .map_or(settle, |newest| Duration::try_from(wall - newest).unwrap_or(settle));
+        let wait = settle.saturating_sub(unchanged_for).max(settle.saturating_sub(age));
+        if !wait.is_zero() {
+            self.warn_if_never_settling(&mut state, settle, now);
+            return PollOutcome::Settling(wait);
         }
         // Remember the attempt even when it fails: the error is logged once, not every poll,
         // and the next change on disk triggers the next attempt.
-        *seen = now;
+        state.settling = None;
+        state.changing_since = None;
+        state.loaded = print;
         match (self.load)() {
             Ok(value) => {
                 self.current.store(Arc::new(value));
                 tracing::info!(name = %self.name, "reloaded");
-                true
+                PollOutcome::Reloaded
             }
             Err(error) => {
                 tracing::error!(name = %self.name, %error, "reload failed; keeping the last good version");
-                false
+                PollOutcome::Failed
             }
         }
     }
@@ -92,40 +170,64 @@ impl<T: Send + Sync + 'static> Reloadable<T> {
     /// Reloads regardless of the fingerprint; on failure the last good value stays and the
     /// error is returned.
     pub fn force_reload(&self) -> Result<(), String> {
-        let mut seen = self.lock_seen();
-        *seen = Fingerprint::of(&self.paths);
+        let mut state = self.lock_state();
+        state.loaded = Fingerprint::of(&self.paths);
+        state.settling = None;
+        state.changing_since = None;
         let value = (self.load)()?;
         self.current.store(Arc::new(value));
         tracing::info!(name = %self.name, "reloaded");
         Ok(())
     }
 
-    /// Starts a task polling the files every `interval`; it ends when the last `Arc` to this
-    /// value is dropped. Returns `None` (and logs) when called outside a tokio runtime.
+    /// Starts a task polling the files every `interval`, loading changes after [`SETTLE_TIME`];
+    /// it ends when the last `Arc` to this value is dropped. Returns `None` (and logs) when
+    /// called outside a tokio runtime.
     pub fn spawn_watcher(self: &Arc<Self>, interval: Duration) -> Option<tokio::task::JoinHandle<()>> {
+        self.spawn_watcher_with(WatchTiming { interval, settle: SETTLE_TIME })
+    }
+
+    /// Like [`Reloadable::spawn_watcher`] with an explicit settle time. While a change settles
+    /// the files are looked at again as soon as it may have settled, not an interval later.
+    pub fn spawn_watcher_with(self: &Arc<Self>, timing: WatchTiming) -> Option<tokio::task::JoinHandle<()>> {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             tracing::error!(name = %self.name, "no async runtime: changes will not be reloaded");
             return None;
         };
         let watched: Weak<Self> = Arc::downgrade(self);
         Some(runtime.spawn(async move {
-            let mut ticker = tokio::time::interval(interval);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            ticker.tick().await; // The first tick is immediate; the value was just loaded.
+            let mut delay = timing.interval;
             loop {
-                ticker.tick().await;
+                tokio::time::sleep(delay).await;
                 let Some(reloadable) = watched.upgrade() else {
                     break;
                 };
                 // Stat, read and parse off the async workers.
-                let _ = tokio::task::spawn_blocking(move || reloadable.reload_now()).await;
+                let outcome = tokio::task::spawn_blocking(move || {
+                    reloadable.poll(timing.settle, Instant::now(), SystemClock.now())
+                })
+                .await;
+                delay = match outcome {
+                    Ok(PollOutcome::Settling(wait)) => wait,
+                    _ => timing.interval,
+                };
             }
         }))
     }
 
-    fn lock_seen(&self) -> MutexGuard<'_, Fingerprint> {
+    /// Logs once when the files have kept changing for [`NEVER_SETTLING`] settle times: a
+    /// file written all the time in a watched directory holds every reload back.
+    fn warn_if_never_settling(&self, state: &mut WatchState, settle: Duration, now: Instant) {
+        let (since, warned) = state.changing_since.get_or_insert((now, false));
+        if !*warned && now.saturating_duration_since(*since) >= settle * NEVER_SETTLING {
+            *warned = true;
+            tracing::warn!(name = %self.name, "files keep changing: not reloading until they stay unchanged");
+        }
+    }
+
+    fn lock_state(&self) -> MutexGuard<'_, WatchState> {
         // A panic while loading leaves only a stale fingerprint behind: keep going.
-        self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -138,191 +240,7 @@ impl<T> fmt::Debug for Reloadable<T> {
     }
 }
 
-/// What the watched paths look like on disk, compared between polls.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Fingerprint(Vec<PathPrint>);
-
-impl Fingerprint {
-    fn of(paths: &[PathBuf]) -> Self {
-        Self(paths.iter().map(|path| PathPrint::of(path, DIRECTORY_DEPTH)).collect())
-    }
-}
-
-/// One path's fingerprint (symlinks followed, so a swapped link target counts as a change).
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum PathPrint {
-    /// The path could not be stat'ed (missing, or no permission).
-    Absent(io::ErrorKind),
-    /// The path exists.
-    Present {
-        /// Size in bytes.
-        len: u64,
-        /// Modification time (seconds, nanoseconds).
-        mtime: (i64, i64),
-        /// Status change time (seconds, nanoseconds).
-        ctime: (i64, i64),
-        /// Device and inode: an atomic rename gives a new inode.
-        inode: (u64, u64),
-        /// A directory's entries, sorted by name (empty for a file).
-        entries: Vec<(OsString, PathPrint)>,
-    },
-}
-
-impl PathPrint {
-    fn of(path: &Path, depth: u32) -> Self {
-        let metadata = match std::fs::metadata(path) {
-            Ok(metadata) => metadata,
-            Err(err) => return Self::Absent(err.kind()),
-        };
-        let entries =
-            if metadata.is_dir() && depth > 0 { Self::entries(path, depth - 1) } else { Vec::new() };
-        Self::Present {
-            len: metadata.size(),
-            mtime: (metadata.mtime(), metadata.mtime_nsec()),
-            ctime: (metadata.ctime(), metadata.ctime_nsec()),
-            inode: (metadata.dev(), metadata.ino()),
-            entries,
-        }
-    }
-
-    fn entries(dir: &Path, depth: u32) -> Vec<(OsString, PathPrint)> {
-        let Ok(read_dir) = std::fs::read_dir(dir) else {
-            return Vec::new();
-        };
-        let mut entries: Vec<(OsString, PathPrint)> = read_dir
-            .filter_map(Result::ok)
-            .map(|entry| (entry.file_name(), Self::of(&entry.path(), depth)))
-            .collect();
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        entries
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Parses a file holding one number; anything else is an error.
-    fn number_loader(path: PathBuf) -> impl Fn() -> Result<u32, String> + Send + Sync + 'static {
-        move || {
-            let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
-            text.trim().parse::<u32>().map_err(|e| format!("{}: {e}", path.display()))
-        }
-    }
-
-    /// Replaces `path` atomically (a new inode, as editors and `kubectl` do).
-    fn replace(path: &Path, contents: &str) {
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, contents).unwrap();
-        std::fs::rename(&tmp, path).unwrap();
-    }
-
-    #[test]
-    fn first_load_error_is_returned() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("n");
-        std::fs::write(&path, "not a number").unwrap();
-        let result = Reloadable::new("n", vec![path.clone()], number_loader(path));
-        assert!(result.is_err());
-    }
-
-    #[test]
-    fn unchanged_files_do_not_reload() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("n");
-        std::fs::write(&path, "1").unwrap();
-        let value = Reloadable::new("n", vec![path.clone()], number_loader(path)).unwrap();
-        assert!(!value.reload_now());
-        assert_eq!(*value.get(), 1);
-    }
-
-    #[test]
-    fn change_is_detected_and_swapped() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("n");
-        std::fs::write(&path, "1").unwrap();
-        let value = Reloadable::new("n", vec![path.clone()], number_loader(path.clone())).unwrap();
-        replace(&path, "2");
-        assert!(value.reload_now());
-        assert_eq!(*value.get(), 2);
-        // In-place rewrite (same inode, new length) is seen too.
-        std::fs::write(&path, "333").unwrap();
-        assert!(value.reload_now());
-        assert_eq!(*value.get(), 333);
-    }
-
-    #[test]
-    fn broken_version_keeps_last_good_then_recovers() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("n");
-        std::fs::write(&path, "1").unwrap();
-        let value = Reloadable::new("n", vec![path.clone()], number_loader(path.clone())).unwrap();
-
-        replace(&path, "oops");
-        assert!(!value.reload_now());
-        assert_eq!(*value.get(), 1, "the last good value keeps serving");
-        assert!(!value.reload_now(), "a broken version is tried once, not every poll");
-
-        std::fs::remove_file(&path).unwrap();
-        assert!(!value.reload_now());
-        assert_eq!(*value.get(), 1, "a missing file keeps the last good value too");
-
-        replace(&path, "7");
-        assert!(value.reload_now());
-        assert_eq!(*value.get(), 7);
-    }
-
-    #[test]
-    fn force_reload_ignores_the_fingerprint_and_reports_errors() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("n");
-        std::fs::write(&path, "1").unwrap();
-        let value = Reloadable::new("n", vec![path.clone()], number_loader(path.clone())).unwrap();
-        assert_eq!(value.force_reload(), Ok(()));
-        std::fs::write(&path, "x").unwrap();
-        let err = value.force_reload().unwrap_err();
-        assert!(err.contains("invalid digit"), "{err}");
-        assert_eq!(*value.get(), 1);
-    }
-
-    #[test]
-    fn directory_entries_are_part_of_the_fingerprint() {
-        let dir = tempfile::tempdir().unwrap();
-        let watched = dir.path().join("policies");
-        std::fs::create_dir(&watched).unwrap();
-        let count_dir = watched.clone();
-        let value = Reloadable::new("dir", vec![watched.clone()], move || {
-            std::fs::read_dir(&count_dir).map(|entries| entries.count())
-        })
-        .unwrap();
-        assert_eq!(*value.get(), 0);
-        std::fs::write(watched.join("a.toml"), "").unwrap();
-        assert!(value.reload_now());
-        assert_eq!(*value.get(), 1);
-        // A changed entry (not a new one) is a change as well.
-        std::fs::write(watched.join("a.toml"), "more").unwrap();
-        assert!(value.reload_now());
-    }
-
-    #[tokio::test]
-    async fn watcher_sees_a_change_and_stops_when_dropped() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("n");
-        std::fs::write(&path, "1").unwrap();
-        let value = Reloadable::new("n", vec![path.clone()], number_loader(path.clone())).unwrap();
-        let watcher = value.spawn_watcher(Duration::from_millis(10)).unwrap();
-        replace(&path, "2");
-        let mut waited = 0;
-        while *value.get() != 2 && waited < 500 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            waited += 1;
-        }
-        assert_eq!(*value.get(), 2);
-
-        drop(value);
-        tokio::time::timeout(Duration::from_secs(5), watcher)
-            .await
-            .expect("the watcher ends once the value is dropped")
-            .unwrap();
-    }
-}
+mod settle_tests;
+#[cfg(test)]
+mod tests;

@@ -8,6 +8,17 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+/// The most distinct resources (`type:name`, repeated ones merged) one token request may name.
+/// Each costs a policy evaluation on the request path; clients ask for one to three at a time.
+pub const MAX_SCOPES: usize = 64;
+
+/// The most distinct actions one resource may carry across a request's scopes (regent knows
+/// four; the rest are denied, but each still costs a decision).
+pub const MAX_ACTIONS: usize = 16;
+
+/// The longest scope text accepted: a type, a name of at most 255 bytes and its actions.
+pub const MAX_SCOPE_BYTES: usize = 512;
+
 /// One requested scope, e.g. `repository:team/app:pull,push`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
@@ -44,6 +55,9 @@ pub struct Access {
 /// Parses one scope.
 pub fn parse_scope(text: &str) -> Result<Scope, ScopeError> {
     let fail = |reason| ScopeError { scope: text.to_owned(), reason };
+    if text.len() > MAX_SCOPE_BYTES {
+        return Err(fail("longer than 512 bytes"));
+    }
     if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(fail("whitespace or control character"));
     }
@@ -70,6 +84,9 @@ pub fn parse_scope(text: &str) -> Result<Scope, ScopeError> {
             return Err(fail("action has characters outside [a-z0-9*_-]"));
         }
         if !actions.iter().any(|known| known == action) {
+            if actions.len() == MAX_ACTIONS {
+                return Err(fail("more than 16 distinct actions"));
+            }
             actions.push(action.to_owned());
         }
     }
@@ -77,13 +94,50 @@ pub fn parse_scope(text: &str) -> Result<Scope, ScopeError> {
 }
 
 /// Parses scope fields: each field may hold several space-separated scopes; empty ones are skipped.
+///
+/// A request is bounded: at most [`MAX_SCOPES`] distinct resources, each with at most
+/// [`MAX_ACTIONS`] distinct actions over all its scopes. The scopes are returned as given.
 pub fn parse_scopes<'a>(fields: impl IntoIterator<Item = &'a str>) -> Result<Vec<Scope>, ScopeError> {
-    fields
+    let scopes = fields
         .into_iter()
         .flat_map(|field| field.split(' '))
         .filter(|piece| !piece.is_empty())
         .map(parse_scope)
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    check_bounds(&scopes)?;
+    Ok(scopes)
+}
+
+/// Merges the scopes per resource and checks [`MAX_SCOPES`] and [`MAX_ACTIONS`].
+fn check_bounds(scopes: &[Scope]) -> Result<(), ScopeError> {
+    // At most MAX_SCOPES entries of at most MAX_ACTIONS each: linear scans stay cheap.
+    let mut resources: Vec<(&str, &str, Vec<&str>)> = Vec::new();
+    for scope in scopes {
+        let fail = |reason| ScopeError { scope: scope.to_string(), reason };
+        let position = resources.iter().position(|(resource_type, name, _)| {
+            *resource_type == scope.resource_type && *name == scope.name
+        });
+        let position = match position {
+            Some(position) => position,
+            None if resources.len() == MAX_SCOPES => {
+                return Err(fail("too many scopes in one request (at most 64 distinct resources)"));
+            }
+            None => {
+                resources.push((&scope.resource_type, &scope.name, Vec::new()));
+                resources.len() - 1
+            }
+        };
+        let actions = &mut resources[position].2;
+        for action in &scope.actions {
+            if !actions.contains(&action.as_str()) {
+                if actions.len() == MAX_ACTIONS {
+                    return Err(fail("more than 16 distinct actions for one resource in one request"));
+                }
+                actions.push(action);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Drops a deprecated resource class: `repository(plugin)` -> `repository`.
@@ -114,96 +168,4 @@ impl fmt::Display for Scope {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn scope(resource_type: &str, name: &str, actions: &[&str]) -> Scope {
-        Scope {
-            resource_type: resource_type.to_owned(),
-            name: name.to_owned(),
-            actions: actions.iter().map(|a| (*a).to_owned()).collect(),
-        }
-    }
-
-    #[test]
-    fn parses_valid_scopes() {
-        let cases = [
-            ("repository:team/app:pull", scope("repository", "team/app", &["pull"])),
-            ("repository:team/app:pull,push", scope("repository", "team/app", &["pull", "push"])),
-            (
-                "repository:localhost:5000/foo/bar:pull",
-                scope("repository", "localhost:5000/foo/bar", &["pull"]),
-            ),
-            ("repository:a:1:b:push", scope("repository", "a:1:b", &["push"])),
-            ("repository(plugin):foo/bar:pull", scope("repository", "foo/bar", &["pull"])),
-            ("registry:catalog:*", scope("registry", "catalog", &["*"])),
-            ("repository:foo:push,pull,push,,pull", scope("repository", "foo", &["push", "pull"])),
-            ("repository:foo:", scope("repository", "foo", &[])),
-            ("repository:foo:,", scope("repository", "foo", &[])),
-            ("my_type-2:Foo:x_y-z", scope("my_type-2", "Foo", &["x_y-z"])),
-        ];
-        for (text, expected) in cases {
-            assert_eq!(parse_scope(text), Ok(expected), "{text}");
-        }
-    }
-
-    #[test]
-    fn rejects_garbage() {
-        let cases = [
-            ("", "expected type:name:actions"),
-            ("repository", "expected type:name:actions"),
-            ("repository:foo", "expected type:name:actions"),
-            (":foo:pull", "empty resource type"),
-            ("(plugin):foo:pull", "empty resource type"),
-            ("Repository:foo:pull", "resource type has characters outside [a-z0-9_-]"),
-            ("repo.sitory:foo:pull", "resource type has characters outside [a-z0-9_-]"),
-            ("repository(plugin:foo:pull", "unbalanced parentheses in resource class"),
-            ("repositoryplugin):foo:pull", "unbalanced parentheses in resource class"),
-            ("repository((x)):foo:pull", "unbalanced parentheses in resource class"),
-            ("repository(x)y:foo:pull", "unbalanced parentheses in resource class"),
-            ("repository::pull", "empty resource name"),
-            ("repository:foo:Pull", "action has characters outside [a-z0-9*_-]"),
-            ("repository:foo:pull;rm", "action has characters outside [a-z0-9*_-]"),
-            ("repository:foo bar:pull", "whitespace or control character"),
-            ("repository:foo:pull\n", "whitespace or control character"),
-            ("repository:foo\u{0}:pull", "whitespace or control character"),
-            ("repository:foo\t:pull", "whitespace or control character"),
-        ];
-        for (text, reason) in cases {
-            let err = parse_scope(text).expect_err(text);
-            assert_eq!(err.reason, reason, "{text:?}");
-            assert_eq!(err.scope, text);
-        }
-    }
-
-    #[test]
-    fn parses_several_fields_and_space_separated_scopes() {
-        let fields = [
-            "repository:a:pull repository:b:pull,push",
-            "",
-            "  registry:catalog:*  ",
-            "repository:localhost:5000/c:push",
-        ];
-        let expected = vec![
-            scope("repository", "a", &["pull"]),
-            scope("repository", "b", &["pull", "push"]),
-            scope("registry", "catalog", &["*"]),
-            scope("repository", "localhost:5000/c", &["push"]),
-        ];
-        assert_eq!(parse_scopes(fields), Ok(expected));
-        assert_eq!(parse_scopes([]), Ok(vec![]));
-        assert_eq!(parse_scopes(["", " "]), Ok(vec![]));
-    }
-
-    #[test]
-    fn one_bad_scope_fails_the_whole_request() {
-        let err = parse_scopes(["repository:a:pull nonsense"]).expect_err("bad scope");
-        assert_eq!(err.scope, "nonsense");
-    }
-
-    #[test]
-    fn display_round_trips() {
-        let parsed = parse_scope("repository:localhost:5000/x:pull,push").expect("valid");
-        assert_eq!(parsed.to_string(), "repository:localhost:5000/x:pull,push");
-    }
-}
+mod tests;

@@ -10,6 +10,7 @@ use super::commands::{existing_config, read_password};
 use crate::authn::{AuthnError, ChainOutcome, Trace, Verified};
 use crate::config::Config;
 use crate::server::build_chain;
+use crate::untrusted::check_name;
 
 /// `regent authn test`.
 pub(super) fn authn_test(args: AuthnTestArgs) -> anyhow::Result<ExitCode> {
@@ -17,6 +18,10 @@ pub(super) fn authn_test(args: AuthnTestArgs) -> anyhow::Result<ExitCode> {
         bail!("no configuration found: pass --config FILE");
     };
     let config = Config::load(&path)?;
+    if let Err(error) = check_name(&args.user) {
+        println!("outcome: {error}: /token refuses this name (400) before asking any backend");
+        return Ok(ExitCode::FAILURE);
+    }
     let password = read_password(false)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
     let (trace, outcome) = runtime.block_on(async {

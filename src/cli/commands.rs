@@ -83,7 +83,7 @@ pub(super) fn serve_command(args: ServeArgs) -> anyhow::Result<ExitCode> {
         reload_certificates_on_sighup(&listeners)?;
         let state = build_state(&config, Arc::new(SystemClock))?;
         tracing::info!(config = %path.display(), service = %config.token.service, "regent serving");
-        run_listeners(listeners, &config.front, state, shutdown_signal()).await?;
+        run_listeners(listeners, &config.front, &config.limits, state, shutdown_signal()).await?;
         Ok(ExitCode::SUCCESS)
     })
 }

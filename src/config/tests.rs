@@ -68,10 +68,21 @@ fn valid_file_parses_with_resolved_paths() {
         }],
         policy: PolicyConfig { directory: PathBuf::from("/srv/regent/policies") },
         listen: vec![
-            ListenConfig { address: "127.0.0.1:5001".parse().unwrap(), tls: None, upstream: None },
-            ListenConfig { address: "[::1]:5002".parse().unwrap(), tls: None, upstream: None },
+            ListenConfig {
+                address: "127.0.0.1:5001".parse().unwrap(),
+                tls: None,
+                upstream: None,
+                trusted_proxies: Vec::new(),
+            },
+            ListenConfig {
+                address: "[::1]:5002".parse().unwrap(),
+                tls: None,
+                upstream: None,
+                trusted_proxies: Vec::new(),
+            },
         ],
         front: FrontConfig::default(),
+        limits: LimitsConfig::default(),
     };
     assert_eq!(config, expected);
 }

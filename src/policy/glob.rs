@@ -4,6 +4,8 @@
 //! `team/**` matches everything strictly below `team/` and `**` alone matches every name.
 //! `${user}` is the login name, substituted only when it is one valid path component.
 
+use std::borrow::Cow;
+
 /// The longest repository name the distribution spec accepts.
 const NAME_MAX_LEN: usize = 255;
 
@@ -18,17 +20,20 @@ pub(crate) struct RepositoryPattern {
 enum Segment {
     /// `**`: one or more whole segments.
     AnyDepth,
-    /// Literal text, `*` and `${user}` within one segment.
-    Parts(Vec<Part>),
+    /// Literal text, `*` and `${user}` within one segment, as the chunks between the `*`s:
+    /// `a*b${user}*` is `[a] [b ${user}] []`, and a segment without `*` is one chunk.
+    Stars(Vec<Chunk>),
 }
 
-/// A piece of a segment.
+/// The text between two `*` of a segment (or before the first, or after the last).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Chunk(Vec<Part>);
+
+/// A piece of a chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
     /// Text matched as is.
     Literal(String),
-    /// `*`: any text without `/`.
-    Star,
     /// `${user}`: the login name.
     User,
 }
@@ -52,7 +57,8 @@ impl RepositoryPattern {
         let mut warnings = Vec::new();
         for (index, segment) in text.split('/').enumerate() {
             let parsed = parse_segment(segment)?;
-            if let Segment::Parts(parts) = &parsed
+            if let Segment::Stars(chunks) = &parsed
+                && let [Chunk(parts)] = chunks.as_slice()
                 && let [Part::Literal(literal)] = parts.as_slice()
                 && !is_valid_component(literal)
                 && !(index == 0 && is_valid_domain(literal))
@@ -68,11 +74,14 @@ impl RepositoryPattern {
     pub(crate) fn uses_user(&self) -> bool {
         self.segments.iter().any(|segment| match segment {
             Segment::AnyDepth => false,
-            Segment::Parts(parts) => parts.contains(&Part::User),
+            Segment::Stars(chunks) => chunks.iter().any(|chunk| chunk.0.contains(&Part::User)),
         })
     }
 
     /// Whether `name` matches; `user` is the login name (`None` for anonymous).
+    ///
+    /// Takes time linear in the pattern's segments times the name's segments, plus linear in
+    /// the text within each compared segment pair: no pattern backtracks exponentially.
     pub(crate) fn matches(&self, name: &str, user: Option<&str>) -> bool {
         let user = user.filter(|user| is_valid_component(user));
         if user.is_none() && self.uses_user() {
@@ -94,20 +103,21 @@ fn parse_segment(segment: &str) -> Result<Segment, String> {
     if segment.contains("**") {
         return Err("`**` is only allowed as a whole path segment".to_owned());
     }
-    let mut parts = Vec::new();
+    let mut chunks = Vec::new();
+    let mut chunk = Chunk::default();
     let mut literal = String::new();
     let mut rest = segment;
     while let Some(c) = rest.chars().next() {
         if c == '*' || rest.starts_with("${") {
             if !literal.is_empty() {
-                parts.push(Part::Literal(std::mem::take(&mut literal)));
+                chunk.0.push(Part::Literal(std::mem::take(&mut literal)));
             }
             if c == '*' {
-                parts.push(Part::Star);
+                chunks.push(std::mem::take(&mut chunk));
                 rest = &rest[1..];
             } else {
                 rest = rest.strip_prefix("${user}").ok_or("unknown variable: only ${user} is supported")?;
-                parts.push(Part::User);
+                chunk.0.push(Part::User);
             }
             continue;
         }
@@ -124,9 +134,10 @@ fn parse_segment(segment: &str) -> Result<Segment, String> {
         rest = &rest[c.len_utf8()..];
     }
     if !literal.is_empty() {
-        parts.push(Part::Literal(literal));
+        chunk.0.push(Part::Literal(literal));
     }
-    Ok(Segment::Parts(parts))
+    chunks.push(chunk);
+    Ok(Segment::Stars(chunks))
 }
 
 /// Whether `c` may appear literally in a pattern: the repository name characters.
@@ -134,33 +145,63 @@ fn is_pattern_literal_char(c: char) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-' | ':')
 }
 
-/// Matches pattern segments against name segments.
+/// Matches pattern segments against name segments, by dynamic programming from the end:
+/// `tail[j]` says whether the pattern segments after the current one match `names[j..]`.
+/// Each (pattern segment, name segment) pair is compared at most once.
 fn match_segments(pattern: &[Segment], names: &[&str], user: &str) -> bool {
-    match pattern.split_first() {
-        None => names.is_empty(),
-        Some((Segment::AnyDepth, rest)) => {
-            (1..=names.len()).any(|taken| match_segments(rest, &names[taken..], user))
+    let count = names.len();
+    let mut tail = vec![false; count + 1];
+    tail[count] = true;
+    let mut row = vec![false; count + 1];
+    for segment in pattern.iter().rev() {
+        row[count] = false; // every pattern segment takes at least one name segment
+        for at in (0..count).rev() {
+            row[at] = match segment {
+                // `names[at]` alone, or it and one or more further segments.
+                Segment::AnyDepth => tail[at + 1] || row[at + 1],
+                Segment::Stars(chunks) => tail[at + 1] && match_stars(chunks, names[at], user),
+            };
         }
-        Some((Segment::Parts(parts), rest)) => match names.split_first() {
-            Some((name, names)) => match_parts(parts, name, user) && match_segments(rest, names, user),
-            None => false,
-        },
+        std::mem::swap(&mut tail, &mut row);
     }
+    tail[0]
 }
 
-/// Matches the parts of one segment against one name segment.
-fn match_parts(parts: &[Part], text: &str, user: &str) -> bool {
-    match parts.split_first() {
-        None => text.is_empty(),
-        Some((Part::Literal(literal), rest)) => {
-            text.strip_prefix(literal.as_str()).is_some_and(|text| match_parts(rest, text, user))
+/// Matches the chunks of one segment against one name segment, in linear time: the first
+/// chunk is a prefix, the last a suffix, and each chunk between takes its leftmost occurrence
+/// (with only `*` between chunks, the leftmost occurrence never loses a match).
+fn match_stars(chunks: &[Chunk], text: &str, user: &str) -> bool {
+    let Some((first, rest)) = chunks.split_first() else {
+        return text.is_empty();
+    };
+    let Some(mut text) = text.strip_prefix(first.text(user).as_ref()) else {
+        return false;
+    };
+    let Some((last, middle)) = rest.split_last() else {
+        return text.is_empty(); // no `*` in the segment
+    };
+    for chunk in middle {
+        let chunk = chunk.text(user);
+        match text.find(chunk.as_ref()) {
+            Some(at) => text = &text[at + chunk.len()..],
+            None => return false,
         }
-        Some((Part::User, rest)) => text.strip_prefix(user).is_some_and(|text| match_parts(rest, text, user)),
-        Some((Part::Star, rest)) => text
-            .char_indices()
-            .map(|(at, _)| at)
-            .chain([text.len()])
-            .any(|at| match_parts(rest, &text[at..], user)),
+    }
+    text.ends_with(last.text(user).as_ref())
+}
+
+impl Chunk {
+    /// The chunk's text with `${user}` replaced by `user` (borrowed unless pieces are joined).
+    fn text<'a>(&'a self, user: &'a str) -> Cow<'a, str> {
+        let piece = |part: &'a Part| match part {
+            Part::Literal(literal) => literal.as_str(),
+            Part::User => user,
+        };
+        match self.0.as_slice() {
+            [] => Cow::Borrowed(""),
+            [part] => Cow::Borrowed(piece(part)),
+            parts => Cow::Owned(parts.iter().map(piece).collect()),
+        }
     }
 }
 
@@ -208,5 +249,7 @@ fn is_valid_domain(text: &str) -> bool {
     host.split('.').all(label_ok) && port_ok
 }
 
+#[cfg(test)]
+mod linear_tests;
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,8 @@
 //! The credentials go as HTTP Basic on a `GET`, or as a JSON `POST` of
 //! `{"username": ..., "password": ...}`. A 2xx answer authenticates (an optional JSON body
 //! `{"name": ..., "groups": [...]}` names the user and its groups), 401 and 403 deny, 404 means
-//! no such user; any other status, a connection error or a timeout is an outage. Successes are
+//! no such user; any other status, a connection error, a timeout, or a `name` breaking the
+//! user-name rule ([`crate::untrusted::check_name`]) is an outage. Successes are
 //! cached for `cache_ttl`; with `max_stale`, a cached identity also answers during an outage.
 
 mod client;
@@ -23,6 +24,7 @@ use self::stale::IdentityCache;
 use crate::authn::{Authenticator, AuthnError, Identity, Outcome, Trace};
 use crate::config::{HttpAuthConfig, HttpCredentials};
 use crate::secret::Secret;
+use crate::untrusted::Escaped;
 
 /// An external HTTP auth API.
 #[derive(Debug)]
@@ -106,7 +108,7 @@ impl HttpBackend {
             Err(reason) => {
                 if let Some(identity) = self.cache.stale(user, password, context, now) {
                     tracing::warn!(
-                        backend = %self.name, user, %reason,
+                        backend = %self.name, user = %Escaped(user), %reason,
                         "auth API unavailable: using a cached identity (max_stale)"
                     );
                     step(format!(

@@ -4,7 +4,9 @@
 //! configured filter (`${user}` RFC 4515-escaped), then binds as that entry on a separate,
 //! short-lived connection. Direct-bind mode binds as `user_dn` (`${user}` RFC 4514-escaped) and
 //! reads its own entry. Groups come from an attribute (`memberOf`), a group search, and nested
-//! expansion. Empty passwords are refused before any bind (many directories treat them as an
+//! expansion. The identity's name is always the entry's `login_attribute` value (the attribute
+//! the filter or `user_dn` matches by default), never the name as typed: the directory matches
+//! names case- and space-insensitively. Empty passwords are refused before any bind (many directories treat them as an
 //! anonymous bind and answer success).
 //!
 //! Successful logins are cached ([`CredentialCache`]) for `cache_ttl`; with `max_stale`, a
@@ -16,6 +18,7 @@ mod conn;
 mod error;
 mod escape;
 mod groups;
+mod login_name;
 mod lookup;
 mod pool;
 mod steps;
@@ -35,6 +38,7 @@ use crate::authn::cache::CredentialCache;
 use crate::authn::{Authenticator, AuthnError, Outcome, Trace};
 use crate::config::{LdapConfig, LdapMode, NestedGroups};
 use crate::secret::Secret;
+use crate::untrusted::Escaped;
 
 /// The most authenticated identities the backend remembers at once.
 const CACHE_CAPACITY: usize = 10_000;
@@ -142,7 +146,7 @@ impl LdapBackend {
                 if let Some((identity, age)) = cached.filter(|(_, age)| self.stale_allowed(*age)) {
                     tracing::warn!(
                         backend = self.name,
-                        user,
+                        user = %Escaped(user),
                         age_secs = age.as_secs(),
                         reason = %outage.reason,
                         "LDAP directory unavailable: using a stale cached identity (max_stale)"

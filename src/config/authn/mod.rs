@@ -4,6 +4,7 @@
 mod http;
 mod ldap;
 mod ldap_groups;
+mod ldap_login;
 
 #[cfg(test)]
 mod tests;
