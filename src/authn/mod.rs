@@ -69,7 +69,9 @@ pub trait Authenticator: Send + Sync + 'static {
     }
 
     /// A number that changes whenever the backend's data changes (e.g. its file was reloaded),
-    /// so outcomes the chain cached from older data miss. Constant by default.
+    /// so outcomes the chain cached from older data miss. Constant by default. A backend that
+    /// answers from a stale cache during an outage (`max_stale`) also changes it each time, so
+    /// the chain never caches such an answer (it was read before the answer).
     fn generation(&self) -> u64 {
         0
     }

@@ -250,3 +250,34 @@ async fn failures_take_as_long_whichever_backend_knew_the_user() {
     login(&chain, "alice", "pw").await.unwrap();
     assert_eq!(started.elapsed(), Duration::from_millis(1));
 }
+
+/// A directory answering from its stale cache (during an outage), as LDAP and HTTP do with
+/// `max_stale`: each such answer changes its generation.
+struct StaleAnswers(AtomicU64);
+
+#[async_trait]
+impl Authenticator for StaleAnswers {
+    fn name(&self) -> &str {
+        "dir"
+    }
+    fn cache_ttl(&self) -> Duration {
+        Duration::from_secs(60)
+    }
+    fn generation(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+    async fn authenticate(&self, user: &str, _password: &Secret) -> Result<Outcome, AuthnError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(Outcome::Authenticated(Identity { backend: "dir".into(), name: user.into(), groups: vec![] }))
+    }
+}
+
+#[tokio::test]
+async fn an_answer_from_a_stale_cache_is_not_cached_by_the_chain() {
+    let stale = Arc::new(StaleAnswers(AtomicU64::new(0)));
+    let chain = Chain::new(vec![Arc::clone(&stale) as Arc<dyn Authenticator>]);
+    for _ in 0..3 {
+        assert_eq!(verified(login(&chain, "alice", "pw").await), ("dir".into(), true));
+    }
+    assert_eq!(stale.generation(), 3, "every login asked the backend again");
+}

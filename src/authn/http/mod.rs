@@ -12,6 +12,7 @@ mod client;
 mod error;
 mod stale;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -39,6 +40,9 @@ pub struct HttpBackend {
     client: AuthClient,
     /// Recently verified credentials.
     cache: IdentityCache,
+    /// How many answers came from the stale cache ([`Authenticator::generation`]: the chain
+    /// caches none of them).
+    stale_answers: AtomicU64,
 }
 
 impl HttpBackend {
@@ -49,7 +53,7 @@ impl HttpBackend {
             config.url.parse().map_err(|error| HttpBackendError::Url { url: config.url.clone(), error })?;
         let client = build_client(&config)?;
         let cache = IdentityCache::new(config.cache_ttl, config.max_stale);
-        Ok(Self { name: name.to_owned(), config, uri, client, cache })
+        Ok(Self { name: name.to_owned(), config, uri, client, cache, stale_answers: AtomicU64::new(0) })
     }
 
     /// Authenticates at `now`, recording steps in `trace` when given.
@@ -114,6 +118,7 @@ impl HttpBackend {
                     step(format!(
                         "unavailable ({reason}): using the identity cached before the outage (max_stale)"
                     ));
+                    self.stale_answers.fetch_add(1, Ordering::Relaxed);
                     return Ok(Outcome::Authenticated(identity));
                 }
                 Err(AuthnError::Unavailable { backend: self.name.clone(), reason })
@@ -155,6 +160,10 @@ impl Authenticator for HttpBackend {
 
     fn cache_ttl(&self) -> Duration {
         self.config.cache_ttl
+    }
+
+    fn generation(&self) -> u64 {
+        self.stale_answers.load(Ordering::Relaxed)
     }
 
     async fn authenticate(&self, user: &str, password: &Secret) -> Result<Outcome, AuthnError> {

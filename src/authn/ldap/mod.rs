@@ -57,6 +57,9 @@ pub struct LdapBackend {
     cache: Option<CredentialCache>,
     /// How many binds as a user were sent.
     user_binds: AtomicU64,
+    /// How many answers came from the stale cache ([`Authenticator::generation`]: the chain
+    /// caches none of them).
+    stale_answers: AtomicU64,
 }
 
 impl LdapBackend {
@@ -91,7 +94,8 @@ impl LdapBackend {
         };
         let retention = config.cache_ttl.max(config.max_stale.unwrap_or_default());
         let cache = (!retention.is_zero()).then(|| CredentialCache::new(retention, CACHE_CAPACITY));
-        Ok(Self { name: name.to_owned(), config, connector, pool, cache, user_binds: AtomicU64::new(0) })
+        let (user_binds, stale_answers) = (AtomicU64::new(0), AtomicU64::new(0));
+        Ok(Self { name: name.to_owned(), config, connector, pool, cache, user_binds, stale_answers })
     }
 
     /// How many connections were opened so far (pooled and per-login bind connections).
@@ -157,6 +161,7 @@ impl LdapBackend {
                             age.as_secs()
                         )
                     });
+                    self.stale_answers.fetch_add(1, Ordering::Relaxed);
                     return Ok(Outcome::Authenticated(identity));
                 }
                 steps.record(|| format!("unavailable: {}", outage.reason));
@@ -179,6 +184,10 @@ impl Authenticator for LdapBackend {
 
     fn cache_ttl(&self) -> Duration {
         self.config.cache_ttl
+    }
+
+    fn generation(&self) -> u64 {
+        self.stale_answers.load(Ordering::Relaxed)
     }
 
     async fn authenticate(&self, user: &str, password: &Secret) -> Result<Outcome, AuthnError> {
