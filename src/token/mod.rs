@@ -6,7 +6,8 @@
 //!
 //! Submodules: `kid` ([`libtrust_kid`]), `generate` (new keys for `regent init`), `keys`
 //! ([`SigningKey`]), `keyset` ([`KeySet`]), `issuer` ([`TokenIssuer`]) and their private
-//! helpers for certificates, private keys and claims.
+//! helpers for certificates, private keys and claims; [`refresh`] mints and verifies refresh
+//! tokens (docker's identity tokens) and holds the revocations.
 
 use time::OffsetDateTime;
 
@@ -20,6 +21,7 @@ mod keys;
 mod keyset;
 mod kid;
 mod private_key;
+pub mod refresh;
 
 pub use generate::generate_key;
 pub use issuer::{MIN_TOKEN_TTL, TokenIssuer};
