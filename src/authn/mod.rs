@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-pub use self::chain::{Chain, ChainOutcome, Verified};
+pub use self::chain::{Chain, ChainLookup, ChainOutcome, Verified};
 use crate::secret::Secret;
 
 /// Who a backend says the user is.
@@ -39,6 +39,17 @@ pub enum Outcome {
     UnknownUser,
 }
 
+/// What a backend knows about a user name without a password (the re-check of a refresh).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// The user still exists (and is not disabled): who they are now, groups re-read.
+    Found(Identity),
+    /// The user is gone (deleted, disabled, or the entry no longer has that name).
+    Gone,
+    /// This backend cannot look a user up without a password.
+    NotSupported,
+}
+
 /// A backend that could not give an answer (an outage, not a wrong password).
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum AuthnError {
@@ -60,6 +71,20 @@ pub trait Authenticator: Send + Sync + 'static {
 
     /// Checks `user`'s `password`.
     async fn authenticate(&self, user: &str, password: &Secret) -> Result<Outcome, AuthnError>;
+
+    /// Whether [`Authenticator::lookup`] can re-check a user (false by default). Refresh
+    /// tokens are issued only to users of a backend that can.
+    fn supports_lookup(&self) -> bool {
+        false
+    }
+
+    /// Looks up the user with the canonical name `name` without a password: still there (with
+    /// the groups as they are now), gone, or [`Lookup::NotSupported`] (the default). An outage
+    /// is an error, never [`Lookup::Gone`].
+    async fn lookup(&self, name: &str) -> Result<Lookup, AuthnError> {
+        let _ = name;
+        Ok(Lookup::NotSupported)
+    }
 
     /// How long the backend caches a successful authentication. The chain caches its own
     /// outcome no longer than the smallest TTL of the backends it asked; zero (the default)

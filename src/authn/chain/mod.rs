@@ -20,6 +20,7 @@
 
 mod floor;
 mod inflight;
+mod lookup;
 #[cfg(test)]
 mod tests;
 
@@ -31,6 +32,8 @@ use tokio::time::Instant;
 
 use self::floor::FailureFloor;
 use self::inflight::InFlight;
+pub use self::lookup::ChainLookup;
+use self::lookup::{LookupCache, lookup_cache};
 use super::cache::CredentialCache;
 use super::{Authenticator, AuthnError, Identity, Outcome, Trace};
 use crate::secret::Secret;
@@ -95,6 +98,8 @@ struct Inner {
     inflight: InFlight<RunResult>,
     /// How long a failed login takes at least.
     floor: FailureFloor,
+    /// Recent answers of [`Authenticator::lookup`], for refresh tokens.
+    lookups: LookupCache,
 }
 
 impl Chain {
@@ -107,6 +112,7 @@ impl Chain {
             cache: CredentialCache::new(longest, capacity),
             inflight: InFlight::default(),
             floor: FailureFloor::default(),
+            lookups: lookup_cache(longest),
         };
         Self { inner: Arc::new(inner) }
     }

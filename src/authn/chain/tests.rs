@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use super::*;
 
 mod htpasswd;
+mod lookup;
 
 /// A backend answering from a table after a delay, counting the calls.
 struct Fake {

@@ -29,7 +29,7 @@ use self::groups::GroupFile;
 use self::hash::StoredHash;
 pub use self::write::{delete_user, set_password};
 use crate::authn::cache::CredentialCache;
-use crate::authn::{Authenticator, AuthnError, Identity, Outcome};
+use crate::authn::{Authenticator, AuthnError, Identity, Lookup, Outcome};
 use crate::reload::Reloadable;
 use crate::secret::Secret;
 
@@ -171,6 +171,19 @@ impl Authenticator for HtpasswdBackend {
 
     fn generation(&self) -> u64 {
         self.generation.load(Ordering::Relaxed)
+    }
+
+    fn supports_lookup(&self) -> bool {
+        true
+    }
+
+    /// The user is found while the current file has them; groups from the current group file.
+    async fn lookup(&self, name: &str) -> Result<Lookup, AuthnError> {
+        if self.users.get().get(name).is_none() {
+            return Ok(Lookup::Gone);
+        }
+        let identity = Identity { backend: self.name.clone(), name: name.to_owned(), groups: Vec::new() };
+        Ok(Lookup::Found(self.with_groups(identity)))
     }
 
     async fn authenticate(&self, user: &str, password: &Secret) -> Result<Outcome, AuthnError> {

@@ -149,7 +149,7 @@ impl LdapBackend {
     /// The identity for the authenticated `entry` (typed as `user`): the canonical login name
     /// read from the entry, and the groups found with it. Denied when the entry has no usable
     /// name: the name as typed is never the identity.
-    async fn identity(
+    pub(super) async fn identity(
         &self,
         user: &str,
         entry: &SearchEntry,
@@ -188,7 +188,7 @@ impl LdapBackend {
     }
 
     /// The attributes read from the user's entry: the login attribute and the group attribute.
-    fn entry_attributes(&self) -> Vec<String> {
+    pub(super) fn entry_attributes(&self) -> Vec<String> {
         let mut wanted = vec![self.config.login_attribute.clone()];
         wanted.extend(self.config.groups.attribute.clone());
         wanted

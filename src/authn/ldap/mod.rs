@@ -21,6 +21,7 @@ mod groups;
 mod login_name;
 mod lookup;
 mod pool;
+mod recheck;
 mod steps;
 mod tls;
 
@@ -35,7 +36,7 @@ pub use self::escape::{escape_dn_value, escape_filter_value, first_rdn_value};
 use self::pool::ServicePool;
 use self::steps::Steps;
 use crate::authn::cache::CredentialCache;
-use crate::authn::{Authenticator, AuthnError, Outcome, Trace};
+use crate::authn::{Authenticator, AuthnError, Lookup, Outcome, Trace};
 use crate::config::{LdapConfig, LdapMode, NestedGroups};
 use crate::secret::Secret;
 use crate::untrusted::Escaped;
@@ -188,6 +189,18 @@ impl Authenticator for LdapBackend {
 
     fn generation(&self) -> u64 {
         self.stale_answers.load(Ordering::Relaxed)
+    }
+
+    fn supports_lookup(&self) -> bool {
+        matches!(self.config.mode, LdapMode::Search { .. })
+    }
+
+    /// Search mode: the service account finds the entry again (see `recheck`); an outage is an
+    /// error, never "gone", and the stale cache is not used.
+    async fn lookup(&self, name: &str) -> Result<Lookup, AuthnError> {
+        self.recheck(name)
+            .await
+            .map_err(|outage| AuthnError::Unavailable { backend: self.name.clone(), reason: outage.reason })
     }
 
     async fn authenticate(&self, user: &str, password: &Secret) -> Result<Outcome, AuthnError> {
