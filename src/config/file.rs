@@ -37,6 +37,10 @@ pub(crate) struct FileToken {
     pub(crate) issuer: Spanned<String>,
     /// Where clients ask for tokens.
     pub(crate) realm: Spanned<String>,
+    /// Refresh token lifetime, humantime (`"30d"`); `"0s"` turns them off.
+    pub(crate) refresh_ttl: Option<Spanned<String>>,
+    /// The revocations file.
+    pub(crate) revocations: Option<Spanned<String>>,
     /// Token lifetime, humantime (`"5m"`).
     pub(crate) ttl: Option<Spanned<String>>,
     /// `[[token.keys]]`.

@@ -7,6 +7,8 @@
 //! issuer = "regent"                      # the iss claim; the registry's auth.token.issuer
 //! realm = "http://127.0.0.1:5001/token"  # where clients ask for tokens
 //! ttl = "5m"                             # at least 60s; default 5m
+//! refresh_ttl = "30d"                    # refresh (identity) tokens; default 30d; "0s": off
+//! revocations = "revocations.toml"       # optional; `regent revoke` writes it (see `refresh`)
 //! [[token.keys]]                         # one or more; the newest certificate signs
 //! key = "keys/token.key"
 //! certificate = "keys/token.crt"
@@ -52,10 +54,13 @@ mod file;
 mod front;
 mod limits;
 mod locate;
+mod refresh;
 mod validate;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_refresh;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -74,6 +79,7 @@ pub use front::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, FrontConfig, RouteConfig, SniCertificate, TlsConfig,
 };
 pub use limits::LimitsConfig;
+pub use refresh::{DEFAULT_REFRESH_TTL, RefreshConfig};
 pub use locate::{CONFIG_ENV, CONFIG_FILE_NAME, ConfigSource, locate};
 pub use validate::{DEFAULT_TOKEN_TTL, MIN_TOKEN_TTL};
 
@@ -87,6 +93,8 @@ pub struct Config {
     pub path: PathBuf,
     /// `[token]`: what tokens say and which keys sign them.
     pub token: TokenConfig,
+    /// `[token] refresh_ttl` and `revocations`: refresh tokens.
+    pub refresh: RefreshConfig,
     /// `[[authn]]`: the authentication backends, asked in order.
     pub authn: Vec<AuthnConfig>,
     /// `[policy]`: where the policy files are.

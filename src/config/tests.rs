@@ -58,6 +58,10 @@ fn valid_file_parses_with_resolved_paths() {
                 certificate: PathBuf::from("/etc/regent/token.crt"),
             }],
         },
+        refresh: RefreshConfig {
+            ttl: DEFAULT_REFRESH_TTL,
+            revocations: PathBuf::from("/srv/regent/revocations.toml"),
+        },
         authn: vec![AuthnConfig {
             name: "local".into(),
             backend: BackendConfig::Htpasswd {

@@ -27,6 +27,7 @@ pub(crate) fn validate(
 ) -> Result<Config, ConfigError> {
     let locator = Locator { path, text };
     let base = path.parent().unwrap_or(Path::new(""));
+    let refresh = super::refresh::refresh(&locator, base, file.token.get_ref())?;
     let token = token(&locator, base, file.token)?;
     let authn = authn(&locator, base, env, file.authn)?;
     let policy =
@@ -34,7 +35,7 @@ pub(crate) fn validate(
     let listen = listen(&locator, base, file.listen)?;
     let front = super::front::front(&locator, file.front, &listen)?;
     let limits = super::limits::limits(&locator, file.limits)?;
-    Ok(Config { path: path.to_path_buf(), token, authn, policy, listen, front, limits })
+    Ok(Config { path: path.to_path_buf(), token, refresh, authn, policy, listen, front, limits })
 }
 
 fn token(locator: &Locator<'_>, base: &Path, table: Spanned<FileToken>) -> Result<TokenConfig, ConfigError> {
