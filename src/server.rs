@@ -25,6 +25,7 @@ use crate::front::{CertificateStore, ListenerFront, ListenerRoutes, Proxy, liste
 use crate::http::{AppState, router};
 use crate::policy::PolicySet;
 use crate::reload::Reloadable;
+use crate::token::refresh::{RefreshTokens, Revocations, RevocationsError};
 use crate::token::{KeySet, SigningKey, TokenIssuer};
 
 /// How often watched files (policies, htpasswd, groups) are checked for changes: a change is
@@ -51,6 +52,9 @@ pub enum ServerError {
         /// What went wrong.
         error: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The revocations file is invalid.
+    #[error(transparent)]
+    Revocations(#[from] RevocationsError),
     /// Serving failed.
     #[error("serving failed: {0}")]
     Io(#[from] std::io::Error),
@@ -83,12 +87,16 @@ pub fn build_state(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState, S
         config.token.ttl,
     );
     let policies = watch_policies(config.policy.directory.clone())?;
+    let revocations = watch_revocations(config.refresh.revocations.clone())?;
+    let refresh = RefreshTokens::new(&config.token.issuer, &config.token.service, config.refresh.ttl);
     Ok(AppState {
         service: config.token.service.as_str().into(),
         issuer: Arc::new(issuer),
         authn: Arc::new(build_chain(config)?),
         policies,
         clock,
+        refresh: refresh.map(Arc::new),
+        revocations,
     })
 }
 
@@ -133,6 +141,15 @@ fn watch_policies(directory: PathBuf) -> Result<Arc<Reloadable<PolicySet>>, Serv
     })?;
     policies.spawn_watcher(RELOAD_INTERVAL);
     Ok(policies)
+}
+
+/// Loads the refresh-token revocations (a missing file revokes nothing; a broken one is fatal
+/// at start and keeps the last good version later) and watches the file.
+fn watch_revocations(path: PathBuf) -> Result<Arc<Reloadable<Revocations>>, ServerError> {
+    let file = path.clone();
+    let revocations = Reloadable::new("revocations", vec![path], move || Revocations::load(&file))?;
+    revocations.spawn_watcher(RELOAD_INTERVAL);
+    Ok(revocations)
 }
 
 /// A bound socket and what it serves: plain HTTP or TLS, and the registry behind it.

@@ -79,8 +79,8 @@ pub use front::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, FrontConfig, RouteConfig, SniCertificate, TlsConfig,
 };
 pub use limits::LimitsConfig;
-pub use refresh::{DEFAULT_REFRESH_TTL, RefreshConfig};
 pub use locate::{CONFIG_ENV, CONFIG_FILE_NAME, ConfigSource, locate};
+pub use refresh::{DEFAULT_REFRESH_TTL, RefreshConfig};
 pub use validate::{DEFAULT_TOKEN_TTL, MIN_TOKEN_TTL};
 
 use error::Locator;

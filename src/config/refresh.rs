@@ -27,7 +27,11 @@ pub struct RefreshConfig {
 }
 
 /// Reads `refresh_ttl` and `revocations` of `table`; paths resolve against `base`.
-pub(super) fn refresh(locator: &Locator<'_>, base: &Path, table: &FileToken) -> Result<RefreshConfig, ConfigError> {
+pub(super) fn refresh(
+    locator: &Locator<'_>,
+    base: &Path,
+    table: &FileToken,
+) -> Result<RefreshConfig, ConfigError> {
     let ttl = match &table.refresh_ttl {
         Some(ttl) => duration(locator, ttl, "refresh_ttl")?,
         None => DEFAULT_REFRESH_TTL,

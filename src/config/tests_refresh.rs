@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use super::*;
 
-const TOKEN: &str = "[token]\nservice = \"registry.local\"\nissuer = \"regent\"\nrealm = \"http://127.0.0.1:5001/token\"\n";
+const TOKEN: &str =
+    "[token]\nservice = \"registry.local\"\nissuer = \"regent\"\nrealm = \"http://127.0.0.1:5001/token\"\n";
 const REST: &str = "[[token.keys]]\nkey = \"k\"\ncertificate = \"c\"\n[policy]\ndirectory = \"p\"\n";
 
 fn parse(extra: &str) -> Result<Config, ConfigError> {
@@ -26,7 +27,10 @@ fn refresh_settings_default_and_parse() {
 #[test]
 fn bad_refresh_settings_name_file_line_and_column() {
     let cases = [
-        ("refresh_ttl = \"30s\"\n", "/srv/regent/regent.toml:5:15: refresh_ttl must be \"0s\" (off) or at least 60s"),
+        (
+            "refresh_ttl = \"30s\"\n",
+            "/srv/regent/regent.toml:5:15: refresh_ttl must be \"0s\" (off) or at least 60s",
+        ),
         ("refresh_ttl = \"a month\"\n", "/srv/regent/regent.toml:5:15: bad refresh_ttl \"a month\""),
         ("revocations = \"\"\n", "/srv/regent/regent.toml:5:15: revocations path must not be empty"),
         ("refresh_tl = \"1d\"\n", "/srv/regent/regent.toml:5:1: unknown field `refresh_tl`"),

@@ -18,9 +18,30 @@ pub struct BasicCredentials {
     pub password: Secret,
 }
 
+/// What an `Authorization: Basic` header presents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presented {
+    /// A user name and password.
+    Password(BasicCredentials),
+    /// An empty user name and a refresh token as the password (containerd's fallback).
+    RefreshToken(Secret),
+}
+
 /// Reads Basic credentials; `Ok(None)` when there is no `Authorization` header. Two or more
 /// headers, or a user name breaking the rule, are a bad request.
 pub fn basic_credentials(headers: &HeaderMap) -> Result<Option<BasicCredentials>, ApiError> {
+    match presented_credentials(headers)? {
+        None => Ok(None),
+        Some(Presented::Password(creds)) => Ok(Some(creds)),
+        Some(Presented::RefreshToken(_)) => {
+            checked_user_name("")?;
+            Err(ApiError::BadRequest("the user name must not be empty".into()))
+        }
+    }
+}
+
+/// Like [`basic_credentials`], taking an empty user name as a refresh token in the password.
+pub fn presented_credentials(headers: &HeaderMap) -> Result<Option<Presented>, ApiError> {
     single_authorization(headers)?;
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
@@ -36,8 +57,11 @@ pub fn basic_credentials(headers: &HeaderMap) -> Result<Option<BasicCredentials>
     let decoded = STANDARD.decode(encoded.trim()).map_err(|_| invalid())?;
     let text = String::from_utf8(decoded).map_err(|_| invalid())?;
     let (user, password) = text.split_once(':').ok_or_else(invalid)?;
+    if user.is_empty() && !password.is_empty() {
+        return Ok(Some(Presented::RefreshToken(Secret::new(password))));
+    }
     checked_user_name(user)?;
-    Ok(Some(BasicCredentials { user: user.to_owned(), password: Secret::new(password) }))
+    Ok(Some(Presented::Password(BasicCredentials { user: user.to_owned(), password: Secret::new(password) })))
 }
 
 /// Refuses a request with more than one `Authorization` header: which one a proxy, the
@@ -84,9 +108,9 @@ mod tests {
 
     #[test]
     fn refuses_names_breaking_the_rule_and_two_headers() {
-        // ":pw", " mallory:pw", "mallory :pw", "ad\nmin:pw", "a\x1bb:pw"
+        // ":", " mallory:pw", "mallory :pw", "ad\nmin:pw", "a\x1bb:pw"
         for bad in [
-            &b"Basic OnB3"[..],
+            &b"Basic Og=="[..],
             b"Basic IG1hbGxvcnk6cHc=",
             b"Basic bWFsbG9yeSA6cHc=",
             b"Basic YWQKbWluOnB3",
@@ -98,5 +122,15 @@ mod tests {
         two.append(header::AUTHORIZATION, HeaderValue::from_static("Basic Ym9iOnB3"));
         assert!(matches!(basic_credentials(&two), Err(ApiError::BadRequest(_))));
         assert!(single_authorization(&with(b"Basic YWxpY2U6czNjcjp0")).is_ok());
+    }
+
+    #[test]
+    fn an_empty_user_name_presents_a_refresh_token() {
+        // ":eyJ.x.y" (containerd's fallback) and ":pw"
+        let presented = presented_credentials(&with(b"Basic OmV5Si54Lnk=")).unwrap().unwrap();
+        assert_eq!(presented, Presented::RefreshToken(Secret::new("eyJ.x.y")));
+        assert!(matches!(basic_credentials(&with(b"Basic OnB3")), Err(ApiError::BadRequest(_))));
+        let password = presented_credentials(&with(b"Basic YWxpY2U6czNjcjp0")).unwrap().unwrap();
+        assert!(matches!(password, Presented::Password(creds) if creds.user == "alice"));
     }
 }

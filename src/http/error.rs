@@ -27,6 +27,10 @@ pub enum ApiError {
     /// The credentials are wrong (or name no known user).
     #[error("{0}")]
     Unauthorized(String),
+    /// A refresh token that is invalid, expired, revoked, for another service, or whose user is
+    /// gone: 401 on GET, OAuth2 `invalid_grant` with 400 on POST.
+    #[error("{0}")]
+    InvalidGrant(String),
     /// The grant type is not supported (OAuth2 POST only).
     #[error("unsupported grant type {0:?}")]
     UnsupportedGrantType(String),
@@ -55,7 +59,7 @@ impl ApiError {
             ApiError::QueryTooLong => StatusCode::URI_TOO_LONG,
             ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized(_) | ApiError::InvalidGrant(_) => StatusCode::UNAUTHORIZED,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -71,7 +75,7 @@ impl ApiError {
             ApiError::QueryTooLong => "QUERY_TOO_LONG",
             ApiError::BodyTooLarge => "SIZE_INVALID",
             ApiError::RequestTimeout => "REQUEST_TIMEOUT",
-            ApiError::Unauthorized(_) => "UNAUTHORIZED",
+            ApiError::Unauthorized(_) | ApiError::InvalidGrant(_) => "UNAUTHORIZED",
             ApiError::NotFound => "NOT_FOUND",
             ApiError::Unavailable(_) => "UNAVAILABLE",
             ApiError::Internal(_) => "UNKNOWN",
@@ -82,7 +86,7 @@ impl ApiError {
     /// The OAuth2 (RFC 6749 section 5.2) error code.
     fn oauth_code(&self) -> &'static str {
         match self {
-            ApiError::Unauthorized(_) => "invalid_grant",
+            ApiError::Unauthorized(_) | ApiError::InvalidGrant(_) => "invalid_grant",
             ApiError::UnsupportedGrantType(_) => "unsupported_grant_type",
             ApiError::Unavailable(_) | ApiError::BadGateway(_) | ApiError::GatewayTimeout(_) => {
                 "temporarily_unavailable"
@@ -109,7 +113,7 @@ impl IntoResponse for ApiError {
         self.log();
         let body = json!({"errors": [{"code": self.registry_code(), "message": self.to_string()}]});
         let mut response = (self.status(), Json(body)).into_response();
-        if matches!(self, ApiError::Unauthorized(_)) {
+        if matches!(self, ApiError::Unauthorized(_) | ApiError::InvalidGrant(_)) {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"regent\""));
@@ -133,6 +137,12 @@ impl IntoResponse for OAuthError {
         let err = self.0;
         err.log();
         let body = json!({"error": err.oauth_code(), "error_description": err.to_string()});
-        (err.status(), Json(body)).into_response()
+        // RFC 6749 section 5.2: invalid_grant is a 400 (a wrong password stays 401, which
+        // containerd answers by retrying with GET).
+        let status = match err {
+            ApiError::InvalidGrant(_) => StatusCode::BAD_REQUEST,
+            _ => err.status(),
+        };
+        (status, Json(body)).into_response()
     }
 }

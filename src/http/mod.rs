@@ -5,6 +5,7 @@
 
 pub mod basic;
 pub mod error;
+mod grant;
 pub mod params;
 pub mod token;
 
@@ -18,6 +19,7 @@ use crate::clock::Clock;
 use crate::policy::PolicySet;
 use crate::reload::Reloadable;
 use crate::token::TokenIssuer;
+use crate::token::refresh::{RefreshTokens, Revocations};
 
 pub use error::{ApiError, OAuthError};
 
@@ -39,6 +41,10 @@ pub struct AppState {
     pub policies: Arc<Reloadable<PolicySet>>,
     /// The clock tokens are issued by.
     pub clock: Arc<dyn Clock>,
+    /// Mints and verifies refresh tokens; `None` when `refresh_ttl = "0s"`.
+    pub refresh: Option<Arc<RefreshTokens>>,
+    /// The refresh-token revocations (reloaded when `regent revoke` writes the file).
+    pub revocations: Arc<Reloadable<Revocations>>,
 }
 
 /// The router: `/token` and `/auth/token` (GET and OAuth2 POST) and `/healthz`.

@@ -1,4 +1,5 @@
-//! `GET /token` (distribution token spec) and `POST /token` (OAuth2 password grant).
+//! `GET /token` (distribution token spec) and `POST /token` (OAuth2 password and refresh
+//! grants): request parsing and the answer's shape; the grants themselves are in `grant`.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -9,16 +10,16 @@ use axum::extract::{ConnectInfo, Request, State};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 
-use super::basic::{BasicCredentials, basic_credentials, checked_user_name, single_authorization};
+use super::basic::{
+    BasicCredentials, Presented, checked_user_name, presented_credentials, single_authorization,
+};
 use super::error::{ApiError, OAuthError};
+use super::grant::{Credentials, grant, granted_scopes};
 use super::params::Params;
 use super::{AppState, MAX_FORM_BYTES, MAX_QUERY_BYTES};
-use crate::authn::{ChainOutcome, Verified};
-use crate::policy::{Evaluation, Principal};
-use crate::scope::{Scope, parse_scopes};
+use crate::scope::parse_scopes;
 use crate::secret::Secret;
 use crate::token::IssuedToken;
-use crate::untrusted::Escaped;
 
 /// How long a `POST /token` form may take to arrive, set per request by the listener (from
 /// `[limits] body_read_timeout`); without it the default applies.
@@ -36,6 +37,9 @@ pub struct TokenResponse {
     pub expires_in: u64,
     /// Issue time, RFC 3339.
     pub issued_at: String,
+    /// A refresh token (docker stores it as `identitytoken`), with `offline_token=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 /// The JSON answer of `POST /token`.
@@ -49,9 +53,13 @@ pub struct OAuthTokenResponse {
     pub issued_at: String,
     /// The granted scopes, space-separated.
     pub scope: String,
+    /// A refresh token, with `access_type=offline` on a password grant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
-/// `GET /token?service=...&scope=...` with optional HTTP Basic credentials.
+/// `GET /token?service=...&scope=...` with optional HTTP Basic credentials (an empty user name
+/// presents a refresh token); `offline_token=true` asks for a refresh token too.
 pub async fn get_token(
     State(state): State<AppState>,
     request: Request,
@@ -63,20 +71,38 @@ pub async fn get_token(
     let params = Params::parse(query.as_bytes())?;
     check_service(&state, params.single("service")?)?;
     let scopes = parse_scopes(params.all("scope")).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let creds = basic_credentials(request.headers())?;
-    if let Some(account) = params.single("account")?
-        && creds.as_ref().map(|c| c.user.as_str()) != Some(account)
-    {
-        return Err(ApiError::BadRequest("account does not match the authenticated user".into()));
-    }
+    let account = params.single("account")?;
+    let offline = params.single("offline_token")? == Some("true");
+    let credentials = match presented_credentials(request.headers())? {
+        None if account.is_some() => {
+            return Err(ApiError::BadRequest("account does not match the authenticated user".into()));
+        }
+        None => Credentials::Anonymous,
+        Some(Presented::Password(creds)) => {
+            if account.is_some_and(|account| account != creds.user) {
+                return Err(ApiError::BadRequest("account does not match the authenticated user".into()));
+            }
+            Credentials::Password { creds, offline }
+        }
+        Some(Presented::RefreshToken(token)) => {
+            Credentials::RefreshToken { token, account: account.map(str::to_owned) }
+        }
+    };
     let client = client_addr(&request);
-    let (issued, _) = grant(&state, client, creds, &scopes).await?;
-    let issued_at = rfc3339(&issued)?;
-    let token = issued.token.expose().to_owned();
-    Ok(Json(TokenResponse { access_token: token.clone(), token, expires_in: issued.expires_in, issued_at }))
+    let granted = grant(&state, client, credentials, &scopes).await?;
+    let issued_at = rfc3339(&granted.issued)?;
+    let token = granted.issued.token.expose().to_owned();
+    Ok(Json(TokenResponse {
+        access_token: token.clone(),
+        token,
+        expires_in: granted.issued.expires_in,
+        issued_at,
+        refresh_token: granted.refresh_token.map(|token| token.expose().to_owned()),
+    }))
 }
 
-/// `POST /token` with an OAuth2 form: `grant_type=password`.
+/// `POST /token` with an OAuth2 form: `grant_type=password` (with `access_type=offline`, a
+/// refresh token too) or `grant_type=refresh_token` (no Basic header needed).
 pub async fn post_token(
     State(state): State<AppState>,
     request: Request,
@@ -87,87 +113,36 @@ pub async fn post_token(
     let params = Params::parse(&body)?;
     check_service(&state, params.single("service")?)?;
     let scopes = parse_scopes(params.all("scope")).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let creds = match params.single("grant_type")? {
+    let credentials = match params.single("grant_type")? {
         Some("password") => {
             let user = params.single("username")?.filter(|u| !u.is_empty());
             let password = params.single("password")?;
+            let offline = params.single("access_type")? == Some("offline");
             match (user, password) {
                 (Some(user), Some(password)) => {
                     checked_user_name(user)?;
-                    BasicCredentials { user: user.to_owned(), password: Secret::new(password) }
+                    let creds = BasicCredentials { user: user.to_owned(), password: Secret::new(password) };
+                    Credentials::Password { creds, offline }
                 }
                 _ => return Err(ApiError::BadRequest("username and password are required".into()).into()),
             }
         }
+        Some("refresh_token") => match params.single("refresh_token")?.filter(|t| !t.is_empty()) {
+            Some(token) => Credentials::RefreshToken { token: Secret::new(token), account: None },
+            None => return Err(ApiError::BadRequest("refresh_token is required".into()).into()),
+        },
         Some(other) => return Err(ApiError::UnsupportedGrantType(other.to_owned()).into()),
         None => return Err(ApiError::BadRequest("grant_type is required".into()).into()),
     };
-    let (issued, evaluation) = grant(&state, client, Some(creds), &scopes).await?;
-    let issued_at = rfc3339(&issued)?;
-    let scope = granted_scopes(&evaluation);
+    let granted = grant(&state, client, credentials, &scopes).await?;
+    let issued_at = rfc3339(&granted.issued)?;
     Ok(Json(OAuthTokenResponse {
-        access_token: issued.token.expose().to_owned(),
-        expires_in: issued.expires_in,
+        access_token: granted.issued.token.expose().to_owned(),
+        expires_in: granted.issued.expires_in,
         issued_at,
-        scope,
+        scope: granted_scopes(&granted.evaluation),
+        refresh_token: granted.refresh_token.map(|token| token.expose().to_owned()),
     }))
-}
-
-/// Authenticates, evaluates the policies, signs, and writes the one log line of the request.
-async fn grant(
-    state: &AppState,
-    client: Option<SocketAddr>,
-    creds: Option<BasicCredentials>,
-    scopes: &[Scope],
-) -> Result<(IssuedToken, Evaluation), ApiError> {
-    let client = client.map(|a| a.ip().to_string()).unwrap_or_else(|| "-".into());
-    let principal = match creds {
-        None => Principal::Anonymous,
-        Some(creds) => match state.authn.authenticate(&creds.user, &creds.password).await {
-            Ok(ChainOutcome::Authenticated(Verified { identity, owns_name })) => Principal::User {
-                name: identity.name,
-                groups: identity.groups,
-                backend: identity.backend,
-                owns_name,
-            },
-            Ok(ChainOutcome::Denied | ChainOutcome::UnknownUser) => {
-                tracing::info!(%client, user = %Escaped(&creds.user), "authentication failed");
-                return Err(ApiError::Unauthorized(
-                    "authentication failed: wrong user name or password".into(),
-                ));
-            }
-            Err(err) => return Err(ApiError::Unavailable(err.to_string())),
-        },
-    };
-    let evaluation = state.policies.get().evaluate(&principal, scopes);
-    let subject = match &principal {
-        Principal::Anonymous => "",
-        Principal::User { name, .. } => name.as_str(),
-    };
-    let issued = state
-        .issuer
-        .issue(subject, &evaluation.access, state.clock.now())
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    log_decision(&client, subject, scopes, &evaluation);
-    Ok((issued, evaluation))
-}
-
-fn log_decision(client: &str, subject: &str, scopes: &[Scope], evaluation: &Evaluation) {
-    let user = if subject.is_empty() { "<anonymous>" } else { subject };
-    let requested = join(scopes.iter().map(|s| s.to_string()));
-    let granted = granted_scopes(evaluation);
-    let denied = join(evaluation.decisions.iter().filter(|d| !d.granted).map(|d| d.to_string()));
-    let (user, requested, granted, denied) =
-        (Escaped(user), Escaped(&requested), Escaped(&granted), Escaped(&denied));
-    tracing::info!(%client, %user, %requested, %granted, %denied, "token issued");
-}
-
-fn granted_scopes(evaluation: &Evaluation) -> String {
-    join(evaluation.access.iter().map(|a| format!("{}:{}:{}", a.resource_type, a.name, a.actions.join(","))))
-}
-
-fn join(items: impl Iterator<Item = String>) -> String {
-    items.collect::<Vec<_>>().join(" ")
 }
 
 fn check_service(state: &AppState, service: Option<&str>) -> Result<(), ApiError> {

@@ -28,4 +28,5 @@ mod token_api;
 mod token_limits;
 mod token_names;
 mod token_ownership;
+mod token_refresh;
 mod token_tcp;

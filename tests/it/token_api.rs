@@ -230,7 +230,7 @@ async fn oauth_post_errors_are_oauth_json_and_never_403() {
             "invalid_grant",
         ),
         (
-            format!("grant_type=refresh_token&refresh_token=abc&service={SERVICE}"),
+            format!("grant_type=client_credentials&client_id=x&service={SERVICE}"),
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
         ),

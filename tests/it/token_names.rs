@@ -82,9 +82,12 @@ async fn names_breaking_the_rule_are_400_on_get_and_invalid_request_on_post() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{name:?}: {body}");
         assert_eq!(body["error"], "invalid_request", "{name:?}: {body}");
     }
-    // An empty name: 400 too (GET; the POST form already required a username).
-    let (status, _) = send(&app, get(&[&basic("", "alice-pw")])).await;
+    // An empty name with an empty password: 400 too (GET; the POST form already required a
+    // username). With a password it is containerd's refresh-token fallback: not a token, 401.
+    let (status, _) = send(&app, get(&[&basic("", "")])).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, body) = send(&app, get(&[&basic("", "alice-pw")])).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     // The names around the limits still work.
     let (status, body) = send(&app, get(&[&basic("alice", "alice-pw")])).await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -28,7 +28,8 @@ const ACCOUNT_DISABLED: u64 = 0x2;
 impl LdapBackend {
     /// Looks `name` up with the service account (search mode), see the module documentation.
     pub(super) async fn recheck(&self, name: &str) -> Result<Lookup, Outage> {
-        let (LdapMode::Search { base, scope, filter, .. }, Some(pool)) = (&self.config.mode, &self.pool) else {
+        let (LdapMode::Search { base, scope, filter, .. }, Some(pool)) = (&self.config.mode, &self.pool)
+        else {
             return Ok(Lookup::NotSupported);
         };
         let mut steps = Steps::new(&self.name, None);

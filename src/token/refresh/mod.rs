@@ -189,12 +189,14 @@ impl RefreshTokens {
         if revocations.revokes(&claims.sub, claims.iat) {
             return Err(RefreshError::Revoked);
         }
-        let subject = RefreshSubject { name: claims.sub, backend: claims.backend, owns_name: claims.owns_name };
+        let subject =
+            RefreshSubject { name: claims.sub, backend: claims.backend, owns_name: claims.owns_name };
         Ok(VerifiedRefresh { subject, issued_at: claims.iat })
     }
 }
 
 /// `value` as JSON bytes.
 fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, TokenError> {
-    serde_json::to_vec(value).map_err(|error| TokenError::Signing(format!("encoding a refresh token: {error}")))
+    serde_json::to_vec(value)
+        .map_err(|error| TokenError::Signing(format!("encoding a refresh token: {error}")))
 }

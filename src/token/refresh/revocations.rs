@@ -100,7 +100,11 @@ impl Revocations {
 /// are revoked: under an exclusive lock on `path.lock`, read, update, and replace the file
 /// atomically (a temporary file in the same directory, then a rename), so a watching replica
 /// never reads it half-written and two `regent revoke` runs never lose each other's entry.
-pub fn record_revocation(path: &Path, user: Option<&str>, now: OffsetDateTime) -> Result<(), RevocationsError> {
+pub fn record_revocation(
+    path: &Path,
+    user: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<(), RevocationsError> {
     let io = |error| RevocationsError::Io { path: path.to_path_buf(), error };
     let lock_path = path.with_extension("toml.lock");
     let lock = File::options().create(true).truncate(false).write(true).open(&lock_path).map_err(io)?;
@@ -128,10 +132,12 @@ pub fn record_revocation(path: &Path, user: Option<&str>, now: OffsetDateTime) -
     })?;
     let dir = path.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    temp.write_all(b"# Written by `regent revoke`: refresh tokens issued at or before these times are refused.\n")
-        .and_then(|()| temp.write_all(text.as_bytes()))
-        .and_then(|()| temp.as_file().sync_all())
-        .map_err(io)?;
+    temp.write_all(
+        b"# Written by `regent revoke`: refresh tokens issued at or before these times are refused.\n",
+    )
+    .and_then(|()| temp.write_all(text.as_bytes()))
+    .and_then(|()| temp.as_file().sync_all())
+    .map_err(io)?;
     temp.persist(path).map_err(|error| io(error.error))?;
     drop(lock);
     Ok(())

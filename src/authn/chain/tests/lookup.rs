@@ -67,7 +67,8 @@ fn htpasswd(dir: &Path) -> (Arc<HtpasswdBackend>, std::path::PathBuf) {
     set_password(&file, "bob", &Secret::new("bob-pw"), 4).unwrap();
     let groups = dir.join("groups");
     std::fs::write(&groups, "devs: alice\n").unwrap();
-    let backend = HtpasswdBackend::open("local", file.clone(), Some(groups), Duration::from_secs(30)).unwrap();
+    let backend =
+        HtpasswdBackend::open("local", file.clone(), Some(groups), Duration::from_secs(30)).unwrap();
     (Arc::new(backend), file)
 }
 
