@@ -1,5 +1,5 @@
 //! The `regent` command line: `init`, `serve`, `passwd`, `policy check`, `policy explain`,
-//! `authn test`.
+//! `authn test`, `revoke`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,6 +16,9 @@ use crate::token::KeyType;
 
 mod authn;
 mod commands;
+mod revoke;
+
+pub use revoke::RevokeArgs;
 
 /// regent: a token-auth server for Docker/OCI registries.
 #[derive(Debug, Parser)]
@@ -41,6 +44,9 @@ pub enum Command {
     /// Debug the authentication backends.
     #[command(subcommand)]
     Authn(AuthnCommand),
+    /// Revoke USER's refresh tokens (docker identity tokens), or everyone's with --all: every
+    /// replica refuses them within about a second; `docker login` works again.
+    Revoke(RevokeArgs),
 }
 
 /// `regent authn ...`.
@@ -191,6 +197,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy(PolicyCommand::Check(args)) => commands::policy_check(args),
         Command::Policy(PolicyCommand::Explain(args)) => commands::policy_explain(args),
         Command::Authn(AuthnCommand::Test(args)) => authn::authn_test(args),
+        Command::Revoke(args) => revoke::revoke_command(args),
     }
 }
 

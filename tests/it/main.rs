@@ -24,6 +24,7 @@ mod front;
 mod ldap;
 mod ldap_e2e;
 mod reload;
+mod revoke_cli;
 mod token_api;
 mod token_limits;
 mod token_names;

@@ -1,0 +1,89 @@
+//! `regent revoke` (the binary): it finds the revocations file through the usual config
+//! lookup, and a server built from that config refuses the revoked refresh tokens within
+//! about a second.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode, header};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use regent::http::{AppState, router};
+use serde_json::Value;
+use tower::ServiceExt;
+
+use crate::env::{SERVICE, TestEnv};
+use crate::fixtures::run_with_timeout;
+
+fn regent(args: &[&str], cwd: &Path) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_regent"));
+    command.args(args).current_dir(cwd).env_remove("REGENT_CONFIG");
+    run_with_timeout(command, Duration::from_secs(60), None)
+}
+
+async fn send(state: &AppState, request: Request<Body>) -> (StatusCode, Value) {
+    let response = router(state.clone()).oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let bytes = to_bytes(response.into_body(), 1 << 20).await.expect("body");
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+async fn login(state: &AppState, user: &str, password: &str) -> String {
+    let auth = format!("Basic {}", STANDARD.encode(format!("{user}:{password}")));
+    let request = Request::get(format!("/token?account={user}&offline_token=true&service={SERVICE}"))
+        .header(header::AUTHORIZATION, auth)
+        .body(Body::empty())
+        .expect("request");
+    let (status, body) = send(state, request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["refresh_token"].as_str().expect("refresh_token").to_owned()
+}
+
+async fn refresh(state: &AppState, token: &str) -> StatusCode {
+    let form = format!("grant_type=refresh_token&client_id=docker&refresh_token={token}&service={SERVICE}");
+    let request = Request::post("/token")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form))
+        .expect("request");
+    send(state, request).await.0
+}
+
+/// Waits until `token` is refused (400); how long that took.
+async fn refused_after(state: &AppState, token: &str) -> Duration {
+    let started = Instant::now();
+    while refresh(state, token).await != StatusCode::BAD_REQUEST {
+        assert!(started.elapsed() < Duration::from_secs(10), "still accepted after 10 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    started.elapsed()
+}
+
+#[tokio::test]
+async fn regent_revoke_user_and_all_reach_a_running_server_within_seconds() {
+    let env = TestEnv::new("http://127.0.0.1:5001/token");
+    let state = env.state();
+    let (alice, bob) = (login(&state, "alice", "alice-pw").await, login(&state, "bob", "bob-pw").await);
+    let dir = env.config_path().parent().expect("data dir").to_owned();
+    // No --config: ./regent.toml in the data directory, as for every command.
+    let out = regent(&["revoke", "alice"], &dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"alice\""));
+    let file = std::fs::read_to_string(dir.join("revocations.toml")).expect("revocations.toml");
+    assert!(file.contains("alice = "), "{file}");
+    let took = refused_after(&state, &alice).await;
+    assert!(took < Duration::from_secs(5), "revocation took {took:?} (target: about 1 s)");
+    assert_eq!(refresh(&state, &bob).await, StatusCode::OK);
+    let config = env.config_path().to_str().expect("utf-8").to_owned();
+    let out = regent(&["revoke", "--config", &config, "--all"], Path::new("/"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    refused_after(&state, &bob).await;
+    // Bad invocations fail with a message and leave the file alone.
+    for args in [&["revoke", "--config", &config][..], &["revoke", "--config", &config, " alice"]] {
+        let out = regent(args, Path::new("/"));
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert!(!out.stderr.is_empty());
+    }
+    assert!(std::fs::read_to_string(dir.join("revocations.toml")).unwrap().contains("all = "));
+}
