@@ -60,7 +60,7 @@ impl Stack {
 }
 
 /// The registry's `auth.token` settings, taken from what `init` reported (its YAML snippet).
-fn registry_auth(env: &TestEnv) -> RegistryAuth {
+pub(crate) fn registry_auth(env: &TestEnv) -> RegistryAuth {
     let snippet = env.report.registry_snippet();
     let value = |key: &str| {
         snippet
