@@ -24,6 +24,7 @@ mod fixtures;
 mod front;
 mod ldap;
 mod ldap_e2e;
+mod ldap_refresh;
 mod reload;
 mod revoke_cli;
 mod token_api;
