@@ -16,15 +16,15 @@ use crate::env::{RunningRegent, SERVICE, TestEnv, bind_realm};
 use crate::fixtures::{Podman, Registry, Skopeo, assert_ok, http_get, oci};
 
 /// regent and a registry trusting it, as `regent init` sets them up.
-struct Stack {
-    env: TestEnv,
-    regent: RunningRegent,
-    registry: Registry,
+pub(crate) struct Stack {
+    pub(crate) env: TestEnv,
+    pub(crate) regent: RunningRegent,
+    pub(crate) registry: Registry,
     images: tempfile::TempDir,
 }
 
 impl Stack {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let (listener, realm) = bind_realm();
         let env = TestEnv::new(&realm);
         let regent = RunningRegent::start(&env, listener, Duration::ZERO);

@@ -16,6 +16,7 @@ mod authn_cli;
 mod authn_http;
 mod cli;
 mod compose;
+mod docker_refresh;
 mod e2e_refresh;
 mod e2e_registry;
 mod env;
