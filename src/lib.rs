@@ -12,7 +12,8 @@
 //! - [`init`]: `regent init`: writes a working data directory (config, keys, htpasswd, policies).
 //! - [`http`]: axum routes (`/token`, `/auth/token`, `/healthz`), extractors and `ApiError`.
 //! - [`policy`]: pure and synchronous: (principal, scopes) -> grant + reasons.
-//! - [`token`]: signing keys, libtrust `kid`, `x5c`, claims and the token issuer.
+//! - [`token`]: signing keys, libtrust `kid`, `x5c`, claims, the token issuer, and refresh tokens
+//!   (docker's identity tokens) with their revocations.
 //! - [`authn`]: the `Authenticator` trait, the backend chain and the htpasswd backend.
 //! - [`config`]: `regent.toml` file structs (`deny_unknown_fields`) -> validated [`config::Config`].
 //! - [`reload`]: one mechanism for every watched file: read, parse, swap, keep the last good.

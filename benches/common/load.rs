@@ -193,3 +193,16 @@ async fn request(client: &Client<HttpConnector, Empty<Bytes>>, url: &str, auth: 
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     assert!(body.starts_with(b"{\"token\""), "{}", String::from_utf8_lossy(&body));
 }
+
+/// The JSON answer of one GET of `url` with `auth` (e.g. a login asking for a refresh token).
+#[allow(dead_code)] // only the token benchmark asks for refresh tokens
+pub(crate) fn get_json(url: &str, auth: &str) -> serde_json::Value {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    runtime.block_on(async {
+        let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+        let req = hyper::Request::get(url).header("authorization", auth).body(Empty::new()).expect("request");
+        let response = client.request(req).await.expect("response");
+        let body = response.into_body().collect().await.expect("body").to_bytes();
+        serde_json::from_slice(&body).expect("JSON")
+    })
+}

@@ -3,6 +3,8 @@
 //! Prints token requests per second and p50/p99 latency at concurrency 1 and 32 for an htpasswd
 //! user (bcrypt cost 10) with a warm identity cache and with a cold one (cache off; the chain
 //! still lets simultaneous requests with the same credentials share one bcrypt), and the
+//! same for refresh grants (GET with Basic `":" + refresh token`, the user re-checked through the
+//! chain's lookup cache) next to the warm password grant, and the
 //! signing ceiling in the same run: signatures per second with the pre-parsed key on as many
 //! threads as the server has workers. Two chain scenarios follow: 64 simultaneous first logins
 //! of one htpasswd user (a new user per round; max and p99 latency show a cache stampede), and
@@ -25,7 +27,7 @@ mod load;
 #[allow(dead_code, unreachable_pub)] // the LDAP benchmark's slapd helper; only part of it is used here
 mod slapd;
 
-use load::{SERVER_WORKERS, drive, print_rows, start_server};
+use load::{SERVER_WORKERS, drive, get_json, print_rows, start_server};
 use regent::authn::htpasswd::set_password;
 use regent::clock::{Clock, SystemClock};
 use regent::config::{BackendConfig, Config};
@@ -69,6 +71,16 @@ fn main() {
             let row = drive(&server.0, &auth, &auth, concurrency, total, &name);
             rows.push(row);
         }
+        if !cold {
+            let login = get_json(&format!("{}&offline_token=true", server.0), &auth[0]);
+            let token = login["refresh_token"].as_str().expect("a refresh token");
+            let refresh = [format!("Basic {}", STANDARD.encode(format!(":{token}")))];
+            for concurrency in [1usize, 32] {
+                let total = scale(if concurrency == 1 { 3_000 } else { 20_000 });
+                let name = format!("refresh grant, {label}, c={concurrency}");
+                rows.push(drive(&server.0, &refresh, &refresh, concurrency, total, &name));
+            }
+        }
         drop(server);
     }
     let htpasswd = root.join("htpasswd");
@@ -86,6 +98,15 @@ fn main() {
         signing.algorithm(),
         ceiling
     );
+    for concurrency in [1, 32] {
+        let rate = |prefix: &str| {
+            let name = format!("{prefix}, warm cache, c={concurrency}");
+            rows.iter().find(|r| r.name == name).map(|r| r.per_second)
+        };
+        if let (Some(password), Some(refresh)) = (rate("htpasswd"), rate("refresh grant")) {
+            println!("refresh grant at c={concurrency}: {:.0}% of the warm password grant", 100.0 * refresh / password);
+        }
+    }
     for r in rows.iter().filter(|r| r.name.starts_with("htpasswd, warm")) {
         println!("{}: {:.0}% of the signing ceiling", r.name, 100.0 * r.per_second / ceiling);
     }

@@ -116,7 +116,7 @@ struct RefreshHeader<'a> {
 }
 
 /// Mints and verifies refresh tokens for one issuer and service.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct RefreshTokens {
     /// The `iss` claim.
     issuer: String,
@@ -124,6 +124,8 @@ pub struct RefreshTokens {
     audience: String,
     /// How long a refresh token is valid.
     ttl: Duration,
+    /// The public keys of the key set, read once from their certificates.
+    decoding_keys: verify::DecodingKeys,
 }
 
 impl RefreshTokens {
@@ -134,6 +136,7 @@ impl RefreshTokens {
             issuer: issuer.to_owned(),
             audience: format!("{REFRESH_AUDIENCE_PREFIX}{service}"),
             ttl,
+            decoding_keys: verify::DecodingKeys::default(),
         })
     }
 
@@ -182,7 +185,7 @@ impl RefreshTokens {
         token: &str,
         now: OffsetDateTime,
     ) -> Result<VerifiedRefresh, RefreshError> {
-        let claims = verify::verify(keys, token, &self.issuer, &self.audience)?;
+        let claims = verify::verify(&self.decoding_keys, keys, token, &self.issuer, &self.audience)?;
         if claims.exp.saturating_add(LEEWAY_SECONDS) <= now.unix_timestamp() {
             return Err(RefreshError::Expired);
         }

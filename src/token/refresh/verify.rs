@@ -1,16 +1,54 @@
 //! Verifying a refresh token's signature, header and claims with jsonwebtoken, against every
 //! key of the set with that key's own algorithm.
 
+use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::{Mutex, MutexGuard};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
 use super::{REFRESH_TYP, RefreshClaims, RefreshError};
 use crate::token::{KeySet, SigningKey};
 
-/// The claims of `token` once its `typ`, signature (by some key of `keys`), `iss` and `aud`
-/// are checked; `exp` is left to the caller, who has the clock.
+/// The most public keys remembered (a key set holds a handful; rotations add a few).
+const MAX_CACHED_KEYS: usize = 64;
+
+/// Public keys already read from their certificates, by `kid` (a hash of the public key), so a
+/// refresh does not parse a certificate per key.
+#[derive(Default)]
+pub(super) struct DecodingKeys(Mutex<HashMap<String, Option<(Algorithm, DecodingKey)>>>);
+
+impl DecodingKeys {
+    /// The algorithm and public key of `key`, read once.
+    fn get(&self, key: &SigningKey) -> Option<(Algorithm, DecodingKey)> {
+        if let Some(known) = self.lock().get(key.kid()) {
+            return known.clone();
+        }
+        let decoded = decoding_key(key);
+        let mut keys = self.lock();
+        if keys.len() >= MAX_CACHED_KEYS {
+            keys.clear();
+        }
+        keys.insert(key.kid().to_owned(), decoded.clone());
+        decoded
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Option<(Algorithm, DecodingKey)>>> {
+        // A map of parsed keys stays consistent after a panic elsewhere: keep using it.
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl std::fmt::Debug for DecodingKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DecodingKeys").field("cached", &self.lock().len()).finish()
+    }
+}
+
+/// The claims of `token` once its `typ`, signature (by some key of `keys`, the one its `kid`
+/// names first), `iss` and `aud` are checked; `exp` is left to the caller, who has the clock.
 pub(super) fn verify(
+    cache: &DecodingKeys,
     keys: &KeySet,
     token: &str,
     issuer: &str,
@@ -22,8 +60,10 @@ pub(super) fn verify(
         Some(REFRESH_TYP) => {}
         other => return Err(RefreshError::WrongType(other.unwrap_or("").to_owned())),
     }
-    for key in keys.keys() {
-        let Some((algorithm, decoding_key)) = decoding_key(key) else {
+    let named = |key: &&SigningKey| header.kid.as_deref() == Some(key.kid());
+    let candidates = keys.keys().iter().filter(named).chain(keys.keys().iter().filter(|key| !named(key)));
+    for key in candidates {
+        let Some((algorithm, decoding_key)) = cache.get(key) else {
             continue;
         };
         if algorithm != header.alg {
