@@ -146,6 +146,9 @@ fn parse_rule(
     if let Some(warning) = void_rule_warning(&rule) {
         warnings.push(at.warning(&header.span(), warning));
     }
+    if let Some(warning) = broad_grant_warning(&rule, raw) {
+        warnings.push(at.warning(&header.span(), &warning));
+    }
     Ok(rule)
 }
 
@@ -190,6 +193,48 @@ fn void_rule_warning(rule: &Rule) -> Option<&'static str> {
         Target::Registry(_) => (!rule.actions.contains(&Action::All))
             .then_some("rule never applies: registry resources only know the action \"*\""),
     }
+}
+
+/// A warning for an allow rule that lets `everyone`, `anonymous` or `authenticated` push or
+/// delete on a broad pattern ([`RepositoryPattern::is_broad`]): every such user may then
+/// overwrite or delete other people's repositories.
+fn broad_grant_warning(rule: &Rule, raw: &RawRule) -> Option<String> {
+    let Target::Repositories(patterns) = &rule.target else {
+        return None;
+    };
+    let broad_subjects: Vec<&str> = rule
+        .subjects
+        .iter()
+        .filter_map(|subject| match subject {
+            Subject::Everyone => Some("everyone"),
+            Subject::Anonymous => Some("anonymous"),
+            Subject::Authenticated => Some("authenticated"),
+            _ => None,
+        })
+        .collect();
+    let writes: Vec<&str> = [Action::Push, Action::Delete]
+        .into_iter()
+        .filter(|action| rule.actions.iter().any(|named| named == action || *named == Action::All))
+        .map(Action::as_str)
+        .collect();
+    let texts = raw.repositories.iter().flat_map(|list| list.get_ref().iter().map(Spanned::get_ref));
+    let broad_patterns: Vec<String> = patterns
+        .iter()
+        .zip(texts)
+        .filter(|(pattern, _)| pattern.is_broad())
+        .map(|(_, text)| format!("{text:?}"))
+        .collect();
+    if rule.effect != Effect::Allow || broad_subjects.is_empty() || writes.is_empty() || broad_patterns.is_empty()
+    {
+        return None;
+    }
+    Some(format!(
+        "broad grant: {} may {} on {}, which covers every namespace (narrow `who` or `repositories`, \
+         e.g. \"${{user}}/**\" or \"team/**\")",
+        broad_subjects.join(", "),
+        writes.join(" and "),
+        broad_patterns.join(", "),
+    ))
 }
 
 #[cfg(test)]

@@ -146,7 +146,9 @@ impl PolicySet {
 
     /// Loads every `*.toml` in `dir`, in file-name order.
     ///
-    /// Other files and hidden files (names starting with `.`, e.g. editor lock files) are ignored.
+    /// Other files, subdirectories (e.g. `tests/` with policy tests) and hidden files (names
+    /// starting with `.`, e.g. editor lock files) are ignored. A directory without any rule gets
+    /// the warning `DIR: no policy rules: every request is denied`.
     pub fn load_dir(dir: &Path) -> Result<LoadedPolicies, PolicyError> {
         let read_error = |path: &Path| {
             let path = path.to_path_buf();
@@ -170,8 +172,8 @@ impl PolicySet {
             sources.push(PolicySource { path, text });
         }
         let mut loaded = Self::from_sources(&sources)?;
-        if sources.is_empty() {
-            let warning = format!("{}: no policy files: every request is denied", dir.display());
+        if loaded.set.rules.is_empty() {
+            let warning = format!("{}: no policy rules: every request is denied", dir.display());
             loaded.warnings.push(warning);
         }
         Ok(loaded)
