@@ -16,6 +16,9 @@ use crate::token::KeyType;
 
 mod authn;
 mod commands;
+mod logging;
+
+pub use logging::{DEFAULT_LOG_FILTER, init_logging, use_colour};
 
 /// regent: a token-auth server for Docker/OCI registries.
 #[derive(Debug, Parser)]

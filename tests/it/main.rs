@@ -23,6 +23,7 @@ mod fixtures;
 mod front;
 mod ldap;
 mod ldap_e2e;
+mod logging;
 mod reload;
 mod token_api;
 mod token_limits;
