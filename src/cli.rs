@@ -1,5 +1,5 @@
 //! The `regent` command line: `init`, `serve`, `passwd`, `policy check`, `policy explain`,
-//! `authn test`.
+//! `policy test`, `authn test`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,12 +11,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{BackendConfig, Config, ConfigSource, locate};
 use crate::init::{InitOptions, init};
-use crate::policy::examples::EXAMPLE_POLICIES;
+use crate::policy::examples::EXAMPLE_POLICY_DIRECTORY;
 use crate::token::KeyType;
 
 mod authn;
 mod commands;
 mod logging;
+mod policy_test;
 
 pub use logging::{DEFAULT_LOG_FILTER, init_logging, use_colour};
 
@@ -155,6 +156,23 @@ pub enum PolicyCommand {
     Check(ConfigArg),
     /// For each requested action: granted or denied, and the rule that decided it.
     Explain(ExplainArgs),
+    /// Run policy test files (`[[case]]`: who, scope, granted); prints each mismatch with the
+    /// rule that decided it; exit status 1 when a case fails, 2 when a file is invalid.
+    Test(PolicyTestArgs),
+}
+
+/// Arguments of `regent policy test`.
+#[derive(Debug, Args)]
+pub struct PolicyTestArgs {
+    /// The configuration whose policy directory is tested.
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The policy directory to test instead of the configuration's.
+    #[arg(long, value_name = "DIR")]
+    pub policies: Option<PathBuf>,
+    /// Policy test files, e.g. policies/tests/*.toml.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 }
 
 /// Arguments of `regent policy explain`.
@@ -193,6 +211,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Passwd(args) => commands::passwd_command(args),
         Command::Policy(PolicyCommand::Check(args)) => commands::policy_check(args),
         Command::Policy(PolicyCommand::Explain(args)) => commands::policy_explain(args),
+        Command::Policy(PolicyCommand::Test(args)) => policy_test::policy_test(args),
         Command::Authn(AuthnCommand::Test(args)) => authn::authn_test(args),
     }
 }
@@ -213,7 +232,7 @@ fn find_config(arg: &ConfigArg) -> anyhow::Result<Option<PathBuf>> {
 /// Runs `regent init` into `dir` with default settings (the embedded default's first run).
 fn init_default(dir: &Path) -> anyhow::Result<()> {
     let opts = InitOptions { dir: dir.to_path_buf(), ..InitOptions::default() };
-    init(&opts, EXAMPLE_POLICIES, SystemClock.now())
+    init(&opts, EXAMPLE_POLICY_DIRECTORY, SystemClock.now())
         .with_context(|| format!("initialising {}", dir.display()))?;
     Ok(())
 }

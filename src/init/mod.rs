@@ -6,7 +6,8 @@
 //! DIR/keys/token.crt    its self-signed certificate, 0644 (the registry's rootcertbundle)
 //! DIR/htpasswd          empty user file, 0600 (only if absent)
 //! DIR/groups            AuthGroupFile with an example (only if absent)
-//! DIR/policies/         the example policies (only if the directory is absent)
+//! DIR/policies/         the example policies and policies/tests/examples.test.toml, their
+//!                       policy tests (only if the directory is absent)
 //! DIR/certs/            with --host: a local CA and a server certificate (see [`tls`])
 //! ```
 //!
@@ -33,7 +34,7 @@ use crate::token::{GeneratedKey, KeyType, TokenError};
 pub use report::InitReport;
 pub use templates::{
     CERTIFICATE_FILE, GROUPS_FILE, GROUPS_TEXT, HTPASSWD_FILE, HTPASSWD_TEXT, KEY_FILE, POLICY_DIR,
-    config_text,
+    POLICY_TESTS_DIR, config_text,
 };
 pub use tls::{TlsHost, TlsReport};
 
@@ -198,7 +199,7 @@ pub fn init_with_key_generator(
     let config_path = dir.join(CONFIG_FILE_NAME);
     let text = config_text(opts);
     Config::parse(&text, &config_path).map_err(invalid_option)?;
-    if let Some((name, _)) = policies.iter().find(|(name, _)| !is_plain_file_name(name)) {
+    if let Some((name, _)) = policies.iter().find(|(name, _)| !is_policy_dir_entry(name)) {
         return Err(InitError::PolicyFileName { name: (*name).to_owned() });
     }
     let key_path = dir.join(KEY_FILE);
@@ -274,6 +275,12 @@ fn invalid_option(error: ConfigError) -> InitError {
         ConfigError::Invalid { message, .. } => InitError::InvalidOption { message },
         other => InitError::InvalidOption { message: other.to_string() },
     }
+}
+
+/// A policy directory entry: a plain file name, or one in its `tests/` subdirectory (policy
+/// tests, which the policy loader never reads).
+fn is_policy_dir_entry(name: &str) -> bool {
+    is_plain_file_name(name.strip_prefix(POLICY_TESTS_DIR).and_then(|rest| rest.strip_prefix('/')).unwrap_or(name))
 }
 
 /// A name that stays inside its directory: no separators, not `.` or `..`, not hidden.

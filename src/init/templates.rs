@@ -12,6 +12,8 @@ pub const HTPASSWD_FILE: &str = "htpasswd";
 pub const GROUPS_FILE: &str = "groups";
 /// The policy directory, relative to the data directory.
 pub const POLICY_DIR: &str = "policies";
+/// The policy tests' subdirectory of the policy directory.
+pub const POLICY_TESTS_DIR: &str = "tests";
 
 /// The header of a new, empty htpasswd file.
 pub const HTPASSWD_TEXT: &str = "\

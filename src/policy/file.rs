@@ -48,14 +48,14 @@ pub(crate) struct ParsedFile {
 }
 
 /// Turns byte offsets of one source into `file:line:col` errors and warnings.
-struct Locator<'a> {
+pub(super) struct Locator<'a> {
     /// The source.
-    source: &'a PolicySource,
+    pub(super) source: &'a PolicySource,
 }
 
 impl Locator<'_> {
     /// The 1-based line and column (in characters) of a byte offset.
-    fn position(&self, offset: usize) -> (usize, usize) {
+    pub(super) fn position(&self, offset: usize) -> (usize, usize) {
         let text = &self.source.text;
         let offset = offset.min(text.len());
         let before = text.get(..offset).unwrap_or(text);
@@ -66,9 +66,17 @@ impl Locator<'_> {
     }
 
     /// An error at `span`.
-    fn error(&self, span: &Range<usize>, message: impl Into<String>) -> PolicyError {
+    pub(super) fn error(&self, span: &Range<usize>, message: impl Into<String>) -> PolicyError {
         let (line, column) = self.position(span.start);
         PolicyError::Invalid { path: self.source.path.clone(), line, column, message: message.into() }
+    }
+
+    /// Parses the source as TOML into `T`, a syntax or schema error at its position.
+    pub(super) fn parse_toml<T: serde::de::DeserializeOwned>(&self) -> Result<T, PolicyError> {
+        toml::from_str(&self.source.text).map_err(|err| {
+            let message = err.message().lines().collect::<Vec<_>>().join(": ");
+            self.error(&err.span().unwrap_or(0..0), message)
+        })
     }
 
     /// A warning at `span`.
@@ -81,10 +89,7 @@ impl Locator<'_> {
 /// Parses and validates one policy file.
 pub(crate) fn parse_file(source: &PolicySource) -> Result<ParsedFile, PolicyError> {
     let at = Locator { source };
-    let raw: RawFile = toml::from_str(&source.text).map_err(|err| {
-        let message = err.message().lines().collect::<Vec<_>>().join(": ");
-        at.error(&err.span().unwrap_or(0..0), message)
-    })?;
+    let raw: RawFile = at.parse_toml()?;
     let mut parsed = ParsedFile { rules: Vec::new(), warnings: Vec::new() };
     if raw.allow.is_empty() && raw.deny.is_empty() {
         parsed.warnings.push(at.warning(&(0..0), "no rules in this file"));

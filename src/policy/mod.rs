@@ -2,12 +2,14 @@
 //!
 //! Policy files (`policies/*.toml`, loaded in name order) hold `[[allow]]` and `[[deny]]` rules.
 //! A requested action is granted when some allow rule matches and no deny rule does.
+//! [`test_file`] runs policy test files (who, scope, expected grant) against a set.
 
 mod eval;
 pub mod examples;
 mod file;
 mod glob;
 mod rule;
+pub mod test_file;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
