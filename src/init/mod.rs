@@ -11,8 +11,12 @@
 //! DIR/certs/            with --host: a local CA and a server certificate (see [`tls`])
 //! ```
 //!
+//! `--host` on a directory that already has a `regent.toml` only adds TLS (the certificates and
+//! the listener), keeping the signing key; see `add_tls`.
+//!
 //! Every file is written atomically: a temporary file in the same directory, then a rename.
 
+mod add_tls;
 mod files;
 mod report;
 mod templates;
@@ -89,6 +93,20 @@ pub enum InitError {
         present: PathBuf,
         /// The file that is missing.
         missing: PathBuf,
+    },
+    /// `--host` on an existing directory: the TLS listener cannot be added to its config.
+    #[error(
+        "{}: cannot add the TLS listener ({reason}); nothing was written. Add this block to it \
+         yourself, or use --force to rewrite the config (and make a new signing key):\n{block}",
+        path.display()
+    )]
+    ConfigEdit {
+        /// The config.
+        path: PathBuf,
+        /// Why the edited config does not work.
+        reason: String,
+        /// The `[[listen]]` block to add.
+        block: String,
     },
     /// Generating the local CA or the server certificate failed.
     #[error("generating the TLS certificates: {message}")]
@@ -202,6 +220,10 @@ pub fn init_with_key_generator(
     if let Some((name, _)) = policies.iter().find(|(name, _)| !is_policy_dir_entry(name)) {
         return Err(InitError::PolicyFileName { name: (*name).to_owned() });
     }
+    if !opts.force && !hosts.is_empty() && config_path.is_file() {
+        // An existing data directory: add TLS only, never a new signing key.
+        return add_tls::add_tls(opts, &dir, &config_path, &hosts, now);
+    }
     let key_path = dir.join(KEY_FILE);
     let certificate_path = dir.join(CERTIFICATE_FILE);
     if !opts.force {
@@ -266,6 +288,7 @@ pub fn init_with_key_generator(
         realm: config.token.realm,
         root_cert_bundle,
         tls,
+        notes: Vec::new(),
     })
 }
 

@@ -44,7 +44,7 @@ pub fn config_text(opts: &InitOptions) -> String {
 }
 
 /// The TLS listener for `--host`: the front end serving /token and proxying to the registry.
-fn tls_listener_text(opts: &InitOptions) -> String {
+pub(super) fn tls_listener_text(opts: &InitOptions) -> String {
     format!(
         r#"
 # The TLS front end (regent init --host): one HTTPS endpoint for /token and, through it, the

@@ -8,7 +8,7 @@
 //! [`cli`] runs the `regent` binary; [`ldap_e2e`] runs a real slapd behind regent end to end;
 //! [`front`] tests the TLS front end and the proxy, and runs the registry and clients through it;
 //! [`token_limits`] bounds the work of one token request; [`reload`] reloads policy files safely;
-//! [`logging`] checks the binary's log output; [`policy_test_cli`] runs `regent policy test`.
+//! [`logging`] checks the binary's log output; [`init_existing`] adds TLS to a data directory; [`policy_test_cli`] runs `regent policy test`.
 
 // Test code: a failed setup step should stop the test loudly, and nothing here is a public API.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
@@ -21,6 +21,7 @@ mod e2e_registry;
 mod env;
 mod fixture_selftest;
 mod fixtures;
+mod init_existing;
 mod front;
 mod ldap;
 mod ldap_e2e;
