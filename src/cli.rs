@@ -96,7 +96,9 @@ pub struct InitArgs {
     #[arg(long, default_value = "127.0.0.1:5001")]
     pub listen: SocketAddr,
     /// A name for the TLS server certificate (DNS name or IP address; repeatable): makes a local
-    /// CA and a server certificate in certs/ unless certs/server.crt and server.key exist.
+    /// CA and a server certificate in certs/ unless certs/server.crt and server.key exist. On a
+    /// directory that already has a regent.toml, adds only the certificates and the TLS listener
+    /// (the signing key stays).
     #[arg(long = "host", value_name = "NAME")]
     pub hosts: Vec<String>,
     /// The TLS listen address (with --host).
@@ -105,7 +107,8 @@ pub struct InitArgs {
     /// The registry the TLS listener forwards to (with --host).
     #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:5000", requires = "hosts")]
     pub upstream: String,
-    /// Replace existing keys, certificates and config.
+    /// Replace existing keys, certificates and config (a new signing key: the registry then
+    /// needs the new certificate).
     #[arg(long)]
     pub force: bool,
 }
