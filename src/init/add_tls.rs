@@ -71,7 +71,8 @@ pub(super) fn add_tls(
         dir: dir.to_path_buf(),
         config: config_path.to_path_buf(),
         key: first_keys.map_or_else(|| dir.join(super::KEY_FILE), |keys| keys.key.clone()),
-        certificate: first_keys.map_or_else(|| dir.join(super::CERTIFICATE_FILE), |keys| keys.certificate.clone()),
+        certificate: first_keys
+            .map_or_else(|| dir.join(super::CERTIFICATE_FILE), |keys| keys.certificate.clone()),
         htpasswd: dir.join(super::HTPASSWD_FILE),
         groups: dir.join(super::GROUPS_FILE),
         policies: config.policy.directory.clone(),
@@ -80,7 +81,8 @@ pub(super) fn add_tls(
         service: config.token.service,
         issuer: config.token.issuer,
         realm: config.token.realm,
-        root_cert_bundle: first_keys.map_or_else(|| dir.join(super::CERTIFICATE_FILE), |keys| keys.certificate.clone()),
+        root_cert_bundle: first_keys
+            .map_or_else(|| dir.join(super::CERTIFICATE_FILE), |keys| keys.certificate.clone()),
         tls: Some(tls),
         notes,
     })
@@ -98,10 +100,13 @@ struct EditedConfig {
 /// `opts.realm`, validated as a config; an error showing the block when that does not work.
 fn with_tls_listener(text: &str, path: &Path, opts: &InitOptions) -> Result<EditedConfig, InitError> {
     let block = tls_listener_text(opts);
-    let refuse = |reason: String| InitError::ConfigEdit { path: path.to_path_buf(), reason, block: block.clone() };
-    let mut document: toml_edit::DocumentMut = text.parse().map_err(|err: toml_edit::TomlError| refuse(err.to_string()))?;
+    let refuse =
+        |reason: String| InitError::ConfigEdit { path: path.to_path_buf(), reason, block: block.clone() };
+    let mut document: toml_edit::DocumentMut =
+        text.parse().map_err(|err: toml_edit::TomlError| refuse(err.to_string()))?;
     let mut replaced_realm = None;
-    if let Some(realm) = document.get_mut("token").and_then(|token| token.get_mut("realm")).and_then(|r| r.as_value_mut())
+    if let Some(realm) =
+        document.get_mut("token").and_then(|token| token.get_mut("realm")).and_then(|r| r.as_value_mut())
         && let Some(old) = realm.as_str().filter(|old| old.starts_with("http://")).map(str::to_owned)
         && opts.realm.starts_with("https://")
     {

@@ -303,7 +303,9 @@ fn invalid_option(error: ConfigError) -> InitError {
 /// A policy directory entry: a plain file name, or one in its `tests/` subdirectory (policy
 /// tests, which the policy loader never reads).
 fn is_policy_dir_entry(name: &str) -> bool {
-    is_plain_file_name(name.strip_prefix(POLICY_TESTS_DIR).and_then(|rest| rest.strip_prefix('/')).unwrap_or(name))
+    is_plain_file_name(
+        name.strip_prefix(POLICY_TESTS_DIR).and_then(|rest| rest.strip_prefix('/')).unwrap_or(name),
+    )
 }
 
 /// A name that stays inside its directory: no separators, not `.` or `..`, not hidden.

@@ -17,7 +17,8 @@ const ADMINS: (&str, &str) = ("50-admins.toml", include_str!("../../policies/50-
 pub const EXAMPLE_POLICY_TESTS_FILE: &str = "tests/examples.test.toml";
 
 /// `policies/tests/examples.test.toml`.
-const TESTS: (&str, &str) = (EXAMPLE_POLICY_TESTS_FILE, include_str!("../../policies/tests/examples.test.toml"));
+const TESTS: (&str, &str) =
+    (EXAMPLE_POLICY_TESTS_FILE, include_str!("../../policies/tests/examples.test.toml"));
 
 /// Each example policy file: its file name and text, in load order.
 pub const EXAMPLE_POLICIES: &[(&str, &str)] = &[NAMESPACES, READ_ONLY, PUBLIC, TEAMS, ADMINS];

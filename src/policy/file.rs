@@ -229,7 +229,10 @@ fn broad_grant_warning(rule: &Rule, raw: &RawRule) -> Option<String> {
         .filter(|(pattern, _)| pattern.is_broad())
         .map(|(_, text)| format!("{text:?}"))
         .collect();
-    if rule.effect != Effect::Allow || broad_subjects.is_empty() || writes.is_empty() || broad_patterns.is_empty()
+    if rule.effect != Effect::Allow
+        || broad_subjects.is_empty()
+        || writes.is_empty()
+        || broad_patterns.is_empty()
     {
         return None;
     }

@@ -120,7 +120,8 @@ fn parse_case(at: &Locator<'_>, header: &Spanned<RawCase>) -> Result<PolicyTest,
     let raw = header.get_ref();
     let (line, _) = at.position(header.span().start);
     let principal = parse_principal(at, raw)?;
-    let scope = parse_scope(raw.scope.get_ref()).map_err(|err| at.error(&raw.scope.span(), err.to_string()))?;
+    let scope =
+        parse_scope(raw.scope.get_ref()).map_err(|err| at.error(&raw.scope.span(), err.to_string()))?;
     let known: &[&str] = match scope.resource_type.as_str() {
         "repository" => &["pull", "push", "delete"],
         "registry" => &["*"],
@@ -130,7 +131,8 @@ fn parse_case(at: &Locator<'_>, header: &Spanned<RawCase>) -> Result<PolicyTest,
     for action in raw.granted.get_ref() {
         let text = action.get_ref().as_str();
         if !known.contains(&text) {
-            let message = format!("{text:?} is not a {} action (expected {})", scope.resource_type, known.join(", "));
+            let message =
+                format!("{text:?} is not a {} action (expected {})", scope.resource_type, known.join(", "));
             return Err(at.error(&action.span(), message));
         }
         if !requested(text) {
@@ -221,7 +223,8 @@ impl PolicySet {
 impl std::fmt::Display for Mismatch {
     /// `file:line: case "name": expected [pull, push], got [pull] (push: no allow rule matched)`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let reasons: Vec<String> = self.reasons.iter().map(|(action, reason)| format!("{action}: {reason}")).collect();
+        let reasons: Vec<String> =
+            self.reasons.iter().map(|(action, reason)| format!("{action}: {reason}")).collect();
         write!(
             f,
             "{}:{}: case {:?}: expected [{}], got [{}] ({})",

@@ -69,7 +69,8 @@ fn an_empty_policy_directory_is_a_warning_at_start_and_after_a_reload() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let config = init_dir(tmp.path());
     let policies = tmp.path().join("d/policies");
-    let examples: Vec<_> = std::fs::read_dir(&policies).expect("policies").map(|e| e.expect("entry").path()).collect();
+    let examples: Vec<_> =
+        std::fs::read_dir(&policies).expect("policies").map(|e| e.expect("entry").path()).collect();
     let hidden = tmp.path().join("kept");
     std::fs::create_dir(&hidden).expect("mkdir");
     for path in &examples {

@@ -41,7 +41,8 @@ fn the_shipped_examples_pass_their_test_file() {
 fn init_writes_the_test_file_next_to_the_examples_and_it_passes() {
     let tmp = tempfile::tempdir().expect("tempdir");
     assert!(regent(&["init", "--dir", "d"], tmp.path()).status.success());
-    let written = std::fs::read_to_string(tmp.path().join("d/policies/tests/examples.test.toml")).expect("written");
+    let written =
+        std::fs::read_to_string(tmp.path().join("d/policies/tests/examples.test.toml")).expect("written");
     assert_eq!(written, std::fs::read_to_string(shipped("policies/tests/examples.test.toml")).unwrap());
     // The tests/ subdirectory is not loaded as policies.
     let check = regent(&["policy", "check", "--config", "d/regent.toml"], tmp.path());
@@ -78,7 +79,8 @@ granted = [\"*\"]
 ";
     std::fs::write(tmp.path().join("wrong.test.toml"), wrong).expect("write");
     let policies = shipped("policies");
-    let out = regent(&["policy", "test", "--policies", policies.to_str().unwrap(), "wrong.test.toml"], tmp.path());
+    let out =
+        regent(&["policy", "test", "--policies", policies.to_str().unwrap(), "wrong.test.toml"], tmp.path());
     assert_eq!(out.status.code(), Some(1), "{}{}", text(&out.stdout), text(&out.stderr));
     let stdout = text(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
@@ -101,15 +103,22 @@ granted = [\"*\"]
 #[test]
 fn an_invalid_test_file_is_exit_status_2_with_its_position() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let bad = "[[case]]\nwho = \"user:alice\"\nscope = \"repository:a:pull\"\ngranted = [\"pull\"]\nexpect = 1\n";
+    let bad =
+        "[[case]]\nwho = \"user:alice\"\nscope = \"repository:a:pull\"\ngranted = [\"pull\"]\nexpect = 1\n";
     std::fs::write(tmp.path().join("bad.test.toml"), bad).expect("write");
     let policies = shipped("policies");
-    let out = regent(&["policy", "test", "--policies", policies.to_str().unwrap(), "bad.test.toml"], tmp.path());
+    let out =
+        regent(&["policy", "test", "--policies", policies.to_str().unwrap(), "bad.test.toml"], tmp.path());
     assert_eq!(out.status.code(), Some(2), "{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(text(&out.stderr).starts_with("bad.test.toml:5:1: unknown field `expect`"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with("bad.test.toml:5:1: unknown field `expect`"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(text(&out.stdout), "");
 
-    let missing = regent(&["policy", "test", "--policies", policies.to_str().unwrap(), "nope.toml"], tmp.path());
+    let missing =
+        regent(&["policy", "test", "--policies", policies.to_str().unwrap(), "nope.toml"], tmp.path());
     assert_eq!(missing.status.code(), Some(2));
     assert!(text(&missing.stderr).contains("nope.toml"), "{}", text(&missing.stderr));
 }

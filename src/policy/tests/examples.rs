@@ -71,7 +71,8 @@ fn compiled_examples_load_like_the_directory() {
 #[test]
 fn the_shipped_policy_tests_pass_and_are_written_by_init() {
     let loaded = PolicySet::load_dir(&examples_dir()).expect("examples load");
-    let tests = PolicyTestFile::read(&examples_dir().join(EXAMPLE_POLICY_TESTS_FILE)).expect("test file parses");
+    let tests =
+        PolicyTestFile::read(&examples_dir().join(EXAMPLE_POLICY_TESTS_FILE)).expect("test file parses");
     assert!(tests.cases.len() >= 10, "{} cases", tests.cases.len());
     assert_eq!(loaded.set.run_tests(&tests), Vec::new());
 
