@@ -4,7 +4,8 @@
 //! [`fixture_selftest`] proves the fixtures themselves work before anything builds on them.
 //! [`env`] makes a data directory with the library's `init` and serves it; [`token_api`] drives
 //! the router in-process; [`e2e_registry`] runs the real registry and clients against regent;
-//! [`cli`] runs the `regent` binary; [`ldap_e2e`] runs a real slapd behind regent end to end;
+//! [`cli`] runs the `regent` binary ([`passwd`]: many `regent passwd` at once on one file);
+//! [`ldap_e2e`] runs a real slapd behind regent end to end;
 //! [`front`] tests the TLS front end and the proxy, and runs the registry and clients through it;
 //! [`token_limits`] bounds the work of one token request; [`reload`] reloads policy files safely.
 
@@ -22,6 +23,7 @@ mod fixtures;
 mod front;
 mod ldap;
 mod ldap_e2e;
+mod passwd;
 mod reload;
 mod token_api;
 mod token_limits;

@@ -22,6 +22,14 @@ pub enum HtpasswdError {
         /// Why.
         error: io::Error,
     },
+    /// The lock file that serialises editors could not be opened or locked.
+    #[error("{}: cannot lock: {error}", path.display())]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// Why.
+        error: io::Error,
+    },
     /// A line that is neither `user:hash` (htpasswd) nor `group: user ...` (groups).
     #[error("{}:{line}: {reason}", path.display())]
     Malformed {

@@ -10,6 +10,7 @@ mod error;
 mod file;
 mod groups;
 mod hash;
+mod replace;
 mod write;
 
 #[cfg(test)]
