@@ -96,3 +96,21 @@ fn parallel_deletes_and_adds_lose_nothing() {
     assert_eq!(hash_of(&text, "keep"), Some(old_hash.as_str()));
     assert_eq!(text.lines().count(), PARALLEL + 1, "{text}");
 }
+
+#[test]
+fn empty_and_over_long_passwords_are_refused_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("htpasswd");
+    let cases = [("", "the password is empty"), (&*"x".repeat(73), "longer than 72 bytes")];
+    for (password, expected) in cases {
+        let out = passwd(&file, &["--cost", "4", "alice"], Some(password));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{password:?} was accepted");
+        assert!(stderr.contains(expected), "{password:?}: {stderr}");
+        assert!(!file.exists(), "{password:?}: the file was written");
+    }
+    let out = passwd(&file, &["--cost", "4", "alice"], Some(&"x".repeat(72)));
+    assert_success(&out, "72 bytes");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(bcrypt::verify("x".repeat(72), hash_of(&text, "alice").unwrap()).unwrap());
+}

@@ -15,6 +15,8 @@ mod write;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_refusals;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -124,6 +126,10 @@ impl HtpasswdBackend {
 
     /// Checks `password` against `hash`; bcrypt runs on the blocking pool, bounded.
     async fn verify(&self, hash: &StoredHash, password: &Secret) -> Result<bool, AuthnError> {
+        if !hash.can_match(password.expose().as_bytes()) {
+            // Over 72 bytes against bcrypt: refused, not verified by its first 72 bytes.
+            return Ok(false);
+        }
         if hash.bcrypt_cost().is_none() {
             // The legacy schemes are cheap (one SHA-1, or 1000 MD5 rounds).
             return Ok(hash.verify(password.expose().as_bytes()));

@@ -8,7 +8,7 @@ use super::*;
 /// `printf sesame | openssl dgst -sha1 -binary | base64`, with the `{SHA}` prefix.
 const SHA_SESAME: &str = "{SHA}CEo1Ae3vaEXy8eQZjsOiuBz1xrw=";
 
-fn bcrypt_line(user: &str, password: &str, version: bcrypt::Version) -> String {
+pub(super) fn bcrypt_line(user: &str, password: &str, version: bcrypt::Version) -> String {
     let hash = bcrypt::hash_with_result(password, 4).unwrap().format_for_version(version);
     format!("{user}:{hash}\n")
 }
@@ -20,13 +20,15 @@ fn replace(path: &Path, contents: &str) {
     fs::rename(&tmp, path).unwrap();
 }
 
-struct Fixture {
+pub(super) struct Fixture {
     _dir: tempfile::TempDir,
-    users: PathBuf,
-    groups: PathBuf,
+    /// The htpasswd file.
+    pub(super) users: PathBuf,
+    /// The group file.
+    pub(super) groups: PathBuf,
 }
 
-fn fixture(users: &str, groups: &str) -> Fixture {
+pub(super) fn fixture(users: &str, groups: &str) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let fixture =
         Fixture { users: dir.path().join("htpasswd"), groups: dir.path().join("groups"), _dir: dir };
@@ -35,7 +37,7 @@ fn fixture(users: &str, groups: &str) -> Fixture {
     fixture
 }
 
-fn open(fixture: &Fixture) -> HtpasswdBackend {
+pub(super) fn open(fixture: &Fixture) -> HtpasswdBackend {
     HtpasswdBackend::open(
         "file",
         fixture.users.clone(),
@@ -45,11 +47,11 @@ fn open(fixture: &Fixture) -> HtpasswdBackend {
     .unwrap()
 }
 
-fn secret(s: &str) -> Secret {
+pub(super) fn secret(s: &str) -> Secret {
     Secret::new(s)
 }
 
-fn authenticated(name: &str, groups: &[&str]) -> Outcome {
+pub(super) fn authenticated(name: &str, groups: &[&str]) -> Outcome {
     Outcome::Authenticated(Identity {
         backend: "file".to_owned(),
         name: name.to_owned(),

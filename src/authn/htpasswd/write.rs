@@ -6,11 +6,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::error::{HtpasswdError, validate_user_name};
+use super::hash::BCRYPT_MAX_PASSWORD_BYTES;
 use super::replace::{EditLock, write_atomically};
 use crate::secret::Secret;
-
-/// bcrypt ignores password bytes past this length.
-const BCRYPT_MAX_PASSWORD_BYTES: usize = 72;
 
 /// Sets `user`'s password to a bcrypt (`$2y$`) hash at `cost`, adding the user if needed and
 /// creating the file (mode 0600) if it is missing. Concurrent edits of one file are serialised
