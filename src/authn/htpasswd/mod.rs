@@ -161,6 +161,10 @@ impl Authenticator for HtpasswdBackend {
     }
 
     async fn authenticate(&self, user: &str, password: &Secret) -> Result<Outcome, AuthnError> {
+        if password.is_empty() {
+            // Refused before any hashing, even when the stored hash is of "".
+            return Ok(Outcome::Denied);
+        }
         let users = self.users.get();
         let Some(stored) = users.get(user) else {
             // Spend the same bcrypt work as for a known user, so timing does not tell.
