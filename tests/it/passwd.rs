@@ -114,3 +114,36 @@ fn empty_and_over_long_passwords_are_refused_and_nothing_is_written() {
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(bcrypt::verify("x".repeat(72), hash_of(&text, "alice").unwrap()).unwrap());
 }
+
+#[test]
+fn a_cost_above_the_backends_maximum_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("htpasswd");
+    let out = passwd(&file, &["--cost", "15", "alice"], Some("pw"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("--cost 15 is above max_bcrypt_cost 14"), "{stderr}");
+    assert!(!file.exists());
+
+    let config = dir.path().join("regent.toml");
+    std::fs::write(
+        &config,
+        "[token]\nservice = \"s\"\nissuer = \"i\"\nrealm = \"http://127.0.0.1:1/token\"\n\
+         [[token.keys]]\nkey = \"k\"\ncertificate = \"c\"\n[policy]\ndirectory = \"p\"\n\
+         [[authn]]\nname = \"local\"\nkind = \"htpasswd\"\nfile = \"htpasswd\"\nmax_bcrypt_cost = 5\n",
+    )
+    .unwrap();
+    let with_config = |cost: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_regent"));
+        command.args(["passwd", "--config"]).arg(&config).args(["--cost", cost, "alice"]);
+        run_with_timeout(command, TIMEOUT, Some(b"pw\n"))
+    };
+    let out = with_config("6");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("--cost 6 is above max_bcrypt_cost 5"), "{stderr}");
+    assert!(!file.exists());
+    assert_success(&with_config("5"), "cost 5");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(hash_of(&text, "alice").unwrap().starts_with("$2y$05$"), "{text}");
+}
