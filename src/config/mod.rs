@@ -17,6 +17,8 @@
 //! file = "htpasswd"
 //! groups = "groups"                      # optional AuthGroupFile
 //! cache_ttl = "30s"                      # optional; default 30s; "0s" disables
+//! max_bcrypt_cost = 14                   # optional; default 14; a higher cost fails the load
+//! verify_queue_timeout = "5s"            # optional; default 5s; longest wait for a bcrypt slot
 //!
 //! [[authn]]                              # more backends: see the README for every key
 //! name = "directory"

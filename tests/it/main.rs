@@ -5,7 +5,8 @@
 //! [`env`] makes a data directory with the library's `init` and serves it; [`token_api`] drives
 //! the router in-process; [`e2e_registry`] runs the real registry and clients against regent;
 //! [`cli`] runs the `regent` binary ([`passwd`]: many `regent passwd` at once on one file);
-//! [`ldap_e2e`] runs a real slapd behind regent end to end;
+//! [`ldap_e2e`] runs a real slapd behind regent end to end; [`htpasswd_outage`] fills the bcrypt
+//! slots and gets a 503;
 //! [`front`] tests the TLS front end and the proxy, and runs the registry and clients through it;
 //! [`token_limits`] bounds the work of one token request; [`reload`] reloads policy files safely.
 
@@ -21,6 +22,7 @@ mod env;
 mod fixture_selftest;
 mod fixtures;
 mod front;
+mod htpasswd_outage;
 mod ldap;
 mod ldap_e2e;
 mod passwd;
