@@ -140,7 +140,7 @@ pub struct PasswdArgs {
     /// Delete the user instead of setting a password.
     #[arg(long)]
     pub delete: bool,
-    /// bcrypt cost.
+    /// bcrypt cost; at most the backend's `max_bcrypt_cost` (14 unless configured, also with --file).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(4..=31))]
     pub cost: u32,
 }
@@ -215,14 +215,14 @@ fn init_default(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The first configured htpasswd file.
-fn htpasswd_file(config: &Config) -> anyhow::Result<PathBuf> {
+/// The first configured htpasswd file and its backend's `max_bcrypt_cost`.
+fn htpasswd_file(config: &Config) -> anyhow::Result<(PathBuf, u32)> {
     let file = config.authn.iter().find_map(|authn| match &authn.backend {
-        BackendConfig::Htpasswd { file, .. } => Some(file.clone()),
+        BackendConfig::Htpasswd { file, max_bcrypt_cost, .. } => Some((file.clone(), *max_bcrypt_cost)),
         _ => None,
     });
     match file {
-        Some(file) => Ok(file),
+        Some(found) => Ok(found),
         None => bail!("{}: no htpasswd backend is configured", config.path.display()),
     }
 }

@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
-use crate::authn::htpasswd::HtpasswdBackend;
+use crate::authn::htpasswd::{BcryptLimits, HtpasswdBackend};
 use crate::authn::http::HttpBackend;
 use crate::authn::ldap::LdapBackend;
 use crate::authn::{Authenticator, Chain};
@@ -98,8 +98,11 @@ pub fn build_chain(config: &Config) -> Result<Chain, ServerError> {
     let mut backends: Vec<Arc<dyn Authenticator>> = Vec::new();
     for authn in &config.authn {
         match &authn.backend {
-            BackendConfig::Htpasswd { file, groups, cache_ttl } => {
-                let backend = HtpasswdBackend::open(&authn.name, file.clone(), groups.clone(), *cache_ttl)?;
+            BackendConfig::Htpasswd { file, groups, cache_ttl, max_bcrypt_cost, verify_queue_timeout } => {
+                let limits =
+                    BcryptLimits { max_cost: *max_bcrypt_cost, queue_timeout: *verify_queue_timeout };
+                let backend =
+                    HtpasswdBackend::open(&authn.name, file.clone(), groups.clone(), *cache_ttl, limits)?;
                 backend.spawn_watchers(RELOAD_INTERVAL);
                 backends.push(Arc::new(backend));
             }

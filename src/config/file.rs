@@ -69,6 +69,10 @@ pub(crate) struct FileAuthn {
     pub(crate) file: Option<Spanned<String>>,
     /// htpasswd: the optional AuthGroupFile.
     pub(crate) groups: Option<Spanned<String>>,
+    /// htpasswd: the highest bcrypt cost the file may hold.
+    pub(crate) max_bcrypt_cost: Option<Spanned<i64>>,
+    /// htpasswd: how long a login waits for a bcrypt slot, humantime.
+    pub(crate) verify_queue_timeout: Option<Spanned<String>>,
     /// The identity cache lifetime, humantime; `"0s"` disables.
     pub(crate) cache_ttl: Option<Spanned<String>>,
     /// ldap, http: while the backend is unreachable, cached identities serve up to this age.
@@ -133,6 +137,8 @@ impl FileAuthn {
         let mut fields: Vec<(&'static str, usize)> = [
             at("file", &self.file),
             at("groups", &self.groups),
+            at("max_bcrypt_cost", &self.max_bcrypt_cost),
+            at("verify_queue_timeout", &self.verify_queue_timeout),
             at("cache_ttl", &self.cache_ttl),
             at("max_stale", &self.max_stale),
             at("url", &self.url),

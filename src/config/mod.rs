@@ -17,6 +17,8 @@
 //! file = "htpasswd"
 //! groups = "groups"                      # optional AuthGroupFile
 //! cache_ttl = "30s"                      # optional; default 30s; "0s" disables
+//! max_bcrypt_cost = 14                   # optional; default 14; a higher cost fails the load
+//! verify_queue_timeout = "5s"            # optional; default 5s; longest wait for a bcrypt slot
 //!
 //! [[authn]]                              # more backends: see the README for every key
 //! name = "directory"
@@ -63,8 +65,8 @@ use std::time::Duration;
 
 pub use authn::{
     AUTHN_KINDS, DEFAULT_CACHE_TTL, DEFAULT_GROUP_NAME_ATTRIBUTE, DEFAULT_HTTP_TIMEOUT,
-    DEFAULT_LDAP_CONNECT_TIMEOUT, DEFAULT_LDAP_FILTER, DEFAULT_LDAP_TIMEOUT, DEFAULT_NESTED_MAX_DEPTH,
-    DEFAULT_POOL_SIZE, DEFAULT_REMOTE_CACHE_TTL,
+    DEFAULT_LDAP_CONNECT_TIMEOUT, DEFAULT_LDAP_FILTER, DEFAULT_LDAP_TIMEOUT, DEFAULT_MAX_BCRYPT_COST,
+    DEFAULT_NESTED_MAX_DEPTH, DEFAULT_POOL_SIZE, DEFAULT_REMOTE_CACHE_TTL, DEFAULT_VERIFY_QUEUE_TIMEOUT,
 };
 pub use backends::{
     GroupSearch, HttpAuthConfig, HttpCredentials, LdapConfig, LdapGroups, LdapMode, NestedGroups, SearchScope,
@@ -146,6 +148,10 @@ pub enum BackendConfig {
         groups: Option<PathBuf>,
         /// How long an authenticated identity is cached; zero disables the cache.
         cache_ttl: Duration,
+        /// The highest bcrypt cost the file may hold (4..=31): a higher one fails the load.
+        max_bcrypt_cost: u32,
+        /// How long a login waits for a free bcrypt slot before it is an outage (503).
+        verify_queue_timeout: Duration,
     },
     /// `kind = "ldap"`: an LDAP or Active Directory server.
     Ldap {

@@ -5,7 +5,9 @@
 //! [`env`] makes a data directory with the library's `init` and serves it; [`token_api`] drives
 //! the router in-process ([`token_names`]: user names, duplicate headers, log escaping);
 //! [`e2e_registry`] runs the real registry and clients against regent;
-//! [`cli`] runs the `regent` binary; [`ldap_e2e`] runs a real slapd behind regent end to end;
+//! [`cli`] runs the `regent` binary ([`passwd`]: many `regent passwd` at once on one file);
+//! [`ldap_e2e`] runs a real slapd behind regent end to end; [`htpasswd_outage`] fills the bcrypt
+//! slots and gets a 503;
 //! [`front`] tests the TLS front end and the proxy, and runs the registry and clients through it;
 //! [`token_limits`] bounds the work of one token request; [`reload`] reloads policy files safely.
 
@@ -21,8 +23,10 @@ mod env;
 mod fixture_selftest;
 mod fixtures;
 mod front;
+mod htpasswd_outage;
 mod ldap;
 mod ldap_e2e;
+mod passwd;
 mod reload;
 mod token_api;
 mod token_limits;
