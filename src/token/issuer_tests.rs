@@ -60,7 +60,8 @@ fn tokens_verify_and_carry_the_registry_claims() {
         let claims = verify(token, algorithm, &decoding_key);
 
         let header = part_json(token, 0);
-        let signing_key = issuer.keys().signing_key();
+        let keys = issuer.keys();
+        let signing_key = keys.signing_key();
         assert_eq!(header["typ"], "JWT");
         assert_eq!(header["alg"], name);
         assert_eq!(header["kid"], signing_key.kid());
