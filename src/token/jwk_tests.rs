@@ -44,11 +44,8 @@ fn the_rfc_7638_example_key_has_the_rfcs_thumbprint() {
 fn certificate_thumbprints_match_the_go_computed_vectors() {
     let path = format!("{}/tests/data/kid/RFC7638.txt", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(path).unwrap();
-    let vectors: Vec<(&str, &str)> = text
-        .lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| line.split_once(' '))
-        .collect();
+    let vectors: Vec<(&str, &str)> =
+        text.lines().filter(|line| !line.starts_with('#')).filter_map(|line| line.split_once(' ')).collect();
     assert_eq!(vectors.len(), 4);
     for (file, expected) in vectors {
         assert_eq!(jwk_of(file).thumbprint(), expected, "{file}");
@@ -71,11 +68,8 @@ fn an_ec_coordinate_with_a_leading_zero_byte_is_hashed_stripped_as_go_does() {
         })
         .expect("a key with a leading zero byte within 20,000 tries");
     let jwk = PublicJwk::P256 { x: x.clone(), y: y.clone() };
-    let go_style = format!(
-        r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
-        b64(strip(&x)),
-        b64(strip(&y))
-    );
+    let go_style =
+        format!(r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#, b64(strip(&x)), b64(strip(&y)));
     let strict = format!(r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#, b64(&x), b64(&y));
     assert_eq!(jwk.thumbprint(), sha256_b64(&go_style));
     assert_ne!(jwk.thumbprint(), sha256_b64(&strict));
@@ -97,7 +91,8 @@ fn jwks_entries_have_the_members_of_their_key_type() {
     let ed = jwk_of("ed25519.crt").to_json("kid-ed", "EdDSA", None);
     assert_eq!((ed["kty"].as_str(), ed["crv"].as_str()), (Some("OKP"), Some("Ed25519")));
     assert_eq!(decode(ed["x"].as_str().unwrap()).len(), 32);
-    for (entry, kid, alg) in [(&rsa, "kid-rsa", "RS256"), (&ec, "kid-ec", "ES256"), (&ed, "kid-ed", "EdDSA")] {
+    for (entry, kid, alg) in [(&rsa, "kid-rsa", "RS256"), (&ec, "kid-ec", "ES256"), (&ed, "kid-ed", "EdDSA")]
+    {
         assert_eq!(entry["kid"], kid);
         assert_eq!(entry["alg"], alg);
         assert_eq!(entry["use"], "sig");

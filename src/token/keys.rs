@@ -6,9 +6,9 @@ use std::path::Path;
 use aws_lc_rs::rand::SystemRandom;
 use time::OffsetDateTime;
 
-use super::{KidFormat, TokenError};
 use super::certificate::CertificateChain;
 use super::private_key::PrivateKey;
+use super::{KidFormat, TokenError};
 
 /// A parsed signing key with its certificate, `kid` and algorithm.
 pub struct SigningKey {

@@ -14,8 +14,12 @@ use super::{HeaderOptions, TokenError};
 /// an older key keep verifying during a rotation.
 #[derive(Debug)]
 pub struct KeySet {
-    /// The keys, in configuration (or file name) order.
+    /// The keys, in configuration (or file name) order; pending keys last.
     keys: Vec<SigningKey>,
+    /// Each key's name (its file stem in a key directory; empty otherwise).
+    names: Vec<String>,
+    /// How many keys at the end of `keys` are pending: trusted, never signing.
+    pending: usize,
     /// Index of the signing key in `keys`.
     signing: usize,
     /// The `kid` format and whether tokens carry `x5c`.
@@ -32,8 +36,22 @@ impl KeySet {
 
     /// A key set whose tokens carry the header `options` ask for; errors when `keys` is empty.
     pub fn with_options(keys: Vec<SigningKey>, options: HeaderOptions) -> Result<Self, TokenError> {
+        let active = keys.into_iter().map(|key| (String::new(), key)).collect();
+        Self::staged(active, Vec::new(), options)
+    }
+
+    /// A key set of named `active` keys (the newest signs) and `pending` keys (trusted: in the
+    /// bundle and the JWKS, but never signing); errors when there is no active key.
+    pub fn staged(
+        active: Vec<(String, SigningKey)>,
+        pending: Vec<(String, SigningKey)>,
+        options: HeaderOptions,
+    ) -> Result<Self, TokenError> {
+        let active_count = active.len();
+        let pending_count = pending.len();
+        let (names, keys): (Vec<String>, Vec<SigningKey>) = active.into_iter().chain(pending).unzip();
         let mut signing = None;
-        for (index, key) in keys.iter().enumerate() {
+        for (index, key) in keys.iter().enumerate().take(active_count) {
             let newer = signing.is_none_or(|best: usize| key.not_before() >= keys[best].not_before());
             if newer {
                 signing = Some(index);
@@ -42,7 +60,11 @@ impl KeySet {
         let Some(signing) = signing else {
             return Err(TokenError::KeyFile {
                 path: "(token signing keys)".to_owned(),
-                message: "no signing key configured".to_owned(),
+                message: if pending_count > 0 {
+                    "no active signing key: only pending ones (`regent keys activate`)".to_owned()
+                } else {
+                    "no signing key configured".to_owned()
+                },
             });
         };
         let key = &keys[signing];
@@ -54,7 +76,22 @@ impl KeySet {
         };
         // Serializing a struct of strings into JSON cannot fail.
         let encoded_header = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).unwrap_or_default());
-        Ok(Self { keys, signing, options, encoded_header })
+        Ok(Self { keys, names, pending: pending_count, signing, options, encoded_header })
+    }
+
+    /// The name of key `index` (its file stem in a key directory; empty otherwise).
+    pub fn name(&self, index: usize) -> &str {
+        self.names.get(index).map_or("", String::as_str)
+    }
+
+    /// Whether key `index` is pending (trusted, not signing).
+    pub fn is_pending(&self, index: usize) -> bool {
+        index >= self.keys.len() - self.pending
+    }
+
+    /// The index of the signing key in [`KeySet::keys`].
+    pub fn signing_index(&self) -> usize {
+        self.signing
     }
 
     /// The key that signs.
@@ -144,13 +181,31 @@ mod tests {
     #[test]
     fn the_header_carries_the_configured_kid_and_x5c_only_when_asked() {
         let now = datetime!(2025-01-01 00:00:00 UTC);
-        for (kid, x5c) in [(KidFormat::Libtrust, true), (KidFormat::Rfc7638, false), (KidFormat::Rfc7638, true)] {
+        for (kid, x5c) in
+            [(KidFormat::Libtrust, true), (KidFormat::Rfc7638, false), (KidFormat::Rfc7638, true)]
+        {
             let set = KeySet::with_options(vec![key_valid_from(now)], HeaderOptions { kid, x5c }).unwrap();
             let header: serde_json::Value =
                 serde_json::from_slice(&URL_SAFE_NO_PAD.decode(set.encoded_header()).unwrap()).unwrap();
             assert_eq!(header["kid"], set.signing_key().kid_as(kid));
             assert_eq!(header.get("x5c").is_some(), x5c, "{header}");
         }
+    }
+
+    #[test]
+    fn pending_keys_are_trusted_but_never_sign() {
+        let old = datetime!(2024-01-01 00:00:00 UTC);
+        let new = datetime!(2025-01-01 00:00:00 UTC);
+        let active = vec![("old".to_owned(), key_valid_from(old))];
+        let pending = vec![("new".to_owned(), key_valid_from(new))];
+        let set = KeySet::staged(active, pending, HeaderOptions::default()).unwrap();
+        assert_eq!((set.signing_index(), set.name(0), set.name(1)), (0, "old", "new"));
+        assert!(!set.is_pending(0) && set.is_pending(1));
+        assert_eq!(set.certificates_pem().matches("BEGIN CERTIFICATE").count(), 2);
+        assert_eq!(set.jwks()["keys"].as_array().unwrap().len(), 2);
+        let only_pending = vec![("new".to_owned(), key_valid_from(new))];
+        let error = KeySet::staged(Vec::new(), only_pending, HeaderOptions::default()).unwrap_err();
+        assert!(error.to_string().contains("regent keys activate"), "{error}");
     }
 
     #[test]

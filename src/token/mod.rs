@@ -19,16 +19,20 @@ mod claims;
 mod generate;
 mod issuer;
 mod jwk;
+pub mod keydir;
 mod keys;
 mod keyset;
 mod kid;
+mod load;
 mod private_key;
 
+pub use crate::config::{KeyType, KidFormat};
 pub use generate::generate_key;
 pub use issuer::{MIN_TOKEN_TTL, TokenIssuer};
 pub use keys::SigningKey;
 pub use keyset::KeySet;
 pub use kid::libtrust_kid;
+pub use load::{compatibility_warnings, header_options, load_key_set, watched_paths};
 
 /// Errors loading keys or signing tokens.
 #[derive(Debug, thiserror::Error)]
@@ -46,17 +50,6 @@ pub enum TokenError {
     Signing(String),
 }
 
-/// How the `kid` header and the JWKS entries name a key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum KidFormat {
-    /// libtrust: what registry 2.8 matches against its bundle (registry 3 ignores it).
-    #[default]
-    Libtrust,
-    /// The RFC 7638 thumbprint as distribution 3.1 computes it: registry 3 finds a bundled key
-    /// by it without `x5c`.
-    Rfc7638,
-}
-
 /// What goes into the JOSE header besides `typ` and `alg`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeaderOptions {
@@ -71,16 +64,6 @@ impl Default for HeaderOptions {
     fn default() -> Self {
         Self { kid: KidFormat::Libtrust, x5c: true }
     }
-}
-
-/// The kind of signing key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum KeyType {
-    /// RSA 2048, RS256.
-    #[default]
-    Rsa,
-    /// ECDSA P-256, ES256.
-    Ec,
 }
 
 /// A PEM private key and its self-signed certificate, as `regent init` writes them.
