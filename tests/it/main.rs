@@ -6,7 +6,8 @@
 //! the router in-process; [`e2e_registry`] runs the real registry and clients against regent;
 //! [`cli`] runs the `regent` binary; [`ldap_e2e`] runs a real slapd behind regent end to end;
 //! [`front`] tests the TLS front end and the proxy, and runs the registry and clients through it;
-//! [`keys_cli`] runs `regent keys` and a rotation under a running server;
+//! [`registry3`] runs distribution v3.1.1 against regent (bundle and JWKS, every key type,
+//! a rotation); [`keys_cli`] runs `regent keys` and a rotation under a running server;
 //! [`token_limits`] bounds the work of one token request; [`reload`] reloads policy files safely.
 
 // Test code: a failed setup step should stop the test loudly, and nothing here is a public API.
@@ -24,6 +25,7 @@ mod front;
 mod keys_cli;
 mod ldap;
 mod ldap_e2e;
+mod registry3;
 mod reload;
 mod token_api;
 mod token_limits;
