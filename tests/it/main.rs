@@ -6,7 +6,7 @@
 //! the router in-process; [`e2e_registry`] runs the real registry and clients against regent;
 //! [`cli`] runs the `regent` binary; [`ldap_e2e`] runs a real slapd behind regent end to end;
 //! [`front`] tests the TLS front end and the proxy, and runs the registry and clients through it;
-//! [`registry3`] runs distribution v3.1.1 against regent (bundle and JWKS, every key type,
+//! [`registry2_keys`] checks the key settings against registry 2.8; [`registry3`] runs distribution v3.1.1 against regent (bundle and JWKS, every key type,
 //! a rotation); [`keys_cli`] runs `regent keys` and a rotation under a running server;
 //! [`token_limits`] bounds the work of one token request; [`reload`] reloads policy files safely.
 
@@ -22,9 +22,11 @@ mod env;
 mod fixture_selftest;
 mod fixtures;
 mod front;
+mod jwks_route;
 mod keys_cli;
 mod ldap;
 mod ldap_e2e;
+mod registry2_keys;
 mod registry3;
 mod reload;
 mod token_api;
