@@ -176,6 +176,14 @@ pub struct ExplainArgs {
     /// A group of the user (repeatable).
     #[arg(long = "group", requires = "user")]
     pub groups: Vec<String>,
+    /// The backend that authenticated the user (for `user:BACKEND/NAME` and
+    /// `group:BACKEND/NAME` rules; without it such rules do not apply).
+    #[arg(long, requires = "user")]
+    pub backend: Option<String>,
+    /// The user's backend is not proven to own the name (an earlier backend was unavailable):
+    /// `user:NAME` and `${user}` rules do not apply.
+    #[arg(long, requires = "user")]
+    pub not_owner: bool,
     /// Ask as the anonymous identity (a request without credentials).
     #[arg(long, conflicts_with = "user")]
     pub anonymous: bool,

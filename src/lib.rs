@@ -17,6 +17,7 @@
 //! - [`config`]: `regent.toml` file structs (`deny_unknown_fields`) -> validated [`config::Config`].
 //! - [`reload`]: one mechanism for every watched file: read, parse, swap, keep the last good.
 //! - [`scope`]: the scope grammar (`repository:team/app:pull,push`) and token access entries.
+//! - [`untrusted`]: the user-name rule and [`untrusted::Escaped`], how untrusted text is logged.
 //! - [`clock`], [`secret`]: time passed in (never read inside logic) and a type that won't print.
 
 pub mod authn;
@@ -32,3 +33,4 @@ pub mod scope;
 pub mod secret;
 pub mod server;
 pub mod token;
+pub mod untrusted;

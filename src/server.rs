@@ -19,8 +19,8 @@ use crate::authn::http::HttpBackend;
 use crate::authn::ldap::LdapBackend;
 use crate::authn::{Authenticator, Chain};
 use crate::clock::Clock;
-use crate::config::{BackendConfig, Config, FrontConfig, ListenConfig};
-use crate::front::serve::serve;
+use crate::config::{BackendConfig, Config, FrontConfig, LimitsConfig, ListenConfig};
+use crate::front::serve::{ServeLimits, serve};
 use crate::front::{CertificateStore, ListenerFront, ListenerRoutes, Proxy, listener_router, server_config};
 use crate::http::{AppState, router};
 use crate::policy::PolicySet;
@@ -156,13 +156,15 @@ pub struct BoundListener {
     pub tls: Option<Arc<CertificateStore>>,
     /// The registry that requests other than regent's own paths go to.
     pub upstream: Option<Uri>,
+    /// The peers whose forwarding headers are kept (`trusted_proxies`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl BoundListener {
     /// A plain-HTTP listener with no upstream (regent's token service alone).
     pub fn plain(listener: TcpListener) -> Result<Self, ServerError> {
         let address = listener.local_addr()?;
-        Ok(Self { listener, address, tls: None, upstream: None })
+        Ok(Self { listener, address, tls: None, upstream: None, trusted_proxies: Vec::new() })
     }
 }
 
@@ -175,7 +177,13 @@ pub async fn bind_listeners(listen: &[ListenConfig]) -> Result<Vec<BoundListener
         let listener =
             TcpListener::bind(address).await.map_err(|error| ServerError::Bind { address, error })?;
         let tls = entry.tls.as_ref().map(CertificateStore::load).transpose()?;
-        bound.push(BoundListener { listener, address, tls, upstream: entry.upstream.clone() });
+        bound.push(BoundListener {
+            listener,
+            address,
+            tls,
+            upstream: entry.upstream.clone(),
+            trusted_proxies: entry.trusted_proxies.clone(),
+        });
     }
     Ok(bound)
 }
@@ -206,20 +214,23 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let listeners = listeners.into_iter().map(BoundListener::plain).collect::<Result<Vec<_>, _>>()?;
-    run_listeners(listeners, &FrontConfig::default(), state, shutdown).await
+    run_listeners(listeners, &FrontConfig::default(), &LimitsConfig::default(), state, shutdown).await
 }
 
 /// Serves every listener (TLS where it has certificates; token paths in-process, the rest
-/// proxied per `front`'s routes and the listener's upstream) until `shutdown` resolves, then
-/// stops accepting and lets open connections finish.
+/// proxied per `front`'s routes and the listener's upstream) within `limits` (the connection
+/// caps count all listeners together) until `shutdown` resolves, then stops accepting and lets
+/// open connections finish.
 pub async fn run_listeners(
     listeners: Vec<BoundListener>,
     front: &FrontConfig,
+    limits: &LimitsConfig,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let app = router(state);
     let proxy = Proxy::new(front.connect_timeout, front.response_timeout);
+    let serve_limits = ServeLimits::new(*limits);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
     for bound in listeners {
@@ -235,8 +246,23 @@ pub async fn run_listeners(
         let upstream = bound.upstream.as_ref().map(Uri::to_string);
         tracing::info!(%addr, tls, upstream = upstream.as_deref().unwrap_or("none"), "listening");
         let routes = ListenerRoutes::new(bound.address, bound.upstream, &front.routes);
-        let router = listener_router(ListenerFront { app: app.clone(), routes, proxy: proxy.clone(), tls });
-        tasks.spawn(serve(bound.listener, acceptor, router, stop_rx.clone()));
+        let trusted_proxies: Arc<[ipnet::IpNet]> = bound.trusted_proxies.into();
+        let front = ListenerFront {
+            app: app.clone(),
+            routes,
+            proxy: proxy.clone(),
+            tls,
+            trusted_proxies: trusted_proxies.clone(),
+        };
+        let router = listener_router(front);
+        tasks.spawn(serve(
+            bound.listener,
+            acceptor,
+            router,
+            serve_limits.clone(),
+            trusted_proxies,
+            stop_rx.clone(),
+        ));
     }
     tokio::spawn(async move {
         shutdown.await;

@@ -1,9 +1,10 @@
 //! A short-lived cache of verified identities, keyed by a salted hash of user and password.
 //!
-//! It holds identities, never tokens, and never the password itself: the key is an HMAC-SHA256
-//! (under a random per-process key) of the user, the password and a context string. The
-//! htpasswd backend passes the user's stored hash as the context, so a changed entry misses by
-//! construction.
+//! It holds identities (or, for the backend chain, its outcomes), never tokens, and never the
+//! password itself: the key is an HMAC-SHA256 (under a random per-process key) of the user, the
+//! password and a context string. The htpasswd backend passes the user's stored hash as the
+//! context, so a changed entry misses by construction; the chain passes its backends' data
+//! generations.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -16,10 +17,10 @@ use crate::authn::Identity;
 use crate::secret::Secret;
 
 /// An HMAC-SHA256 tag: the cache key.
-type CacheKey = [u8; 32];
+pub(crate) type CacheKey = [u8; 32];
 
-/// A bounded cache of identities whose password was verified recently.
-pub struct CredentialCache {
+/// A bounded cache of identities (or other values `V`) whose password was verified recently.
+pub struct CredentialCache<V = Identity> {
     /// The per-process HMAC key; `None` when the random generator failed (caching disabled).
     key: Option<hmac::Key>,
     /// How long an entry stays valid after it was inserted.
@@ -27,20 +28,20 @@ pub struct CredentialCache {
     /// The most entries held at once.
     capacity: usize,
     /// The entries by key.
-    entries: Mutex<HashMap<CacheKey, CachedIdentity>>,
+    entries: Mutex<HashMap<CacheKey, CachedEntry<V>>>,
 }
 
 /// One cached verification.
-struct CachedIdentity {
+struct CachedEntry<V> {
     /// The user name it was verified for (checked on lookup, used by `remove_user`).
     user: String,
     /// What the backend said.
-    identity: Identity,
+    value: V,
     /// When it was inserted.
     inserted: Instant,
 }
 
-impl CredentialCache {
+impl<V: Clone> CredentialCache<V> {
     /// A cache keeping at most `capacity` identities for `ttl` each.
     pub fn new(ttl: Duration, capacity: usize) -> Self {
         let key = hmac::Key::generate(hmac::HMAC_SHA256, &SystemRandom::new());
@@ -52,8 +53,8 @@ impl CredentialCache {
 
     /// The identity cached for this user, password and context, if inserted less than the TTL
     /// before `now`.
-    pub fn get(&self, user: &str, password: &Secret, extra: &str, now: Instant) -> Option<Identity> {
-        self.get_with_age(user, password, extra, now).map(|(identity, _age)| identity)
+    pub fn get(&self, user: &str, password: &Secret, extra: &str, now: Instant) -> Option<V> {
+        self.get_with_age(user, password, extra, now).map(|(value, _age)| value)
     }
 
     /// Like [`CredentialCache::get`], also returning how old the entry is; a backend that keeps
@@ -64,7 +65,7 @@ impl CredentialCache {
         password: &Secret,
         extra: &str,
         now: Instant,
-    ) -> Option<(Identity, Duration)> {
+    ) -> Option<(V, Duration)> {
         let key = self.key_for(user, password, extra)?;
         let mut entries = self.lock();
         let entry = entries.get(&key)?;
@@ -75,11 +76,11 @@ impl CredentialCache {
             entries.remove(&key);
             return None;
         }
-        Some((entry.identity.clone(), now.saturating_duration_since(entry.inserted)))
+        Some((entry.value.clone(), now.saturating_duration_since(entry.inserted)))
     }
 
     /// Caches `identity` for this user, password and context from `now` on.
-    pub fn insert(&self, user: &str, password: &Secret, extra: &str, identity: Identity, now: Instant) {
+    pub fn insert(&self, user: &str, password: &Secret, extra: &str, value: V, now: Instant) {
         if self.capacity == 0 {
             return;
         }
@@ -97,7 +98,7 @@ impl CredentialCache {
                 None => break,
             };
         }
-        let entry = CachedIdentity { user: user.to_owned(), identity, inserted: now };
+        let entry = CachedEntry { user: user.to_owned(), value, inserted: now };
         entries.insert(key, entry);
     }
 
@@ -123,7 +124,14 @@ impl CredentialCache {
         self.len() == 0
     }
 
-    fn key_for(&self, user: &str, password: &Secret, extra: &str) -> Option<CacheKey> {
+    /// How long an entry stays valid.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// The HMAC of this user, password and context under the per-process key (`None` when
+    /// caching is disabled for want of randomness): the key of an entry, never the password.
+    pub(crate) fn key_for(&self, user: &str, password: &Secret, extra: &str) -> Option<CacheKey> {
         let mut context = hmac::Context::with_key(self.key.as_ref()?);
         context.update(user.as_bytes());
         context.update(&[0]);
@@ -133,17 +141,17 @@ impl CredentialCache {
         context.sign().as_ref().try_into().ok()
     }
 
-    fn is_expired(&self, entry: &CachedIdentity, now: Instant) -> bool {
+    fn is_expired(&self, entry: &CachedEntry<V>, now: Instant) -> bool {
         now.saturating_duration_since(entry.inserted) >= self.ttl
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<CacheKey, CachedIdentity>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<CacheKey, CachedEntry<V>>> {
         // The map is consistent after any panic (single inserts and removes): keep using it.
         self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
-impl std::fmt::Debug for CredentialCache {
+impl<V: Clone> std::fmt::Debug for CredentialCache<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CredentialCache")
             .field("ttl", &self.ttl)

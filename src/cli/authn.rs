@@ -7,9 +7,10 @@ use anyhow::{Context, bail};
 
 use super::AuthnTestArgs;
 use super::commands::{existing_config, read_password};
-use crate::authn::{AuthnError, Identity, Outcome, Trace};
+use crate::authn::{AuthnError, ChainOutcome, Trace, Verified};
 use crate::config::Config;
 use crate::server::build_chain;
+use crate::untrusted::check_name;
 
 /// `regent authn test`.
 pub(super) fn authn_test(args: AuthnTestArgs) -> anyhow::Result<ExitCode> {
@@ -17,6 +18,10 @@ pub(super) fn authn_test(args: AuthnTestArgs) -> anyhow::Result<ExitCode> {
         bail!("no configuration found: pass --config FILE");
     };
     let config = Config::load(&path)?;
+    if let Err(error) = check_name(&args.user) {
+        println!("outcome: {error}: /token refuses this name (400) before asking any backend");
+        return Ok(ExitCode::FAILURE);
+    }
     let password = read_password(false)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
     let (trace, outcome) = runtime.block_on(async {
@@ -36,8 +41,8 @@ pub(super) fn authn_test(args: AuthnTestArgs) -> anyhow::Result<ExitCode> {
     }
     println!("{}", outcome_line(&outcome));
     match outcome {
-        Ok(Outcome::Authenticated(identity)) => {
-            println!("policy subjects: {}", policy_subjects(&identity).join(" "));
+        Ok(ChainOutcome::Authenticated(verified)) => {
+            println!("policy subjects: {}", policy_subjects(&verified).join(" "));
             Ok(ExitCode::SUCCESS)
         }
         _ => Ok(ExitCode::FAILURE),
@@ -45,22 +50,36 @@ pub(super) fn authn_test(args: AuthnTestArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// What `/token` would make of the chain's answer.
-fn outcome_line(outcome: &Result<Outcome, AuthnError>) -> String {
+fn outcome_line(outcome: &Result<ChainOutcome, AuthnError>) -> String {
     match outcome {
-        Ok(Outcome::Authenticated(identity)) => format!(
-            "outcome: authenticated by {:?} as {:?}, groups {:?}",
-            identity.backend, identity.name, identity.groups
+        Ok(ChainOutcome::Authenticated(Verified { identity, owns_name })) => format!(
+            "outcome: authenticated by {:?} as {:?}, groups {:?}{}",
+            identity.backend,
+            identity.name,
+            identity.groups,
+            if *owns_name { "" } else { " (an earlier backend was unavailable: not the owner of the name)" }
         ),
-        Ok(Outcome::Denied) => "outcome: wrong password (/token answers 401)".to_owned(),
-        Ok(Outcome::UnknownUser) => "outcome: no backend knows this user (/token answers 401)".to_owned(),
+        Ok(ChainOutcome::Denied) => "outcome: wrong password (/token answers 401)".to_owned(),
+        Ok(ChainOutcome::UnknownUser) => {
+            "outcome: no backend knows this user (/token answers 401)".to_owned()
+        }
         Err(error) => format!("outcome: {error} (/token answers 503)"),
     }
 }
 
-/// The `who` entries of policy rules that match `identity`.
-fn policy_subjects(identity: &Identity) -> Vec<String> {
-    let mut subjects = vec![format!("user:{}", identity.name)];
-    subjects.extend(identity.groups.iter().map(|group| format!("group:{group}")));
+/// The `who` entries of policy rules that match `verified`: `user:NAME` only when its backend
+/// owns the name.
+fn policy_subjects(verified: &Verified) -> Vec<String> {
+    let identity = &verified.identity;
+    let mut subjects = Vec::new();
+    if verified.owns_name {
+        subjects.push(format!("user:{}", identity.name));
+    }
+    subjects.push(format!("user:{}/{}", identity.backend, identity.name));
+    for group in &identity.groups {
+        subjects.push(format!("group:{group}"));
+        subjects.push(format!("group:{}/{group}", identity.backend));
+    }
     subjects.push("authenticated".to_owned());
     subjects.push("everyone".to_owned());
     subjects
@@ -69,13 +88,24 @@ fn policy_subjects(identity: &Identity) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::authn::Identity;
 
     #[test]
     fn subjects_and_outcomes() {
         let identity = Identity { backend: "dir".into(), name: "alice".into(), groups: vec!["dev".into()] };
-        assert_eq!(policy_subjects(&identity), ["user:alice", "group:dev", "authenticated", "everyone"]);
+        let owner = Verified { identity: identity.clone(), owns_name: true };
+        assert_eq!(
+            policy_subjects(&owner),
+            ["user:alice", "user:dir/alice", "group:dev", "group:dir/dev", "authenticated", "everyone"]
+        );
+        let not_owner = Verified { identity, owns_name: false };
+        assert_eq!(
+            policy_subjects(&not_owner),
+            ["user:dir/alice", "group:dev", "group:dir/dev", "authenticated", "everyone"]
+        );
+        assert!(outcome_line(&Ok(ChainOutcome::Authenticated(not_owner))).contains("not the owner"));
         let down = Err(AuthnError::Unavailable { backend: "dir".into(), reason: "refused".into() });
         assert!(outcome_line(&down).ends_with("(/token answers 503)"));
-        assert!(outcome_line(&Ok(Outcome::Denied)).contains("wrong password"));
+        assert!(outcome_line(&Ok(ChainOutcome::Denied)).contains("wrong password"));
     }
 }

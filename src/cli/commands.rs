@@ -83,7 +83,7 @@ pub(super) fn serve_command(args: ServeArgs) -> anyhow::Result<ExitCode> {
         reload_certificates_on_sighup(&listeners)?;
         let state = build_state(&config, Arc::new(SystemClock))?;
         tracing::info!(config = %path.display(), service = %config.token.service, "regent serving");
-        run_listeners(listeners, &config.front, state, shutdown_signal()).await?;
+        run_listeners(listeners, &config.front, &config.limits, state, shutdown_signal()).await?;
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -210,7 +210,12 @@ pub(super) fn policy_check(args: ConfigArg) -> anyhow::Result<ExitCode> {
 pub(super) fn policy_explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     let loaded = load_policies(&args.config)?;
     let principal = match args.user {
-        Some(name) => Principal::User { name, groups: args.groups },
+        Some(name) => Principal::User {
+            name,
+            groups: args.groups,
+            backend: args.backend.unwrap_or_default(),
+            owns_name: !args.not_owner,
+        },
         None => Principal::Anonymous,
     };
     let scopes = parse_scopes(args.scopes.iter().map(String::as_str))?;

@@ -18,12 +18,14 @@ pub struct LdapConfig {
     pub ca_file: Option<PathBuf>,
     /// How the user's entry is found and the password checked.
     pub mode: LdapMode,
-    /// Take the canonical login name from this attribute of the user's entry (e.g. `uid`,
-    /// `sAMAccountName`); `None` keeps the name the user typed.
-    pub login_attribute: Option<String>,
+    /// The attribute of the user's entry whose value is the canonical login name (e.g. `uid`,
+    /// `sAMAccountName`): `login_attribute` if given, else the attribute the filter compares
+    /// with `${user}` (search mode) or the attribute of `user_dn`'s first RDN (direct bind).
+    /// The name as typed is never the identity.
+    pub login_attribute: String,
     /// Where the user's groups come from.
     pub groups: LdapGroups,
-    /// Lower-case group names (and the login name taken from `login_attribute`).
+    /// Lower-case group names and the login name.
     pub lowercase: bool,
     /// Service-account connections kept open (search mode).
     pub pool_size: usize,

@@ -23,6 +23,8 @@ pub(crate) struct FileConfig {
     pub(crate) listen: Vec<FileListen>,
     /// `[front]`: proxy timeouts and routes.
     pub(crate) front: Option<super::front::FileFront>,
+    /// `[limits]`: timeouts and connection caps.
+    pub(crate) limits: Option<super::limits::FileLimits>,
 }
 
 /// `[token]`.
@@ -192,4 +194,6 @@ pub(crate) struct FileListen {
     pub(crate) tls: Option<super::front::FileListenTls>,
     /// The registry behind this listener (`http://host:port`).
     pub(crate) upstream: Option<Spanned<String>>,
+    /// Peers whose forwarding headers are believed: IP addresses and CIDR networks.
+    pub(crate) trusted_proxies: Option<Vec<Spanned<String>>>,
 }

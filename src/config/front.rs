@@ -6,6 +6,7 @@
 //! [[listen]]
 //! address = "0.0.0.0:443"
 //! upstream = "http://127.0.0.1:5000"     # the registry behind this listener; optional
+//! trusted_proxies = ["10.0.0.0/8"]       # optional: peers whose Forwarded/X-Forwarded-* are kept
 //! [listen.tls]                           # without it the listener speaks plain HTTP
 //! certificate = "certs/server.crt"       # the default certificate (chain, PEM)
 //! key = "certs/server.key"
@@ -24,11 +25,12 @@
 //! registry = false                       # true: regent answers /token, /auth/token, /healthz
 //! ```
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use axum::http::Uri;
+use ipnet::IpNet;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -237,6 +239,30 @@ fn route(
     }
     let upstream = upstream(locator, &table.upstream)?;
     Ok(RouteConfig { host, listener, upstream, registry: table.registry.unwrap_or(false) })
+}
+
+/// `trusted_proxies`: IP addresses (`10.0.0.5`) and CIDR networks (`10.0.0.0/8`, `fd00::/8`).
+pub(crate) fn trusted_proxies(
+    locator: &Locator<'_>,
+    entries: Option<&[Spanned<String>]>,
+) -> Result<Vec<IpNet>, ConfigError> {
+    let parse = |entry: &Spanned<String>| {
+        let text = entry.get_ref().trim();
+        let network = match text.parse::<IpNet>() {
+            Ok(network) => Some(network.trunc()),
+            Err(_) => text.parse::<IpAddr>().ok().map(IpNet::from),
+        };
+        network.ok_or_else(|| {
+            locator.at(
+                entry.span(),
+                format!(
+                    "bad trusted proxy {:?}: expected an IP address or a CIDR network, e.g. \"10.0.0.0/8\"",
+                    entry.get_ref()
+                ),
+            )
+        })
+    };
+    entries.unwrap_or_default().iter().map(parse).collect()
 }
 
 /// An upstream URL: `http://host[:port]`, nothing after the authority but an optional `/`.

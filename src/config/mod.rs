@@ -39,9 +39,13 @@
 //! [[listen]]                             # zero or more listeners
 //! address = "127.0.0.1:5001"
 //! upstream = "http://127.0.0.1:5000"     # optional: the registry behind it
+//! trusted_proxies = ["10.0.0.0/8"]       # optional: load balancers whose X-Forwarded-* count
 //! [listen.tls]                           # optional: TLS (see `front` for SNI and routes)
 //! certificate = "certs/server.crt"
 //! key = "certs/server.key"
+//!
+//! [limits]                               # optional: timeouts and connection caps (see `limits`)
+//! idle_timeout = "60s"
 //! ```
 //!
 //! Relative paths resolve against the directory of the config file.
@@ -51,6 +55,7 @@ mod backends;
 mod error;
 mod file;
 mod front;
+mod limits;
 mod locate;
 mod token;
 mod validate;
@@ -76,6 +81,7 @@ pub use error::ConfigError;
 pub use front::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, FrontConfig, RouteConfig, SniCertificate, TlsConfig,
 };
+pub use limits::LimitsConfig;
 pub use locate::{CONFIG_ENV, CONFIG_FILE_NAME, ConfigSource, locate};
 pub use validate::{DEFAULT_TOKEN_TTL, MIN_TOKEN_TTL};
 
@@ -97,6 +103,8 @@ pub struct Config {
     pub listen: Vec<ListenConfig>,
     /// `[front]`: the proxy's timeouts and `[[front.route]]` entries.
     pub front: FrontConfig,
+    /// `[limits]`: timeouts and connection caps of every listener.
+    pub limits: LimitsConfig,
 }
 
 /// `[token]`.
@@ -209,6 +217,9 @@ pub struct ListenConfig {
     pub tls: Option<TlsConfig>,
     /// The registry that requests other than regent's own paths go to.
     pub upstream: Option<axum::http::Uri>,
+    /// Peers (load balancers) whose `Forwarded` and `X-Forwarded-*` headers are kept; from any
+    /// other peer they are dropped and set from the connection.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Config {

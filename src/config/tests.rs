@@ -72,10 +72,21 @@ fn valid_file_parses_with_resolved_paths() {
         }],
         policy: PolicyConfig { directory: PathBuf::from("/srv/regent/policies") },
         listen: vec![
-            ListenConfig { address: "127.0.0.1:5001".parse().unwrap(), tls: None, upstream: None },
-            ListenConfig { address: "[::1]:5002".parse().unwrap(), tls: None, upstream: None },
+            ListenConfig {
+                address: "127.0.0.1:5001".parse().unwrap(),
+                tls: None,
+                upstream: None,
+                trusted_proxies: Vec::new(),
+            },
+            ListenConfig {
+                address: "[::1]:5002".parse().unwrap(),
+                tls: None,
+                upstream: None,
+                trusted_proxies: Vec::new(),
+            },
         ],
         front: FrontConfig::default(),
+        limits: LimitsConfig::default(),
     };
     assert_eq!(config, expected);
 }
@@ -137,6 +148,7 @@ fn errors_name_file_line_and_column() {
         ("htpasswd without file", edited("file = \"htpasswd\"\n", ""), "10:1"),
         ("bad cache_ttl", edited("cache_ttl = \"0s\"", "cache_ttl = \"soon\""), "15:13"),
         ("duplicate authn name", duplicate_authn, "26:8"),
+        ("slash in authn name", edited("name = \"local\"", "name = \"lo/cal\""), "11:8"),
         ("bad listen address", edited("\"127.0.0.1:5001\"\n", "\"localhost\"\n"), "21:11"),
         ("duplicate listen address", edited("[::1]:5002", "127.0.0.1:5001"), "23:11"),
         (
@@ -176,6 +188,10 @@ fn error_messages_say_what_is_wrong() {
             "unknown authn kind \"kerberos\" (known: htpasswd, ldap, http)",
         ),
         (edited("ttl = \"10m\"", "tll = \"10m\""), "unknown field `tll`"),
+        (
+            edited("name = \"local\"", "name = \"lo/cal\""),
+            "authn name \"lo/cal\" must not contain `/` (policies name users as user:BACKEND/NAME)",
+        ),
         (edited("service = \"registry.local\"\n", ""), "missing field `service`"),
     ];
     for (text, expected) in cases {

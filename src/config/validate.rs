@@ -33,7 +33,8 @@ pub(crate) fn validate(
         PolicyConfig { directory: resolve(&locator, base, &file.policy.directory, "policy directory")? };
     let listen = listen(&locator, base, file.listen)?;
     let front = super::front::front(&locator, file.front, &listen)?;
-    Ok(Config { path: path.to_path_buf(), token, authn, policy, listen, front })
+    let limits = super::limits::limits(&locator, file.limits)?;
+    Ok(Config { path: path.to_path_buf(), token, authn, policy, listen, front, limits })
 }
 
 fn listen(
@@ -58,7 +59,8 @@ fn listen(
             Some(upstream) => Some(super::front::upstream(locator, upstream)?),
             None => None,
         };
-        listeners.push(ListenConfig { address, tls, upstream });
+        let trusted_proxies = super::front::trusted_proxies(locator, entry.trusted_proxies.as_deref())?;
+        listeners.push(ListenConfig { address, tls, upstream, trusted_proxies });
     }
     Ok(listeners)
 }

@@ -1,6 +1,8 @@
 //! Header rewriting for the proxy: hop-by-hop headers out, the client's host and the
-//! `X-Forwarded-*` headers in (the registry builds upload `Location` URLs from them), and the
-//! registry's API version header where the upstream left it out.
+//! forwarding headers in (the registry builds upload `Location` URLs from them, preferring
+//! `Forwarded` over `X-Forwarded-*`), and the registry's API version header where the upstream
+//! left it out. Forwarding headers a client sent are dropped unless its address is a
+//! configured `trusted_proxies` entry.
 
 use std::net::IpAddr;
 
@@ -13,6 +15,13 @@ pub const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for
 pub const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 /// `X-Forwarded-Host`: the host the client asked for.
 pub const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+/// `X-Forwarded-Port`: never set here, dropped from untrusted peers.
+pub const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
+/// `X-Real-IP`: never set here, dropped from untrusted peers.
+pub const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+/// The forwarding headers only a trusted proxy may send.
+const FORWARDING_HEADERS: [HeaderName; 6] =
+    [header::FORWARDED, X_FORWARDED_FOR, X_FORWARDED_PROTO, X_FORWARDED_HOST, X_FORWARDED_PORT, X_REAL_IP];
 /// The header every registry response carries.
 pub const API_VERSION: HeaderName = HeaderName::from_static("docker-distribution-api-version");
 /// Its value.
@@ -40,6 +49,8 @@ pub struct Forwarding {
     pub client: Option<IpAddr>,
     /// Whether it came over TLS.
     pub tls: bool,
+    /// Whether the peer is a trusted proxy, whose forwarding headers are kept.
+    pub trusted: bool,
 }
 
 /// Removes the hop-by-hop headers and any header the `Connection` header names.
@@ -59,8 +70,8 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
-/// The host the client asked for: the request target's authority (HTTP/2's `:authority`, or
-/// an absolute-form HTTP/1.1 target), else the `Host` header.
+/// The host the client asked for: the request target's authority (HTTP/2's `:authority`;
+/// HTTP/1.x absolute-form targets are refused before routing), else the `Host` header.
 pub fn client_host(uri: &Uri, headers: &HeaderMap) -> Option<HeaderValue> {
     match uri.authority() {
         Some(authority) => HeaderValue::from_str(authority.as_str()).ok(),
@@ -78,10 +89,25 @@ pub fn host_name(host: &HeaderValue) -> Option<String> {
     Some(name.to_ascii_lowercase())
 }
 
-/// Sets `Host` (to the client's host) and the `X-Forwarded-*` headers of a request going
-/// upstream. On a TLS listener `Host` and `Proto` are set; on a plain listener a load balancer
-/// in front may have set them already, and its values are kept. `For` is appended to.
+/// Sets `Host` (to the client's host) and the forwarding headers of a request going upstream.
+///
+/// From an untrusted peer every forwarding header it sent is dropped and `X-Forwarded-For`,
+/// `-Proto`, `-Host` and `Forwarded` are set from the connection. From a trusted proxy they are
+/// kept: on a TLS listener `X-Forwarded-Host` and `-Proto` are still set, on a plain listener
+/// the proxy's values stay; `X-Forwarded-For` and `Forwarded` (when present) get this hop
+/// appended.
 pub fn set_forwarded(headers: &mut HeaderMap, host: Option<&HeaderValue>, forwarding: Forwarding) {
+    if !forwarding.trusted {
+        for name in FORWARDING_HEADERS {
+            headers.remove(name);
+        }
+    }
+    let proto = if forwarding.tls { "https" } else { "http" };
+    if (!forwarding.trusted || headers.contains_key(header::FORWARDED))
+        && let Some(element) = forwarded_element(host, forwarding.client, proto)
+    {
+        append(headers, header::FORWARDED, &element);
+    }
     if let Some(host) = host {
         headers.insert(header::HOST, host.clone());
         if forwarding.tls || !headers.contains_key(X_FORWARDED_HOST) {
@@ -89,18 +115,37 @@ pub fn set_forwarded(headers: &mut HeaderMap, host: Option<&HeaderValue>, forwar
         }
     }
     if forwarding.tls || !headers.contains_key(X_FORWARDED_PROTO) {
-        let proto = if forwarding.tls { "https" } else { "http" };
         headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
     }
     if let Some(client) = forwarding.client {
-        let earlier: Vec<&str> =
-            headers.get_all(X_FORWARDED_FOR).iter().filter_map(|value| value.to_str().ok()).collect();
-        let client = client.to_string();
-        let chain = if earlier.is_empty() { client } else { format!("{}, {client}", earlier.join(", ")) };
-        if let Ok(value) = HeaderValue::from_str(&chain) {
-            headers.insert(X_FORWARDED_FOR, value);
-        }
+        append(headers, X_FORWARDED_FOR, &client.to_canonical().to_string());
     }
+}
+
+/// Appends `item` to the comma-separated list of header `name`, leaving one header line.
+fn append(headers: &mut HeaderMap, name: HeaderName, item: &str) {
+    let earlier: Vec<&str> = headers.get_all(&name).iter().filter_map(|value| value.to_str().ok()).collect();
+    let list = if earlier.is_empty() { item.to_owned() } else { format!("{}, {item}", earlier.join(", ")) };
+    if let Ok(value) = HeaderValue::from_str(&list) {
+        headers.insert(name, value);
+    }
+}
+
+/// This hop's `Forwarded` element (RFC 7239): `for=PEER;host="HOST";proto=PROTO`, IPv6
+/// addresses and the host quoted.
+fn forwarded_element(host: Option<&HeaderValue>, client: Option<IpAddr>, proto: &str) -> Option<String> {
+    let mut parts = Vec::with_capacity(3);
+    match client.map(|client| client.to_canonical()) {
+        Some(IpAddr::V4(v4)) => parts.push(format!("for={v4}")),
+        Some(IpAddr::V6(v6)) => parts.push(format!("for=\"[{v6}]\"")),
+        None => {}
+    }
+    if let Some(host) = host {
+        let host = host.to_str().ok()?;
+        parts.push(format!("host=\"{}\"", host.replace('\\', "\\\\").replace('"', "\\\"")));
+    }
+    parts.push(format!("proto={proto}"));
+    Some(parts.join(";"))
 }
 
 /// Adds `Docker-Distribution-Api-Version: registry/2.0` unless the response has one.

@@ -58,38 +58,72 @@ fn host_names_lose_port_brackets_and_case() {
     }
 }
 
+/// What a client might send to steer the registry's `Location` URLs or its logs.
+const SPOOFED: &[(&str, &str)] = &[
+    ("host", "internal:5000"),
+    ("x-forwarded-for", "10.0.0.1"),
+    ("x-forwarded-proto", "http"),
+    ("x-forwarded-host", "evil.example"),
+    ("x-forwarded-port", "80"),
+    ("forwarded", "for=10.0.0.1;host=evil.example;proto=http"),
+    ("x-real-ip", "10.0.0.1"),
+];
+
 #[test]
-fn tls_listener_sets_host_proto_and_appends_the_client() {
-    let mut headers = map(&[
-        ("host", "internal:5000"),
-        ("x-forwarded-for", "10.0.0.1"),
-        ("x-forwarded-proto", "http"),
-        ("x-forwarded-host", "spoofed"),
-    ]);
+fn an_untrusted_peers_forwarding_headers_are_replaced_by_the_connections() {
     let host = HeaderValue::from_static("registry.test:8443");
-    let forwarding = Forwarding { client: Some("127.0.0.2".parse().unwrap()), tls: true };
-    set_forwarded(&mut headers, Some(&host), forwarding);
-    assert_eq!(values(&headers, "host"), ["registry.test:8443"]);
-    assert_eq!(values(&headers, "x-forwarded-host"), ["registry.test:8443"]);
-    assert_eq!(values(&headers, "x-forwarded-proto"), ["https"]);
-    assert_eq!(values(&headers, "x-forwarded-for"), ["10.0.0.1, 127.0.0.2"]);
+    for (tls, proto) in [(true, "https"), (false, "http")] {
+        let mut headers = map(SPOOFED);
+        let forwarding = Forwarding { client: Some("127.0.0.2".parse().unwrap()), tls, trusted: false };
+        set_forwarded(&mut headers, Some(&host), forwarding);
+        assert_eq!(values(&headers, "host"), ["registry.test:8443"]);
+        assert_eq!(values(&headers, "x-forwarded-host"), ["registry.test:8443"]);
+        assert_eq!(values(&headers, "x-forwarded-proto"), [proto]);
+        assert_eq!(values(&headers, "x-forwarded-for"), ["127.0.0.2"]);
+        let forwarded = format!("for=127.0.0.2;host=\"registry.test:8443\";proto={proto}");
+        assert_eq!(values(&headers, "forwarded"), [forwarded]);
+        assert!(values(&headers, "x-real-ip").is_empty() && values(&headers, "x-forwarded-port").is_empty());
+    }
+
+    let mut v6 = map(&[("forwarded", "host=evil.example")]);
+    let forwarding = Forwarding { client: Some("::1".parse().unwrap()), tls: true, trusted: false };
+    set_forwarded(&mut v6, Some(&HeaderValue::from_static("[::1]:8443")), forwarding);
+    assert_eq!(values(&v6, "forwarded"), ["for=\"[::1]\";host=\"[::1]:8443\";proto=https"]);
+
+    let mut bare = HeaderMap::new();
+    set_forwarded(&mut bare, None, Forwarding { client: None, tls: false, trusted: false });
+    assert_eq!(values(&bare, "forwarded"), ["proto=http"]);
+    assert_eq!(values(&bare, "x-forwarded-proto"), ["http"]);
+    assert!(!bare.contains_key("x-forwarded-for") && !bare.contains_key("x-forwarded-host"));
 }
 
 #[test]
-fn plain_listener_keeps_a_load_balancers_proto_and_host() {
+fn a_trusted_proxy_keeps_its_headers_and_this_hop_is_appended() {
+    let host = HeaderValue::from_static("registry.test:8443");
+    let mut headers = map(SPOOFED);
+    let forwarding = Forwarding { client: Some("127.0.0.2".parse().unwrap()), tls: true, trusted: true };
+    set_forwarded(&mut headers, Some(&host), forwarding);
+    assert_eq!(values(&headers, "host"), ["registry.test:8443"]);
+    assert_eq!(values(&headers, "x-forwarded-host"), ["registry.test:8443"], "a TLS listener sets it");
+    assert_eq!(values(&headers, "x-forwarded-proto"), ["https"], "a TLS listener sets it");
+    assert_eq!(values(&headers, "x-forwarded-for"), ["10.0.0.1, 127.0.0.2"]);
+    let forwarded =
+        "for=10.0.0.1;host=evil.example;proto=http, for=127.0.0.2;host=\"registry.test:8443\";proto=https";
+    assert_eq!(values(&headers, "forwarded"), [forwarded], "appended: the registry reads the first");
+    assert_eq!(values(&headers, "x-real-ip"), ["10.0.0.1"]);
+    assert_eq!(values(&headers, "x-forwarded-port"), ["80"]);
+}
+
+#[test]
+fn plain_listener_keeps_a_trusted_load_balancers_proto_and_host() {
     let mut headers = map(&[("x-forwarded-proto", "https"), ("x-forwarded-host", "public.example")]);
     let host = HeaderValue::from_static("public.example");
-    let forwarding = Forwarding { client: Some("10.1.2.3".parse().unwrap()), tls: false };
+    let forwarding = Forwarding { client: Some("10.1.2.3".parse().unwrap()), tls: false, trusted: true };
     set_forwarded(&mut headers, Some(&host), forwarding);
     assert_eq!(values(&headers, "x-forwarded-proto"), ["https"]);
     assert_eq!(values(&headers, "x-forwarded-host"), ["public.example"]);
     assert_eq!(values(&headers, "x-forwarded-for"), ["10.1.2.3"]);
-
-    let mut bare = HeaderMap::new();
-    set_forwarded(&mut bare, Some(&host), Forwarding { client: None, tls: false });
-    assert_eq!(values(&bare, "x-forwarded-proto"), ["http"]);
-    assert_eq!(values(&bare, "x-forwarded-host"), ["public.example"]);
-    assert!(!bare.contains_key("x-forwarded-for"));
+    assert!(!headers.contains_key("forwarded"), "none added where the balancer sent none");
 }
 
 #[test]

@@ -3,16 +3,21 @@
 //!
 //! - [`tls`]: certificates by SNI with a default, reloaded when their files change or on
 //!   SIGHUP; the rustls server configuration (TLS 1.2/1.3, ALPN `h2`, `http/1.1`).
-//! - [`serve`]: the accept loop: TLS handshake, HTTP/1.1 or HTTP/2, graceful shutdown.
+//! - [`serve`]: the accept loop: TLS handshake, HTTP/1.1 or HTTP/2, graceful shutdown, and
+//!   every timeout and cap of `[limits]` ([`limits`]: connection caps; [`activity`]: idleness).
 //! - [`routes`]: the one router per listener: token paths in-process, the rest proxied by host
 //!   and listener (`[[front.route]]`), else to the listener's `upstream`.
 //! - [`proxy`]: the streaming reverse proxy (no buffering, no size limit) with its 502/504s.
+//! - [`checks`]: requests refused before routing (two `Host`s, `CONNECT`, absolute-form).
 //! - [`headers`]: hop-by-hop headers, `Host` and `X-Forwarded-*`, the registry API version.
 //!
 //! Nothing here knows about tokens: the token paths are regent's [`crate::http::router`].
 
+pub mod activity;
 pub mod body;
+pub mod checks;
 pub mod headers;
+pub mod limits;
 pub mod proxy;
 pub mod routes;
 pub mod serve;

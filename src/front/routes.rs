@@ -7,9 +7,11 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::Uri;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use ipnet::IpNet;
 use tower::ServiceExt;
 
+use super::checks::refusal;
 use super::headers::{Forwarding, client_host, host_name};
 use super::proxy::Proxy;
 use crate::config::RouteConfig;
@@ -68,20 +70,32 @@ pub struct ListenerFront {
     pub proxy: Proxy,
     /// Whether the listener speaks TLS (`X-Forwarded-Proto: https`).
     pub tls: bool,
+    /// The peers whose forwarding headers are kept (`[[listen]] trusted_proxies`).
+    pub trusted_proxies: Arc<[IpNet]>,
 }
 
 /// The router a listener serves: token paths in-process on registry routes and where no
-/// upstream is configured; everything else proxied.
+/// upstream is configured; everything else proxied. Requests that [`refusal`] names are
+/// answered 400 and go nowhere.
 pub fn listener_router(front: ListenerFront) -> Router {
     Router::new().fallback(dispatch).with_state(Arc::new(front))
 }
 
 async fn dispatch(State(front): State<Arc<ListenerFront>>, request: Request) -> Response {
+    if let Some(error) = refusal(&request) {
+        let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
+        tracing::info!(peer = ?peer, method = %request.method(), %error, "request refused");
+        return error.into_response();
+    }
     let host = client_host(request.uri(), request.headers()).and_then(|host| host_name(&host));
     match front.routes.pick(host.as_deref()) {
         Some(target) if !(target.registry && TOKEN_PATHS.contains(&request.uri().path())) => {
             let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
-            let forwarding = Forwarding { client, tls: front.tls };
+            let trusted = client.is_some_and(|client| {
+                let client = client.to_canonical();
+                front.trusted_proxies.iter().any(|network| network.contains(&client))
+            });
+            let forwarding = Forwarding { client, tls: front.tls, trusted };
             front.proxy.forward(request, &target.upstream, forwarding, target.registry).await
         }
         _ => match front.app.clone().oneshot(request).await {

@@ -1,58 +1,143 @@
 //! The accept loop of one listener: TCP, then TLS when configured, then HTTP/1.1 or HTTP/2
 //! (hyper-util's auto builder) serving the listener's router. On shutdown it stops accepting
 //! and lets open connections finish (HTTP/1.1 after the current response, HTTP/2 by GOAWAY).
+//!
+//! Every timeout and cap of `[limits]` is applied here: connections over the caps are closed at
+//! once; a connection with no request in flight for `idle_timeout` is closed, whatever state it
+//! is in (nothing sent yet, TLS done but no request, an HTTP/2 preface and nothing more, a
+//! request head arriving byte by byte, or idle between requests); HTTP/1.1 heads have
+//! `header_read_timeout`, HTTP/2 connections keep-alive pings and a stream cap. When accepting
+//! fails (e.g. "too many open files") the loop backs off, logs at WARN, and keeps going.
 
 use std::io;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use ipnet::IpNet;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-/// How long a client may take to complete the TLS handshake.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long to pause accepting after an error such as "too many open files".
-const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+use super::activity::{Activity, InFlight, TrackedBody};
+use super::limits::{ConnectionLimiter, ConnectionPermit, LogThrottle, Refusal};
+use crate::config::LimitsConfig;
+use crate::http::token::BodyReadTimeout;
 
-/// Serves `app` on `listener` (over TLS when `tls` is given) until `stop` turns true, then
-/// waits for the open connections to finish.
+/// The first pause after a failed accept; it doubles on each failure in a row.
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
+/// The longest pause after failed accepts.
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// The least time between two WARN lines about refused connections or failed accepts.
+const WARN_INTERVAL: Duration = Duration::from_secs(10);
+/// How long an idle connection may take to close once told to (then it is dropped).
+const IDLE_CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// What every listener of the process shares: the limits and the connection counts.
+#[derive(Debug, Clone)]
+pub struct ServeLimits {
+    /// `[limits]`.
+    pub limits: LimitsConfig,
+    /// Open connections over all listeners.
+    pub connections: Arc<ConnectionLimiter>,
+}
+
+impl ServeLimits {
+    /// `limits`, with a fresh connection count.
+    pub fn new(limits: LimitsConfig) -> Self {
+        let connections = ConnectionLimiter::new(limits.max_connections, limits.max_connections_per_client);
+        Self { limits, connections }
+    }
+}
+
+/// Serves `app` on `listener` (over TLS when `tls` is given) within `limits` until `stop` turns
+/// true, then waits for the open connections to finish. Connections from `trusted_proxies`
+/// are not capped per client (a load balancer carries many clients).
 pub async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     app: Router,
+    limits: ServeLimits,
+    trusted_proxies: Arc<[IpNet]>,
     mut stop: watch::Receiver<bool>,
 ) -> io::Result<()> {
-    let graceful = GracefulShutdown::new();
-    let builder = http_builder();
+    let builder = http_builder(&limits.limits);
+    let open = Activity::default();
+    let mut backoff = ACCEPT_BACKOFF_MIN;
+    let (mut accept_warnings, mut refusal_warnings) =
+        (LogThrottle::new(WARN_INTERVAL), LogThrottle::new(WARN_INTERVAL));
     loop {
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Per-connection errors (reset before accept) and resource limits: go on.
+                Ok(accepted) => {
+                    backoff = ACCEPT_BACKOFF_MIN;
+                    accepted
+                }
+                Err(error) if per_connection(&error) => {
                     tracing::debug!(%error, "accept failed");
-                    tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                    continue;
+                }
+                Err(error) => {
+                    if let Some(held_back) = accept_warnings.allow(Instant::now()) {
+                        tracing::warn!(%error, pause = ?backoff, held_back, "accept failed; pausing");
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        () = stopped(&mut stop) => break,
+                    }
+                    backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
                     continue;
                 }
             },
             () = stopped(&mut stop) => break,
         };
-        let connection =
-            Connection { builder: builder.clone(), app: app.clone(), peer, watcher: graceful.watcher() };
+        let client = peer.ip().to_canonical();
+        let trusted = trusted_proxies.iter().any(|network| network.contains(&client));
+        let permit = match limits.connections.try_open(client, trusted) {
+            Ok(permit) => permit,
+            Err(refusal) => {
+                if let Some(held_back) = refusal_warnings.allow(Instant::now()) {
+                    let cap = match refusal {
+                        Refusal::Total => "max_connections",
+                        Refusal::PerClient => "max_connections_per_client",
+                    };
+                    tracing::warn!(%peer, cap, held_back, "connection refused: over [limits] {cap}");
+                }
+                drop(tcp);
+                continue;
+            }
+        };
+        let connection = Connection {
+            builder: builder.clone(),
+            app: app.clone(),
+            peer,
+            limits: limits.limits,
+            stop: stop.clone(),
+            _permit: permit,
+            _open: open.begin(),
+        };
         tokio::spawn(connection.run(tcp, tls.clone()));
     }
     drop(listener);
-    graceful.shutdown().await;
+    open.finished().await;
     Ok(())
+}
+
+/// Whether an accept error concerns one connection only (reset before it was accepted), not
+/// the process (out of file descriptors or memory).
+fn per_connection(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset | io::ErrorKind::Interrupted
+    )
 }
 
 /// Resolves once `stop` is true (or its sender is gone).
@@ -60,11 +145,17 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopped| *stopped).await;
 }
 
-/// HTTP/1.1 and HTTP/2 with timers (HTTP/1.1's header read timeout needs one).
-fn http_builder() -> auto::Builder<TokioExecutor> {
+/// HTTP/1.1 and HTTP/2 with timers (HTTP/1.1's header read timeout and HTTP/2's keep-alive
+/// need one) and `limits`'s header timeout, pings and stream cap.
+fn http_builder(limits: &LimitsConfig) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new());
-    builder.http2().timer(TokioTimer::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(limits.http2_keep_alive_interval)
+        .keep_alive_timeout(limits.http2_keep_alive_timeout)
+        .max_concurrent_streams(limits.http2_max_concurrent_streams);
     builder
 }
 
@@ -76,20 +167,29 @@ struct Connection {
     app: Router,
     /// The client's address (given to handlers as `ConnectInfo<SocketAddr>`).
     peer: SocketAddr,
-    /// Tells the connection to finish when the server shuts down.
-    watcher: Watcher,
+    /// The timeouts.
+    limits: LimitsConfig,
+    /// Turns true when the server shuts down.
+    stop: watch::Receiver<bool>,
+    /// Its place under the connection caps, released when it ends.
+    _permit: ConnectionPermit,
+    /// Its place among the listener's open connections, which shutdown waits for.
+    _open: InFlight,
 }
 
 impl Connection {
     async fn run(self, tcp: TcpStream, tls: Option<TlsAcceptor>) {
         let _ = tcp.set_nodelay(true);
+        let peer = self.peer;
         match tls {
             None => self.serve_http(tcp).await,
-            Some(acceptor) => match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(stream)) => self.serve_http(stream).await,
-                Ok(Err(error)) => tracing::debug!(peer = %self.peer, %error, "TLS handshake failed"),
-                Err(_) => tracing::debug!(peer = %self.peer, "TLS handshake timed out"),
-            },
+            Some(acceptor) => {
+                match tokio::time::timeout(self.limits.handshake_timeout, acceptor.accept(tcp)).await {
+                    Ok(Ok(stream)) => self.serve_http(stream).await,
+                    Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                }
+            }
         }
     }
 
@@ -97,14 +197,52 @@ impl Connection {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let Self { builder, app, peer, watcher } = self;
+        let Self { builder, app, peer, limits, mut stop, .. } = self;
+        let activity = Activity::default();
+        let requests = activity.clone();
+        let body_read_timeout = BodyReadTimeout(limits.body_read_timeout);
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
-            app.clone().oneshot(request)
+            request.extensions_mut().insert(body_read_timeout);
+            let in_flight = requests.begin();
+            let response = app.clone().oneshot(request);
+            async move {
+                let response = response.await?;
+                Ok::<_, std::convert::Infallible>(
+                    response.map(|body| Body::new(TrackedBody::new(body, in_flight))),
+                )
+            }
         });
         let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-        if let Err(error) = watcher.watch(connection.into_owned()).await {
-            tracing::debug!(%peer, %error, "connection ended with an error");
+        tokio::pin!(connection);
+        let idle = tokio::select! {
+            result = connection.as_mut() => return finished(peer, result),
+            () = stopped(&mut stop) => false,
+            () = activity.idle_for(limits.idle_timeout) => true,
+        };
+        connection.as_mut().graceful_shutdown();
+        if idle {
+            tracing::debug!(%peer, timeout = ?limits.idle_timeout, "closing an idle connection");
+            match tokio::time::timeout(IDLE_CLOSE_GRACE, connection).await {
+                Ok(result) => finished(peer, result),
+                Err(_) => tracing::debug!(%peer, "idle connection dropped"),
+            }
+        } else {
+            // Draining for shutdown: requests in flight finish; a connection idle that long is
+            // dropped (an HTTP/2 client that never acknowledges the GOAWAY would hold it).
+            tokio::select! {
+                result = connection.as_mut() => finished(peer, result),
+                () = activity.idle_for(limits.idle_timeout) => {
+                    tracing::debug!(%peer, "idle connection dropped while shutting down");
+                }
+            }
         }
+    }
+}
+
+/// Logs how a connection ended, when with an error.
+fn finished(peer: SocketAddr, result: Result<(), Box<dyn std::error::Error + Send + Sync>>) {
+    if let Err(error) = result {
+        tracing::debug!(%peer, %error, "connection ended with an error");
     }
 }

@@ -1,4 +1,5 @@
-//! The `Authorization` header of a token request: none (anonymous) or HTTP Basic.
+//! The `Authorization` header of a token request: none (anonymous) or HTTP Basic, and the
+//! user-name rule ([`crate::untrusted::check_name`]) applied to every name a client sends.
 
 use axum::http::{HeaderMap, header};
 use base64::Engine;
@@ -6,6 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::error::ApiError;
 use crate::secret::Secret;
+use crate::untrusted::{Escaped, check_name};
 
 /// Credentials from an HTTP Basic header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,8 +18,10 @@ pub struct BasicCredentials {
     pub password: Secret,
 }
 
-/// Reads Basic credentials; `Ok(None)` when there is no `Authorization` header.
+/// Reads Basic credentials; `Ok(None)` when there is no `Authorization` header. Two or more
+/// headers, or a user name breaking the rule, are a bad request.
 pub fn basic_credentials(headers: &HeaderMap) -> Result<Option<BasicCredentials>, ApiError> {
+    single_authorization(headers)?;
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -32,10 +36,27 @@ pub fn basic_credentials(headers: &HeaderMap) -> Result<Option<BasicCredentials>
     let decoded = STANDARD.decode(encoded.trim()).map_err(|_| invalid())?;
     let text = String::from_utf8(decoded).map_err(|_| invalid())?;
     let (user, password) = text.split_once(':').ok_or_else(invalid)?;
-    if user.is_empty() {
-        return Err(ApiError::Unauthorized("empty user name".into()));
-    }
+    checked_user_name(user)?;
     Ok(Some(BasicCredentials { user: user.to_owned(), password: Secret::new(password) }))
+}
+
+/// Refuses a request with more than one `Authorization` header: which one a proxy, the
+/// registry and regent each read would differ.
+pub fn single_authorization(headers: &HeaderMap) -> Result<(), ApiError> {
+    if headers.get_all(header::AUTHORIZATION).iter().nth(1).is_some() {
+        tracing::info!("refused a request with more than one Authorization header");
+        return Err(ApiError::BadRequest("more than one Authorization header".into()));
+    }
+    Ok(())
+}
+
+/// Refuses (400, logged with the name escaped) a user name breaking the rule of
+/// [`check_name`], before any backend sees it.
+pub fn checked_user_name(user: &str) -> Result<(), ApiError> {
+    check_name(user).map_err(|error| {
+        tracing::info!(user = %Escaped(user), %error, "refused a user name");
+        ApiError::BadRequest(error.to_string())
+    })
 }
 
 #[cfg(test)]
@@ -59,6 +80,23 @@ mod tests {
             assert!(matches!(basic_credentials(&with(bad)), Err(ApiError::BadRequest(_))), "{bad:?}");
         }
         assert!(matches!(basic_credentials(&with(b"Bearer abc")), Err(ApiError::Unauthorized(_))));
-        assert!(matches!(basic_credentials(&with(b"Basic OnB3")), Err(ApiError::Unauthorized(_))));
+    }
+
+    #[test]
+    fn refuses_names_breaking_the_rule_and_two_headers() {
+        // ":pw", " mallory:pw", "mallory :pw", "ad\nmin:pw", "a\x1bb:pw"
+        for bad in [
+            &b"Basic OnB3"[..],
+            b"Basic IG1hbGxvcnk6cHc=",
+            b"Basic bWFsbG9yeSA6cHc=",
+            b"Basic YWQKbWluOnB3",
+            b"Basic YRtiOnB3",
+        ] {
+            assert!(matches!(basic_credentials(&with(bad)), Err(ApiError::BadRequest(_))), "{bad:?}");
+        }
+        let mut two = with(b"Basic YWxpY2U6czNjcjp0");
+        two.append(header::AUTHORIZATION, HeaderValue::from_static("Basic Ym9iOnB3"));
+        assert!(matches!(basic_credentials(&two), Err(ApiError::BadRequest(_))));
+        assert!(single_authorization(&with(b"Basic YWxpY2U6czNjcjp0")).is_ok());
     }
 }

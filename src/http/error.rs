@@ -21,6 +21,9 @@ pub enum ApiError {
     /// The request body is larger than the limit.
     #[error("request body too large")]
     BodyTooLarge,
+    /// The request body did not arrive within the body read timeout.
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
     /// The credentials are wrong (or name no known user).
     #[error("{0}")]
     Unauthorized(String),
@@ -51,6 +54,7 @@ impl ApiError {
             ApiError::BadRequest(_) | ApiError::UnsupportedGrantType(_) => StatusCode::BAD_REQUEST,
             ApiError::QueryTooLong => StatusCode::URI_TOO_LONG,
             ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -66,6 +70,7 @@ impl ApiError {
             ApiError::BadRequest(_) | ApiError::UnsupportedGrantType(_) => "INVALID_REQUEST",
             ApiError::QueryTooLong => "QUERY_TOO_LONG",
             ApiError::BodyTooLarge => "SIZE_INVALID",
+            ApiError::RequestTimeout => "REQUEST_TIMEOUT",
             ApiError::Unauthorized(_) => "UNAUTHORIZED",
             ApiError::NotFound => "NOT_FOUND",
             ApiError::Unavailable(_) => "UNAVAILABLE",

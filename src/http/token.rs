@@ -1,22 +1,29 @@
 //! `GET /token` (distribution token spec) and `POST /token` (OAuth2 password grant).
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::Json;
-use axum::body::{Body, to_bytes};
+use axum::body::to_bytes;
 use axum::extract::{ConnectInfo, Request, State};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 
-use super::basic::{BasicCredentials, basic_credentials};
+use super::basic::{BasicCredentials, basic_credentials, checked_user_name, single_authorization};
 use super::error::{ApiError, OAuthError};
 use super::params::Params;
 use super::{AppState, MAX_FORM_BYTES, MAX_QUERY_BYTES};
-use crate::authn::Outcome;
+use crate::authn::{ChainOutcome, Verified};
 use crate::policy::{Evaluation, Principal};
 use crate::scope::{Scope, parse_scopes};
 use crate::secret::Secret;
 use crate::token::IssuedToken;
+use crate::untrusted::Escaped;
+
+/// How long a `POST /token` form may take to arrive, set per request by the listener (from
+/// `[limits] body_read_timeout`); without it the default applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyReadTimeout(pub Duration);
 
 /// The JSON answer of `GET /token`.
 #[derive(Debug, Serialize)]
@@ -75,7 +82,8 @@ pub async fn post_token(
     request: Request,
 ) -> Result<Json<OAuthTokenResponse>, OAuthError> {
     let client = client_addr(&request);
-    let body = read_form(request.into_body()).await?;
+    single_authorization(request.headers())?;
+    let body = read_form(request, client).await?;
     let params = Params::parse(&body)?;
     check_service(&state, params.single("service")?)?;
     let scopes = parse_scopes(params.all("scope")).map_err(|e| ApiError::BadRequest(e.to_string()))?;
@@ -85,6 +93,7 @@ pub async fn post_token(
             let password = params.single("password")?;
             match (user, password) {
                 (Some(user), Some(password)) => {
+                    checked_user_name(user)?;
                     BasicCredentials { user: user.to_owned(), password: Secret::new(password) }
                 }
                 _ => return Err(ApiError::BadRequest("username and password are required".into()).into()),
@@ -115,11 +124,14 @@ async fn grant(
     let principal = match creds {
         None => Principal::Anonymous,
         Some(creds) => match state.authn.authenticate(&creds.user, &creds.password).await {
-            Ok(Outcome::Authenticated(identity)) => {
-                Principal::User { name: identity.name, groups: identity.groups }
-            }
-            Ok(Outcome::Denied | Outcome::UnknownUser) => {
-                tracing::info!(%client, user = %creds.user, "authentication failed");
+            Ok(ChainOutcome::Authenticated(Verified { identity, owns_name })) => Principal::User {
+                name: identity.name,
+                groups: identity.groups,
+                backend: identity.backend,
+                owns_name,
+            },
+            Ok(ChainOutcome::Denied | ChainOutcome::UnknownUser) => {
+                tracing::info!(%client, user = %Escaped(&creds.user), "authentication failed");
                 return Err(ApiError::Unauthorized(
                     "authentication failed: wrong user name or password".into(),
                 ));
@@ -145,6 +157,8 @@ fn log_decision(client: &str, subject: &str, scopes: &[Scope], evaluation: &Eval
     let requested = join(scopes.iter().map(|s| s.to_string()));
     let granted = granted_scopes(evaluation);
     let denied = join(evaluation.decisions.iter().filter(|d| !d.granted).map(|d| d.to_string()));
+    let (user, requested, granted, denied) =
+        (Escaped(user), Escaped(&requested), Escaped(&granted), Escaped(&denied));
     tracing::info!(%client, %user, %requested, %granted, %denied, "token issued");
 }
 
@@ -168,8 +182,21 @@ fn client_addr(request: &Request) -> Option<SocketAddr> {
     request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
 }
 
-async fn read_form(body: Body) -> Result<axum::body::Bytes, ApiError> {
-    to_bytes(body, MAX_FORM_BYTES).await.map_err(|_| ApiError::BodyTooLarge)
+/// The form, within [`MAX_FORM_BYTES`] and the request's [`BodyReadTimeout`] (a body that
+/// trickles in is answered 408, and the connection closed, rather than held open).
+async fn read_form(request: Request, client: Option<SocketAddr>) -> Result<axum::body::Bytes, ApiError> {
+    let timeout = request
+        .extensions()
+        .get::<BodyReadTimeout>()
+        .map_or(crate::config::LimitsConfig::default().body_read_timeout, |timeout| timeout.0);
+    match tokio::time::timeout(timeout, to_bytes(request.into_body(), MAX_FORM_BYTES)).await {
+        Ok(body) => body.map_err(|_| ApiError::BodyTooLarge),
+        Err(_) => {
+            let client = client.map(|a| a.ip().to_string()).unwrap_or_else(|| "-".into());
+            tracing::info!(%client, ?timeout, "POST /token: the form did not arrive in time");
+            Err(ApiError::RequestTimeout)
+        }
+    }
 }
 
 fn rfc3339(issued: &IssuedToken) -> Result<String, ApiError> {

@@ -118,6 +118,7 @@ cache_ttl = "30s"
 # bind_password_file = "ldap-password"      # or bind_password_env = "REGENT_LDAP_PASSWORD"
 # base = "ou=people,dc=example,dc=com"
 # filter = "(&(objectClass=inetOrgPerson)(uid=${{user}}))"
+# login_attribute = "uid"                   # the name policies see (default: the filter's attribute)
 # group_attribute = "memberOf"               # policies then see group:NAME (the group's cn)
 # cache_ttl = "60s"
 # max_stale = "15m"                         # serve cached identities while the directory is down

@@ -263,4 +263,8 @@ fn commented_backend_examples_parse_when_uncommented() {
         })
         .collect();
     assert_eq!(kinds, ["htpasswd", "ldap", "http"]);
+    let crate::config::BackendConfig::Ldap { config: ldap } = &config.authn[1].backend else {
+        panic!("not ldap")
+    };
+    assert_eq!(ldap.login_attribute, "uid", "the identity is the entry's uid, not the typed name");
 }

@@ -111,8 +111,8 @@ fn parse_rule(
     let subjects = parse_list(at, &raw.who, "who", |text| {
         Subject::parse(text).ok_or_else(|| {
             format!(
-                "unknown subject {text:?} (expected user:NAME, group:NAME, authenticated, \
-                 anonymous or everyone)"
+                "unknown subject {text:?} (expected user:NAME, user:BACKEND/NAME, group:NAME, \
+                 group:BACKEND/NAME, authenticated, anonymous or everyone)"
             )
         })
     })?;

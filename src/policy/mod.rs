@@ -25,6 +25,11 @@ pub enum Principal {
         name: String,
         /// The user's groups.
         groups: Vec<String>,
+        /// The authentication backend that authenticated the user.
+        backend: String,
+        /// Whether that backend is proven to own the name (every earlier backend answered "no
+        /// such user"): only then do `user:NAME` and `${user}` apply; `user:BACKEND/NAME` always.
+        owns_name: bool,
     },
 }
 

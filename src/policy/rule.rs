@@ -15,10 +15,20 @@ pub(crate) enum Effect {
 /// One entry of a rule's `who`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Subject {
-    /// `user:NAME`.
-    User(String),
-    /// `group:NAME`.
-    Group(String),
+    /// `user:NAME` (the user whose backend owns the name) or `user:BACKEND/NAME`.
+    User {
+        /// The backend the user must come from; `None`: the backend owning the name.
+        backend: Option<String>,
+        /// The login name.
+        name: String,
+    },
+    /// `group:NAME` (from any backend) or `group:BACKEND/NAME`.
+    Group {
+        /// The backend the group must come from; `None`: any.
+        backend: Option<String>,
+        /// The group name.
+        name: String,
+    },
     /// `authenticated`: any user with credentials.
     Authenticated,
     /// `anonymous`: only requests without credentials.
@@ -97,31 +107,44 @@ impl Action {
 }
 
 impl Subject {
-    /// Parses a `who` entry; `None` when it is not one regent knows.
+    /// Parses a `who` entry; `None` when it is not one regent knows. `user:` and `group:`
+    /// names split at their first `/` into backend and name.
     pub(crate) fn parse(text: &str) -> Option<Self> {
         let valid_name =
             |name: &str| !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c.is_control());
+        let qualified = |rest: &str| match rest.split_once('/') {
+            Some((backend, name)) if valid_name(backend) && valid_name(name) => {
+                Some((Some(backend.to_owned()), name.to_owned()))
+            }
+            Some(_) => None,
+            None => valid_name(rest).then(|| (None, rest.to_owned())),
+        };
         match text {
             "authenticated" => Some(Self::Authenticated),
             "anonymous" => Some(Self::Anonymous),
             "everyone" => Some(Self::Everyone),
             _ => match text.split_once(':') {
-                Some(("user", name)) if valid_name(name) => Some(Self::User(name.to_owned())),
-                Some(("group", name)) if valid_name(name) => Some(Self::Group(name.to_owned())),
+                Some(("user", rest)) => qualified(rest).map(|(backend, name)| Self::User { backend, name }),
+                Some(("group", rest)) => qualified(rest).map(|(backend, name)| Self::Group { backend, name }),
                 _ => None,
             },
         }
     }
 
-    /// Whether `who` is this subject.
+    /// Whether `who` is this subject: `user:NAME` only for the backend owning the name.
     fn includes(&self, who: &Principal) -> bool {
-        match (self, who) {
-            (Self::Everyone, _) => true,
-            (Self::Anonymous, Principal::Anonymous) => true,
-            (Self::Authenticated, Principal::User { .. }) => true,
-            (Self::User(wanted), Principal::User { name, .. }) => wanted == name,
-            (Self::Group(wanted), Principal::User { groups, .. }) => groups.contains(wanted),
-            _ => false,
+        let Principal::User { name, groups, backend, owns_name } = who else {
+            return matches!(self, Self::Everyone | Self::Anonymous);
+        };
+        let from = |wanted: &Option<String>| wanted.as_ref().is_none_or(|wanted| wanted == backend);
+        match self {
+            Self::Everyone | Self::Authenticated => true,
+            Self::Anonymous => false,
+            Self::User { backend: None, name: wanted } => *owns_name && wanted == name,
+            Self::User { backend: wanted_backend, name: wanted } => from(wanted_backend) && wanted == name,
+            Self::Group { backend: wanted_backend, name: wanted } => {
+                from(wanted_backend) && groups.contains(wanted)
+            }
         }
     }
 }
@@ -134,11 +157,12 @@ impl Rule {
             && self.names(resource, action)
     }
 
-    /// Whether the rule's target covers `resource` (with `${user}` as `who`'s login name).
+    /// Whether the rule's target covers `resource` (with `${user}` as `who`'s login name, for a
+    /// user whose backend owns the name only).
     fn covers(&self, who: &Principal, resource: Resource<'_>) -> bool {
         let user = match who {
-            Principal::Anonymous => None,
-            Principal::User { name, .. } => Some(name.as_str()),
+            Principal::User { name, owns_name: true, .. } => Some(name.as_str()),
+            _ => None,
         };
         match (&self.target, resource) {
             (Target::Repositories(patterns), Resource::Repository(name)) => {

@@ -33,7 +33,7 @@ fn authn_test_prints_steps_outcome_and_subjects_but_never_the_password() {
     assert!(out.contains("backends in order: local"), "{out}");
     assert!(out.contains("  local: authenticated as \"alice\", groups [\"developers\"]"), "{out}");
     assert!(out.contains("outcome: authenticated by \"local\" as \"alice\""), "{out}");
-    assert!(out.contains("policy subjects: user:alice group:developers authenticated everyone"), "{out}");
+    assert!(out.contains("policy subjects: user:alice user:local/alice group:developers group:local/developers authenticated everyone"), "{out}");
     assert!(!out.contains("Sup3r-s3cret"), "the password is printed: {out}");
 
     let wrong = regent(&["authn", "test", "--config", config, "alice"], tmp.path(), Some(b"Wr0ng-guess\n"));
@@ -49,4 +49,12 @@ fn authn_test_prints_steps_outcome_and_subjects_but_never_the_password() {
     assert_eq!(unknown.status.code(), Some(1), "{out}");
     assert!(out.contains("  local: no such user") && out.contains("no backend knows this user"), "{out}");
     assert!(!out.contains("Whatever-pw"), "{out}");
+
+    // A name /token refuses is refused here too, before any backend (and before the password).
+    let spaced =
+        regent(&["authn", "test", "--config", config, "alice "], tmp.path(), Some(b"Sup3r-s3cret\n"));
+    let out = text(&spaced);
+    assert_eq!(spaced.status.code(), Some(1), "{out}");
+    assert!(out.contains("starts or ends with whitespace: /token refuses this name (400)"), "{out}");
+    assert!(!out.contains("local:") && !out.contains("policy subjects"), "{out}");
 }

@@ -246,3 +246,29 @@ async fn traced_steps_show_the_request_and_answer_but_not_the_password() {
     assert_eq!(steps, expected);
     assert!(!steps.contains("alice-pw"));
 }
+
+#[tokio::test]
+async fn a_name_with_control_characters_or_spaces_in_the_answer_is_an_outage_logged_escaped() {
+    let api = AuthApi::start().await;
+    let direct = backend(config(&api.url("/check")));
+    assert_unavailable(login(&direct, "forger", "forger-pw").await, "\"admin\\n2020-01-01T00:00:00");
+    assert_unavailable(
+        login(&direct, "spacey", "spacey-pw").await,
+        "\"admin \": the user name starts or ends",
+    );
+
+    let mut env = TestEnv::new("http://127.0.0.1:5001/token");
+    env.config.authn.push(AuthnConfig {
+        name: "api".into(),
+        backend: BackendConfig::Http { config: config(&api.url("/check")) },
+    });
+    let app = router(env.state());
+    let (log, _guard) = crate::token_names::CapturedLog::start();
+    for user in ["forger", "spacey"] {
+        let (status, body) = token_request(app.clone(), user, &format!("{user}-pw")).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{user}: never a token: {body}");
+    }
+    log.assert_clean();
+    let text = log.text();
+    assert!(text.contains("\"admin\\n2020-01-01T00:00:00.000000Z  INFO"), "{text}");
+}

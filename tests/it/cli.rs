@@ -76,6 +76,27 @@ fn passwd_and_policy_commands() {
     );
     assert!(lines.lines().any(|l| l.contains("bob/app:push") && l.contains("denied")), "{lines}");
 
+    // As htpasswd's alice during an earlier backend's outage: no ${user} namespace.
+    let not_owner = regent(
+        &[
+            "policy",
+            "explain",
+            "--config",
+            config,
+            "--user",
+            "alice",
+            "--backend",
+            "local",
+            "--not-owner",
+            "repository:alice/app:push",
+        ],
+        tmp.path(),
+        None,
+    );
+    assert!(not_owner.status.success(), "{}", text(&not_owner.stderr));
+    let lines = text(&not_owner.stdout);
+    assert!(lines.contains("alice/app:push denied (no allow rule matched)"), "{lines}");
+
     std::fs::write(
         tmp.path().join("d/policies/99-broken.toml"),
         "[[allow]]\nwho = [\"user:x\"]\nrepositories = [\"a/**b\"]\nactions = [\"pull\"]\n",

@@ -131,7 +131,8 @@ pub enum LdapGroupSource {
 }
 
 /// The `[[authn]]` table: search mode with the fixture's service account (password from the
-/// file `ldap-password`), the login name from `uid`, a 60 s cache and [`LDAP_TIMEOUT`].
+/// file `ldap-password`), no `login_attribute` (the default: `uid`, which the filter matches),
+/// a 60 s cache and [`LDAP_TIMEOUT`].
 fn ldap_authn_toml(slapd: &Slapd, groups: LdapGroupSource) -> String {
     let timeout = format!("{}s", LDAP_TIMEOUT.as_secs());
     let groups = match groups {
@@ -150,7 +151,6 @@ bind_dn = \"{bind_dn}\"
 bind_password_file = \"ldap-password\"
 base = \"{base}\"
 filter = \"(&(objectClass=inetOrgPerson)(uid=${{user}}))\"
-login_attribute = \"uid\"
 {groups}pool_size = 2
 connect_timeout = \"{timeout}\"
 timeout = \"{timeout}\"

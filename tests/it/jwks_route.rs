@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
 use regent::clock::SystemClock;
-use regent::config::FrontConfig;
+use regent::config::{FrontConfig, LimitsConfig};
 use regent::http::router;
 use regent::server::{BoundListener, build_state, run_listeners};
 use regent::token::{KeyType, SigningKey};
@@ -55,9 +55,10 @@ fn a_listener_with_an_upstream_answers_the_jwks_itself() {
                 listener,
                 tls: None,
                 upstream: Some(upstream_url.parse().unwrap()),
+                trusted_proxies: Vec::new(),
             }];
             let state = build_state(&config, Arc::new(SystemClock)).unwrap();
-            run_listeners(bound, &FrontConfig::default(), state, async move {
+            run_listeners(bound, &FrontConfig::default(), &LimitsConfig::default(), state, async move {
                 let _ = stopped.await;
             })
             .await

@@ -2,6 +2,7 @@
 //! TLS, outages, the cache and the pool. Settings are built directly (no TOML here).
 
 mod logins;
+mod names;
 mod outages;
 mod tls_and_pool;
 
@@ -28,7 +29,7 @@ fn search_config(slapd: &Slapd) -> LdapConfig {
             scope: SearchScope::Sub,
             filter: "(&(objectClass=inetOrgPerson)(uid=${user}))".to_owned(),
         },
-        login_attribute: Some("uid".to_owned()),
+        login_attribute: "uid".to_owned(),
         groups: LdapGroups {
             attribute: Some("memberOf".to_owned()),
             search: None,

@@ -237,7 +237,11 @@ fn regent_authn_test_prints_each_ldap_step_and_never_a_password() {
         format!(
             "outcome: authenticated by \"{LDAP_BACKEND}\" as \"carol\", groups [\"developers\", \"ops\"]"
         ),
-        "policy subjects: user:carol group:developers group:ops authenticated everyone".to_owned(),
+        format!(
+            "policy subjects: user:carol user:{b}/carol group:developers group:{b}/developers group:ops \
+             group:{b}/ops authenticated everyone",
+            b = LDAP_BACKEND
+        ),
     ] {
         assert!(text.contains(&expected), "missing {expected:?} in:\n{text}");
     }

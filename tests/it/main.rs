@@ -3,7 +3,8 @@
 //! [`fixtures`] starts real programs (docker-registry, skopeo, podman) on free 127.0.0.1 ports;
 //! [`fixture_selftest`] proves the fixtures themselves work before anything builds on them.
 //! [`env`] makes a data directory with the library's `init` and serves it; [`token_api`] drives
-//! the router in-process; [`e2e_registry`] runs the real registry and clients against regent;
+//! the router in-process ([`token_names`]: user names, duplicate headers, log escaping);
+//! [`e2e_registry`] runs the real registry and clients against regent;
 //! [`cli`] runs the `regent` binary; [`ldap_e2e`] runs a real slapd behind regent end to end;
 //! [`front`] tests the TLS front end and the proxy, and runs the registry and clients through it;
 //! [`registry2_keys`] checks the key settings against registry 2.8; [`registry3`] runs distribution v3.1.1 against regent (bundle and JWKS, every key type,
@@ -31,4 +32,6 @@ mod registry3;
 mod reload;
 mod token_api;
 mod token_limits;
+mod token_names;
+mod token_ownership;
 mod token_tcp;

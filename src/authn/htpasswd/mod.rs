@@ -51,6 +51,8 @@ pub struct HtpasswdBackend {
     bcrypt_slots: Arc<Semaphore>,
     /// How many bcrypt verifications ran (dummy ones included).
     bcrypt_runs: AtomicU64,
+    /// Bumped on every successful load of either file ([`Authenticator::generation`]).
+    generation: Arc<AtomicU64>,
 }
 
 impl HtpasswdBackend {
@@ -62,15 +64,19 @@ impl HtpasswdBackend {
         groups: Option<PathBuf>,
         cache_ttl: Duration,
     ) -> Result<Self, HtpasswdError> {
+        let generation = Arc::new(AtomicU64::new(0));
         let users_path = file.clone();
+        let loaded = Arc::clone(&generation);
         let users = Reloadable::new(&format!("htpasswd {}", file.display()), vec![file], move || {
-            UserFile::load(&users_path)
+            UserFile::load(&users_path).inspect(|_| bump(&loaded))
         })?;
         let groups = match groups {
             Some(path) => {
                 let groups_path = path.clone();
                 let label = format!("groups {}", path.display());
-                Some(Reloadable::new(&label, vec![path], move || GroupFile::load(&groups_path))?)
+                let loaded = Arc::clone(&generation);
+                let load = move || GroupFile::load(&groups_path).inspect(|_| bump(&loaded));
+                Some(Reloadable::new(&label, vec![path], load)?)
             }
             None => None,
         };
@@ -83,6 +89,7 @@ impl HtpasswdBackend {
             cache: CredentialCache::new(cache_ttl, capacity),
             bcrypt_slots: Arc::new(Semaphore::new(parallelism)),
             bcrypt_runs: AtomicU64::new(0),
+            generation,
         })
     }
 
@@ -147,10 +154,23 @@ impl HtpasswdBackend {
     }
 }
 
+/// Counts one more load of a backend file.
+fn bump(generation: &AtomicU64) {
+    generation.fetch_add(1, Ordering::Relaxed);
+}
+
 #[async_trait]
 impl Authenticator for HtpasswdBackend {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn cache_ttl(&self) -> Duration {
+        self.cache.ttl()
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Relaxed)
     }
 
     async fn authenticate(&self, user: &str, password: &Secret) -> Result<Outcome, AuthnError> {

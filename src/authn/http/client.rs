@@ -21,6 +21,7 @@ use rustls_pki_types::pem::PemObject;
 use super::error::HttpBackendError;
 use crate::config::{HttpAuthConfig, HttpCredentials};
 use crate::secret::Secret;
+use crate::untrusted::{Escaped, check_name};
 
 /// The largest answer body read.
 pub(super) const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -118,8 +119,10 @@ struct AcceptedBody {
     groups: Vec<String>,
 }
 
-/// Reads an answer; `Err` (an outage) for any status other than 2xx, 401, 403, 404, and for a
-/// 2xx whose body is neither empty nor the expected JSON object (its groups could be wrong).
+/// Reads an answer; `Err` (an outage) for any status other than 2xx, 401, 403, 404, for a
+/// 2xx whose body is neither empty nor the expected JSON object (its groups could be wrong),
+/// and for a `name` breaking the user-name rule (control characters, surrounding whitespace,
+/// empty, too long): such an answer cannot be trusted either.
 pub(super) fn verdict(status: StatusCode, body: &[u8]) -> Result<Verdict, String> {
     match status.as_u16() {
         200..=299 => {
@@ -129,12 +132,12 @@ pub(super) fn verdict(status: StatusCode, body: &[u8]) -> Result<Verdict, String
                 serde_json::from_slice::<AcceptedBody>(body)
                     .map_err(|error| format!("answered {status} with an unreadable body: {error}"))?
             };
-            let name = match body.name {
-                Some(name) if name.trim().is_empty() => {
-                    return Err(format!("answered {status} with an empty \"name\""));
-                }
-                name => name,
-            };
+            if let Some(name) = &body.name
+                && let Err(error) = check_name(name)
+            {
+                return Err(format!("answered {status} with the \"name\" {}: {error}", Escaped(name)));
+            }
+            let name = body.name;
             Ok(Verdict::Accepted { name, groups: body.groups })
         }
         401 | 403 => Ok(Verdict::Denied),
@@ -175,10 +178,16 @@ mod tests {
             (200, "ok"),
             (200, r#"{"groups":"dev"}"#),
             (200, r#"{"name":" "}"#),
+            (200, r#"{"name":""}"#),
+            (200, r#"{"name":"admin\n2026-01-01 INFO token issued user=root"}"#),
+            (200, r#"{"name":"\u001b[2Jadmin"}"#),
+            (200, r#"{"name":" admin"}"#),
+            (200, r#"{"name":"admin "}"#),
         ];
         for (status, body) in outages {
             let status = StatusCode::from_u16(status).unwrap();
-            assert!(verdict(status, body.as_bytes()).is_err(), "{status} {body:?} is an outage");
+            let reason = verdict(status, body.as_bytes()).expect_err(body);
+            assert!(!reason.chars().any(crate::untrusted::is_control), "{reason:?} is escaped");
         }
     }
 

@@ -4,14 +4,16 @@
 //! The credentials go as HTTP Basic on a `GET`, or as a JSON `POST` of
 //! `{"username": ..., "password": ...}`. A 2xx answer authenticates (an optional JSON body
 //! `{"name": ..., "groups": [...]}` names the user and its groups), 401 and 403 deny, 404 means
-//! no such user; any other status, a connection error or a timeout is an outage. Successes are
+//! no such user; any other status, a connection error, a timeout, or a `name` breaking the
+//! user-name rule ([`crate::untrusted::check_name`]) is an outage. Successes are
 //! cached for `cache_ttl`; with `max_stale`, a cached identity also answers during an outage.
 
 mod client;
 mod error;
 mod stale;
 
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use http_body_util::{BodyExt, Limited};
@@ -23,6 +25,7 @@ use self::stale::IdentityCache;
 use crate::authn::{Authenticator, AuthnError, Identity, Outcome, Trace};
 use crate::config::{HttpAuthConfig, HttpCredentials};
 use crate::secret::Secret;
+use crate::untrusted::Escaped;
 
 /// An external HTTP auth API.
 #[derive(Debug)]
@@ -37,6 +40,9 @@ pub struct HttpBackend {
     client: AuthClient,
     /// Recently verified credentials.
     cache: IdentityCache,
+    /// How many answers came from the stale cache ([`Authenticator::generation`]: the chain
+    /// caches none of them).
+    stale_answers: AtomicU64,
 }
 
 impl HttpBackend {
@@ -47,7 +53,7 @@ impl HttpBackend {
             config.url.parse().map_err(|error| HttpBackendError::Url { url: config.url.clone(), error })?;
         let client = build_client(&config)?;
         let cache = IdentityCache::new(config.cache_ttl, config.max_stale);
-        Ok(Self { name: name.to_owned(), config, uri, client, cache })
+        Ok(Self { name: name.to_owned(), config, uri, client, cache, stale_answers: AtomicU64::new(0) })
     }
 
     /// Authenticates at `now`, recording steps in `trace` when given.
@@ -106,12 +112,13 @@ impl HttpBackend {
             Err(reason) => {
                 if let Some(identity) = self.cache.stale(user, password, context, now) {
                     tracing::warn!(
-                        backend = %self.name, user, %reason,
+                        backend = %self.name, user = %Escaped(user), %reason,
                         "auth API unavailable: using a cached identity (max_stale)"
                     );
                     step(format!(
                         "unavailable ({reason}): using the identity cached before the outage (max_stale)"
                     ));
+                    self.stale_answers.fetch_add(1, Ordering::Relaxed);
                     return Ok(Outcome::Authenticated(identity));
                 }
                 Err(AuthnError::Unavailable { backend: self.name.clone(), reason })
@@ -149,6 +156,14 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 impl Authenticator for HttpBackend {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn cache_ttl(&self) -> Duration {
+        self.config.cache_ttl
+    }
+
+    fn generation(&self) -> u64 {
+        self.stale_answers.load(Ordering::Relaxed)
     }
 
     async fn authenticate(&self, user: &str, password: &Secret) -> Result<Outcome, AuthnError> {

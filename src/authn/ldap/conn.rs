@@ -10,6 +10,7 @@ use rustls::ClientConfig;
 
 use super::error::Outage;
 use super::steps::Steps;
+use crate::untrusted::Escaped;
 
 /// LDAP result code `invalidCredentials`.
 const INVALID_CREDENTIALS: u32 = 49;
@@ -133,7 +134,7 @@ pub(super) async fn search(
     request: &SearchRequest<'_>,
     timeout: Duration,
 ) -> Result<Vec<SearchEntry>, Outage> {
-    let what = || format!("search under {:?} for {}", request.base, request.filter);
+    let what = || format!("search under {:?} for {}", request.base, Escaped(request.filter));
     let result = ldap
         .with_search_options(SearchOptions::new().sizelimit(request.limit))
         .with_timeout(timeout)
@@ -176,5 +177,16 @@ pub(super) fn describe_code(rc: u32, text: &str) -> String {
         53 => "unwillingToPerform",
         _ => "error",
     };
-    if text.is_empty() { format!("{name} ({rc})") } else { format!("{name} ({rc}): {text}") }
+    if text.is_empty() { format!("{name} ({rc})") } else { format!("{name} ({rc}): {}", Escaped(text)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn result_codes_are_named_and_the_servers_text_is_escaped() {
+        assert_eq!(describe_code(INVALID_CREDENTIALS, ""), "invalidCredentials (49)");
+        assert_eq!(describe_code(53, "no\nINFO forged"), "unwillingToPerform (53): \"no\\nINFO forged\"");
+    }
 }

@@ -18,7 +18,8 @@ const AD_IN_CHAIN_FILTER: &str = "(member:1.2.840.113556.1.4.1941:=${dn})";
 /// The groups found so far: lower-cased DN -> (DN, name).
 type Found = BTreeMap<String, (String, String)>;
 
-/// The names of the groups of the user whose entry is `user_entry` (login name `user`),
+/// The names of the groups of the user whose entry is `user_entry` (`user`: the login name as
+/// stored in the entry, which `${user}` in group filters becomes),
 /// sorted, de-duplicated and lower-cased when `lowercase`.
 pub(super) async fn resolve(
     config: &LdapGroups,

@@ -10,15 +10,14 @@ use super::LdapBackend;
 use super::conn::{self, BindResult, SearchRequest};
 use super::error::Outage;
 use super::escape::{escape_dn_value, escape_filter_value, fill_template};
-use super::groups::{self, attribute_values};
+use super::groups;
+use super::login_name::canonical_name;
 use super::pool::Directory;
 use super::steps::Steps;
 use crate::authn::{Identity, Outcome};
 use crate::config::{LdapMode, SearchScope};
 use crate::secret::Secret;
-
-/// The attribute list that asks for no attributes (RFC 4511 section 4.5.1.8).
-const NO_ATTRIBUTES: &str = "1.1";
+use crate::untrusted::{Escaped, check_name};
 
 impl LdapBackend {
     /// Asks the directory (no cache): the outcome, or the outage that prevented one.
@@ -71,9 +70,9 @@ impl LdapBackend {
             count => {
                 tracing::warn!(
                     backend = self.name,
-                    user,
+                    user = %Escaped(user),
                     count,
-                    filter,
+                    filter = %Escaped(&filter),
                     "the user filter matched more than one entry: login refused"
                 );
                 return Ok(Outcome::Denied);
@@ -85,7 +84,7 @@ impl LdapBackend {
         }
         drop(user_conn);
         let mut directory = Directory::Pool(pool, &self.connector);
-        self.identity(user, &entry, &mut directory, steps).await.map(Outcome::Authenticated)
+        self.identity(user, &entry, &mut directory, steps).await
     }
 
     /// Direct-bind mode: bind as the DN built from the template, then read the own entry.
@@ -115,10 +114,11 @@ impl LdapBackend {
         steps.record(|| {
             format!("read own entry {dn:?}: {}", if entry.is_some() { "found" } else { "not readable" })
         });
+        // An unreadable entry has no login name: `identity` refuses the login.
         let entry =
             entry.unwrap_or_else(|| SearchEntry { dn, attrs: HashMap::new(), bin_attrs: HashMap::new() });
         let mut directory = Directory::Bound(&mut ldap, self.config.timeout);
-        self.identity(user, &entry, &mut directory, steps).await.map(Outcome::Authenticated)
+        self.identity(user, &entry, &mut directory, steps).await
     }
 
     /// Binds as `dn` with the user's password: `true` when accepted.
@@ -146,39 +146,51 @@ impl LdapBackend {
         }
     }
 
-    /// The identity for the authenticated `entry`: login name and groups.
+    /// The identity for the authenticated `entry` (typed as `user`): the canonical login name
+    /// read from the entry, and the groups found with it. Denied when the entry has no usable
+    /// name: the name as typed is never the identity.
     async fn identity(
         &self,
         user: &str,
         entry: &SearchEntry,
         directory: &mut Directory<'_>,
         steps: &mut Steps<'_>,
-    ) -> Result<Identity, Outage> {
-        let name = match &self.config.login_attribute {
-            Some(attribute) => match attribute_values(entry, attribute).next() {
-                Some(value) if self.config.lowercase => value.to_lowercase(),
-                Some(value) => value.to_owned(),
-                None => {
-                    steps.record(|| format!("entry has no {attribute}: keeping the name as typed"));
-                    user.to_owned()
-                }
-            },
-            None => user.to_owned(),
+    ) -> Result<Outcome, Outage> {
+        let attribute = &self.config.login_attribute;
+        let stored = match canonical_name(entry, attribute, user) {
+            None => Err("the entry has no value of the login attribute".to_owned()),
+            Some(value) => check_name(value)
+                .map(|()| value)
+                .map_err(|error| format!("the login attribute's value is refused: {error}")),
         };
+        let stored = match stored {
+            Ok(stored) => stored,
+            Err(reason) => {
+                tracing::warn!(
+                    backend = self.name,
+                    user = %Escaped(user),
+                    dn = %Escaped(&entry.dn),
+                    attribute,
+                    reason,
+                    "LDAP login refused: no canonical login name"
+                );
+                steps.record(|| format!("{}: {reason} ({attribute}): login refused", entry.dn));
+                return Ok(Outcome::Denied);
+            }
+        };
+        let name = if self.config.lowercase { stored.to_lowercase() } else { stored.to_owned() };
+        // Group filters get the name as stored (e.g. memberUid is matched case-exactly).
         let groups =
-            groups::resolve(&self.config.groups, self.config.lowercase, entry, user, directory, steps)
+            groups::resolve(&self.config.groups, self.config.lowercase, entry, stored, directory, steps)
                 .await?;
-        steps.record(|| format!("login name {name:?}, groups {groups:?}"));
-        Ok(Identity { backend: self.name.clone(), name, groups })
+        steps.record(|| format!("login name {name:?} (from {attribute}), groups {groups:?}"));
+        Ok(Outcome::Authenticated(Identity { backend: self.name.clone(), name, groups }))
     }
 
     /// The attributes read from the user's entry: the login attribute and the group attribute.
     fn entry_attributes(&self) -> Vec<String> {
-        let wanted: Vec<String> = [&self.config.login_attribute, &self.config.groups.attribute]
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect();
-        if wanted.is_empty() { vec![NO_ATTRIBUTES.to_owned()] } else { wanted }
+        let mut wanted = vec![self.config.login_attribute.clone()];
+        wanted.extend(self.config.groups.attribute.clone());
+        wanted
     }
 }

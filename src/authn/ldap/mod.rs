@@ -4,7 +4,9 @@
 //! configured filter (`${user}` RFC 4515-escaped), then binds as that entry on a separate,
 //! short-lived connection. Direct-bind mode binds as `user_dn` (`${user}` RFC 4514-escaped) and
 //! reads its own entry. Groups come from an attribute (`memberOf`), a group search, and nested
-//! expansion. Empty passwords are refused before any bind (many directories treat them as an
+//! expansion. The identity's name is always the entry's `login_attribute` value (the attribute
+//! the filter or `user_dn` matches by default), never the name as typed: the directory matches
+//! names case- and space-insensitively. Empty passwords are refused before any bind (many directories treat them as an
 //! anonymous bind and answer success).
 //!
 //! Successful logins are cached ([`CredentialCache`]) for `cache_ttl`; with `max_stale`, a
@@ -16,6 +18,7 @@ mod conn;
 mod error;
 mod escape;
 mod groups;
+mod login_name;
 mod lookup;
 mod pool;
 mod steps;
@@ -35,6 +38,7 @@ use crate::authn::cache::CredentialCache;
 use crate::authn::{Authenticator, AuthnError, Outcome, Trace};
 use crate::config::{LdapConfig, LdapMode, NestedGroups};
 use crate::secret::Secret;
+use crate::untrusted::Escaped;
 
 /// The most authenticated identities the backend remembers at once.
 const CACHE_CAPACITY: usize = 10_000;
@@ -53,6 +57,9 @@ pub struct LdapBackend {
     cache: Option<CredentialCache>,
     /// How many binds as a user were sent.
     user_binds: AtomicU64,
+    /// How many answers came from the stale cache ([`Authenticator::generation`]: the chain
+    /// caches none of them).
+    stale_answers: AtomicU64,
 }
 
 impl LdapBackend {
@@ -87,7 +94,8 @@ impl LdapBackend {
         };
         let retention = config.cache_ttl.max(config.max_stale.unwrap_or_default());
         let cache = (!retention.is_zero()).then(|| CredentialCache::new(retention, CACHE_CAPACITY));
-        Ok(Self { name: name.to_owned(), config, connector, pool, cache, user_binds: AtomicU64::new(0) })
+        let (user_binds, stale_answers) = (AtomicU64::new(0), AtomicU64::new(0));
+        Ok(Self { name: name.to_owned(), config, connector, pool, cache, user_binds, stale_answers })
     }
 
     /// How many connections were opened so far (pooled and per-login bind connections).
@@ -142,7 +150,7 @@ impl LdapBackend {
                 if let Some((identity, age)) = cached.filter(|(_, age)| self.stale_allowed(*age)) {
                     tracing::warn!(
                         backend = self.name,
-                        user,
+                        user = %Escaped(user),
                         age_secs = age.as_secs(),
                         reason = %outage.reason,
                         "LDAP directory unavailable: using a stale cached identity (max_stale)"
@@ -153,6 +161,7 @@ impl LdapBackend {
                             age.as_secs()
                         )
                     });
+                    self.stale_answers.fetch_add(1, Ordering::Relaxed);
                     return Ok(Outcome::Authenticated(identity));
                 }
                 steps.record(|| format!("unavailable: {}", outage.reason));
@@ -171,6 +180,14 @@ impl LdapBackend {
 impl Authenticator for LdapBackend {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn cache_ttl(&self) -> Duration {
+        self.config.cache_ttl
+    }
+
+    fn generation(&self) -> u64 {
+        self.stale_answers.load(Ordering::Relaxed)
     }
 
     async fn authenticate(&self, user: &str, password: &Secret) -> Result<Outcome, AuthnError> {

@@ -5,6 +5,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::ldap_groups::groups;
+use super::ldap_login::login_attribute;
 use super::{AuthnContext, DEFAULT_REMOTE_CACHE_TTL};
 use crate::config::error::ConfigError;
 use crate::config::file::FileAuthn;
@@ -41,16 +42,13 @@ pub(super) fn ldap(context: &AuthnContext<'_>, table: &FileAuthn) -> Result<Ldap
             format!("starttls does not apply to {url:?}: ldaps:// is TLS from the start"),
         ));
     }
+    let mode = mode(context, table)?;
     Ok(LdapConfig {
         urls,
         starttls,
         ca_file: table.ca_file.as_ref().map(|value| context.path(value, "ca_file")).transpose()?,
-        mode: mode(context, table)?,
-        login_attribute: table
-            .login_attribute
-            .as_ref()
-            .map(|value| attribute_name(context, value, "login_attribute"))
-            .transpose()?,
+        login_attribute: login_attribute(context, table, &mode)?,
+        mode,
         groups: groups(context, table)?,
         lowercase: table.lowercase.as_ref().is_some_and(|value| *value.get_ref()),
         pool_size: count(context, &table.pool_size, "pool_size", DEFAULT_POOL_SIZE)?,

@@ -4,6 +4,7 @@
 mod http;
 mod ldap;
 mod ldap_groups;
+mod ldap_login;
 
 #[cfg(test)]
 mod tests;
@@ -149,6 +150,14 @@ pub(super) fn authn(
         let span = table.span();
         let table = table.into_inner();
         let name = word(locator, &table.name, "authn name")?;
+        if name.contains('/') {
+            return Err(locator.at(
+                table.name.span(),
+                format!(
+                    "authn name {name:?} must not contain `/` (policies name users as user:BACKEND/NAME)"
+                ),
+            ));
+        }
         if let Some(&offset) = first_seen.get(&name) {
             let (line, _) = line_column(locator.text, offset);
             return Err(locator.at(

@@ -112,7 +112,7 @@ max_stale = "1h"
             scope: SearchScope::One,
             filter: "(&(objectClass=person)(uid=${user}))".into(),
         },
-        login_attribute: Some("uid".into()),
+        login_attribute: "uid".into(),
         groups: LdapGroups {
             attribute: Some("memberOf".into()),
             search: Some(GroupSearch {
@@ -138,7 +138,7 @@ fn ldap_defaults() {
     let BackendConfig::Ldap { config } = backend(LDAP) else { panic!("not ldap") };
     assert!(!config.starttls && !config.lowercase);
     assert_eq!(config.ca_file, None);
-    assert_eq!(config.login_attribute, None);
+    assert_eq!(config.login_attribute, "uid", "the attribute of the default filter");
     assert_eq!(
         config.groups,
         LdapGroups {
@@ -173,6 +173,7 @@ nested = "ad_in_chain"
         config.mode,
         LdapMode::DirectBind { user_dn: "uid=${user},ou=people,dc=example,dc=org".into() }
     );
+    assert_eq!(config.login_attribute, "uid", "the attribute of user_dn's first RDN");
     let search = config.groups.search.expect("group search");
     assert_eq!(search.name_attribute, DEFAULT_GROUP_NAME_ATTRIBUTE);
     assert_eq!(config.groups.nested, NestedGroups::AdInChain);

@@ -1,7 +1,8 @@
 //! `kind = "ldap"`: one case per error with its exact `file:line:col` (keys appended to the
 //! search-mode table start on line 17).
 
-use super::tests::{LDAP_TABLE as LDAP, assert_errors, edit};
+use super::tests::{LDAP_TABLE as LDAP, assert_errors, edit, parse};
+use crate::config::BackendConfig;
 
 fn with(extra: &str) -> String {
     format!("{LDAP}{extra}\n")
@@ -144,6 +145,26 @@ fn ldap_errors_name_file_line_and_column() {
         ),
         ("bad attribute name", with("group_attribute = \"member Of\""), "17:19", "is not an attribute name"),
         ("bad login attribute", with("login_attribute = \"\""), "17:19", "is not an attribute name"),
+        (
+            "filter comparing the user with two attributes",
+            with("filter = \"(|(uid=${user})(mail=${user}))\""),
+            "17:10",
+            "filter compares `${user}` with more than one attribute, so the attribute holding the \
+             canonical login name is unknown: set `login_attribute`",
+        ),
+        (
+            "filter using the user in a longer value",
+            with("filter = \"(mail=${user}@example.org)\""),
+            "17:10",
+            "filter uses `${user}` other than as a whole `(attribute=${user})` equality",
+        ),
+        (
+            "direct bind without an attribute=${user} RDN",
+            direct("${user}@corp.example.com", ""),
+            "14:11",
+            "user_dn does not start with an `attribute=${user},` RDN, so the attribute holding the \
+             canonical login name is unknown: set `login_attribute`",
+        ),
         ("zero pool_size", with("pool_size = 0"), "17:13", "pool_size must be between 1 and 1000"),
         (
             "negative depth",
@@ -163,4 +184,28 @@ fn ldap_errors_name_file_line_and_column() {
         ),
     ];
     assert_errors(&cases);
+}
+
+/// The login attribute a loaded table ends up with.
+fn login_attribute(table: &str) -> String {
+    match parse(table) {
+        Ok(config) => match &config.authn[0].backend {
+            BackendConfig::Ldap { config } => config.login_attribute.clone(),
+            other => panic!("not ldap: {other:?}"),
+        },
+        Err(error) => panic!("{table}: {error}"),
+    }
+}
+
+#[test]
+fn login_attribute_defaults_to_the_attribute_matched_with_the_user() {
+    assert_eq!(login_attribute(LDAP), "uid", "the default filter (uid=${{user}})");
+    let ad = with("filter = \"(&(objectClass=user)(sAMAccountName=${user}))\"");
+    assert_eq!(login_attribute(&ad), "sAMAccountName");
+    // login_attribute, when given, wins and lets any filter or DN template through.
+    let either = with("filter = \"(|(uid=${user})(mail=${user}))\"\nlogin_attribute = \"uid\"");
+    assert_eq!(login_attribute(&either), "uid");
+    let upn = direct("${user}@corp.example.com", "login_attribute = \"sAMAccountName\"\n");
+    assert_eq!(login_attribute(&upn), "sAMAccountName");
+    assert_eq!(login_attribute(&direct("cn=${user},ou=people,dc=x", "")), "cn");
 }

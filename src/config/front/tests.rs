@@ -173,3 +173,19 @@ fn errors_name_line_column_and_say_what_is_wrong() {
         assert!(error.contains(message), "{what}: {error}");
     }
 }
+
+#[test]
+fn trusted_proxies_take_addresses_and_networks() {
+    let text = "[[listen]]\naddress = \"127.0.0.1:8080\"\ntrusted_proxies = [\"127.0.0.1\", \"10.1.2.3/8\", \"fd00::/8\"]\n";
+    let listen = &parse(text).unwrap().listen[0];
+    let expected: Vec<ipnet::IpNet> =
+        ["127.0.0.1/32", "10.0.0.0/8", "fd00::/8"].iter().map(|net| net.parse().unwrap()).collect();
+    assert_eq!(listen.trusted_proxies, expected);
+    assert!(parse(FRONT).unwrap().listen[0].trusted_proxies.is_empty(), "none unless configured");
+
+    let bad =
+        "[[listen]]\naddress = \"127.0.0.1:8080\"\ntrusted_proxies = [\"10.0.0.0/8\", \"lb.example\"]\n";
+    let error = parse(bad).unwrap_err();
+    assert!(error.starts_with("/srv/regent/regent.toml:12:34: "), "{error}");
+    assert!(error.contains("bad trusted proxy \"lb.example\": expected an IP address or a CIDR"), "{error}");
+}

@@ -28,16 +28,16 @@ fn load_errors_point_at_the_offending_value() {
         (format!("[[allow]]\nwho = []\n{REPOS}{PULL}"), "p.toml:2:7: `who` must not be empty"),
         (
             format!("[[allow]]\nwho = [\"authenticated\", \"root\"]\n{REPOS}{PULL}"),
-            "p.toml:2:25: unknown subject \"root\" (expected user:NAME, group:NAME, authenticated, anonymous or everyone)",
+            "p.toml:2:25: unknown subject \"root\" (expected user:NAME, user:BACKEND/NAME, group:NAME, group:BACKEND/NAME, authenticated, anonymous or everyone)",
         ),
         (
             format!("[[allow]]\nwho = [\"user:\"]\n{REPOS}{PULL}"),
-            "p.toml:2:8: unknown subject \"user:\" (expected user:NAME, group:NAME, authenticated, anonymous or everyone)",
+            "p.toml:2:8: unknown subject \"user:\" (expected user:NAME, user:BACKEND/NAME, group:NAME, group:BACKEND/NAME, authenticated, anonymous or everyone)",
         ),
         (
             // Columns count characters, not bytes.
             format!("[[allow]]\nwho = [\"user:é\", \"Group:x\"]\n{REPOS}{PULL}"),
-            "p.toml:2:18: unknown subject \"Group:x\" (expected user:NAME, group:NAME, authenticated, anonymous or everyone)",
+            "p.toml:2:18: unknown subject \"Group:x\" (expected user:NAME, user:BACKEND/NAME, group:NAME, group:BACKEND/NAME, authenticated, anonymous or everyone)",
         ),
         (
             format!("[[deny]]\n{WHO}{REPOS}actions = [\"pull\", \"write\"]\n"),

@@ -3,13 +3,24 @@
 mod eval;
 mod examples;
 mod load_dir;
+mod subjects;
 
 use super::*;
 use crate::scope::parse_scopes;
 
-/// A user with groups.
+/// A user with groups, from a backend `local` that owns the name.
 fn user(name: &str, groups: &[&str]) -> Principal {
-    Principal::User { name: name.to_owned(), groups: groups.iter().map(|g| (*g).to_owned()).collect() }
+    user_from("local", true, name, groups)
+}
+
+/// A user with groups from `backend`, which may or may not own the name.
+fn user_from(backend: &str, owns_name: bool, name: &str, groups: &[&str]) -> Principal {
+    Principal::User {
+        name: name.to_owned(),
+        groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+        backend: backend.to_owned(),
+        owns_name,
+    }
 }
 
 /// Loads one policy text named `test.toml`, insisting on no warnings.

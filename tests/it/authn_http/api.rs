@@ -73,7 +73,8 @@ impl Drop for AuthApi {
 
 /// The API: `/hang` never answers; `/fail` and a `down` API answer 500; `/json...` reads a JSON
 /// body, anything else HTTP Basic. alice (alice-pw) has groups, carol (carol-pw) gets a bare
-/// 204, eve is forbidden, other names are unknown.
+/// 204, forger and spacey get a 200 with a `name` breaking the name rule, eve is forbidden,
+/// other names are unknown.
 async fn answer(
     State(state): State<Arc<ApiState>>,
     uri: Uri,
@@ -110,6 +111,15 @@ async fn answer(
             axum::Json(json!({"name": "alice", "groups": ["developers", "ops"]})).into_response()
         }
         ("carol", "carol-pw") => StatusCode::NO_CONTENT.into_response(),
+        // Answers whose `name` forges a log line or hides a space: untrustworthy answers.
+        ("forger", "forger-pw") => axum::Json(json!({
+            "name": format!("admin\n{}\u{1b}[2K", crate::token_names::FORGED),
+            "groups": ["admins"]
+        }))
+        .into_response(),
+        ("spacey", "spacey-pw") => {
+            axum::Json(json!({"name": "admin ", "groups": ["admins"]})).into_response()
+        }
         ("alice" | "carol", _) => StatusCode::UNAUTHORIZED.into_response(),
         ("eve", _) => StatusCode::FORBIDDEN.into_response(),
         _ => StatusCode::NOT_FOUND.into_response(),

@@ -17,9 +17,10 @@ use crate::env::TestEnv;
 
 /// How much goes each way.
 const BODY: u64 = 4 << 30;
-/// The loose cap on the process's RSS while the bodies stream (the tight goal is for the
-/// benchmark, with regent alone in its process).
-const RSS_CAP: u64 = 256 << 20;
+/// The loose cap on how much the process's RSS may grow while the bodies stream (the tight goal
+/// is for the benchmark, with regent alone in its process). Growth, not the absolute RSS: the
+/// other tests of this binary run in the same process at the same time.
+const RSS_GROWTH_CAP: u64 = 256 << 20;
 
 /// Samples the RSS every 50 ms until dropped; keeps the peak.
 struct RssSampler {
@@ -97,5 +98,11 @@ async fn four_gib_up_and_down_in_bounded_memory() {
         mib(before),
         mib(peak),
     );
-    assert!(peak < RSS_CAP, "peak RSS {:.0} MiB over the {:.0} MiB cap", mib(peak), mib(RSS_CAP));
+    let growth = peak.saturating_sub(before);
+    assert!(
+        growth < RSS_GROWTH_CAP,
+        "RSS grew by {:.0} MiB, over the {:.0} MiB cap",
+        mib(growth),
+        mib(RSS_GROWTH_CAP)
+    );
 }

@@ -32,7 +32,12 @@ fn skopeo_and_podman_log_in_push_and_pull_through_tls() {
         issuer: ISSUER.into(),
         rootcertbundle: env.report.certificate.clone(),
     });
-    let spec = ListenerSpec { listener, tls: Some(certs.tls.clone()), upstream: Some(registry.url()) };
+    let spec = ListenerSpec {
+        listener,
+        tls: Some(certs.tls.clone()),
+        upstream: Some(registry.url()),
+        trusted_proxies: Vec::new(),
+    };
     let _server = FrontServer::start(&env, vec![spec], FrontConfig::default());
     let images = tempfile::tempdir().unwrap();
     let image = oci::write_layout(&images.path().join("v1"), "v1", b"bytes through the TLS front end");

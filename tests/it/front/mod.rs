@@ -1,6 +1,8 @@
 //! The TLS front end: handshakes (SNI, ALPN, versions), the streaming proxy (headers, chunked
 //! uploads, multi-GiB bodies in bounded memory, 502/504, clients that vanish), certificate
-//! reload, and end to end with the real registry, skopeo and podman through TLS.
+//! reload, end to end with the real registry, skopeo and podman through TLS, and the attacks on
+//! the front end: connection exhaustion (`[limits]`, the descriptor limit), forwarded-header
+//! spoofing (`trusted_proxies`), and requests refused before routing.
 //!
 //! [`server::FrontServer`] runs regent's `run_listeners` in a background runtime;
 //! [`upstream::Upstream`] is a small recording upstream; [`client`] is rustls + hyper with a
@@ -14,6 +16,10 @@ mod upstream;
 
 mod big_body;
 mod e2e;
+mod exhaustion;
+mod fd_limit;
+mod forwarded;
 mod handshake;
 mod proxying;
+mod refusals;
 mod reload;

@@ -51,7 +51,9 @@ async fn host_and_forwarded_headers_reach_the_upstream() {
         );
         assert_eq!(seen.header("x-forwarded-host"), [authority.as_str()]);
         assert_eq!(seen.header("x-forwarded-proto"), ["https"]);
-        assert_eq!(seen.header("x-forwarded-for"), ["10.9.8.7, 127.0.0.1"]);
+        assert_eq!(seen.header("x-forwarded-for"), ["127.0.0.1"], "a client's own value is dropped");
+        let forwarded = format!("for=127.0.0.1;host=\"{authority}\";proto=https");
+        assert_eq!(seen.header("forwarded"), [forwarded]);
         assert!(seen.header("x-hop").is_empty(), "a header named by Connection is hop-by-hop");
     }
 }

@@ -6,7 +6,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use regent::clock::SystemClock;
-use regent::config::{FrontConfig, TlsConfig};
+use regent::config::{FrontConfig, LimitsConfig, TlsConfig};
 use regent::front::CertificateStore;
 use regent::server::{BoundListener, build_state, run_listeners};
 use tokio::sync::oneshot;
@@ -21,12 +21,19 @@ pub struct ListenerSpec {
     pub tls: Option<TlsConfig>,
     /// The registry behind it.
     pub upstream: Option<String>,
+    /// Peers whose forwarding headers are kept.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl ListenerSpec {
     /// A fresh loopback listener.
     pub fn new(tls: Option<TlsConfig>, upstream: Option<String>) -> Self {
-        Self { listener: std::net::TcpListener::bind("127.0.0.1:0").unwrap(), tls, upstream }
+        Self {
+            listener: std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
+            tls,
+            upstream,
+            trusted_proxies: Vec::new(),
+        }
     }
 }
 
@@ -41,6 +48,16 @@ pub struct FrontServer {
 impl FrontServer {
     /// Serves `env`'s token service on `specs` with `front`'s routes and timeouts.
     pub fn start(env: &TestEnv, specs: Vec<ListenerSpec>, front: FrontConfig) -> Self {
+        Self::start_with_limits(env, specs, front, LimitsConfig::default())
+    }
+
+    /// [`FrontServer::start`] within `limits`.
+    pub fn start_with_limits(
+        env: &TestEnv,
+        specs: Vec<ListenerSpec>,
+        front: FrontConfig,
+        limits: LimitsConfig,
+    ) -> Self {
         let config = env.config.clone();
         let addrs: Vec<SocketAddr> = specs.iter().map(|s| s.listener.local_addr().unwrap()).collect();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -59,11 +76,12 @@ impl FrontServer {
                         listener,
                         tls: spec.tls.as_ref().map(|tls| CertificateStore::load(tls).unwrap()),
                         upstream: spec.upstream.map(|u| u.parse().unwrap()),
+                        trusted_proxies: spec.trusted_proxies,
                     });
                 }
                 let state = build_state(&config, Arc::new(SystemClock)).unwrap();
                 ready_tx.send(()).unwrap();
-                run_listeners(bound, &front, state, async move {
+                run_listeners(bound, &front, &limits, state, async move {
                     let _ = stopped.await;
                 })
                 .await
