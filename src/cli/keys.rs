@@ -12,14 +12,17 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use time::format_description::well_known::Rfc3339;
 
+mod files;
+
+use files::{load_pairs, lock_key_directory, write_out};
+
 use super::ConfigArg;
 use super::KeyTypeArg;
 use super::commands::existing_config;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, KeyType};
 use crate::token::keydir::{
-    KeyPairFiles, KeyState, PENDING_DIR, PUBLIC_MODE, RETIRED_DIR, list_pairs, move_pair, name_taken,
-    write_atomically, write_pair,
+    KeyPairFiles, KeyState, PENDING_DIR, RETIRED_DIR, move_pair, name_taken, write_pair,
 };
 use crate::token::{KeySet, SigningKey, compatibility_warnings, generate_key, load_key_set};
 
@@ -166,6 +169,7 @@ fn key_directory(config: &Config) -> anyhow::Result<&Path> {
 
 fn rotate(config: &Config, args: &RotateArgs) -> anyhow::Result<ExitCode> {
     let directory = key_directory(config)?;
+    let _lock = lock_key_directory(directory)?;
     let key_type = args.key_type.map_or(config.token.key_type, KeyType::from);
     let now = SystemClock.now();
     let stamp = now.replace_nanosecond(0).unwrap_or(now).format(&Rfc3339).unwrap_or_default();
@@ -197,17 +201,6 @@ fn rotate(config: &Config, args: &RotateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Every pair of the key directory with its loaded key.
-fn load_pairs(directory: &Path) -> anyhow::Result<Vec<(KeyPairFiles, SigningKey)>> {
-    list_pairs(directory)?
-        .into_iter()
-        .map(|pair| {
-            let key = SigningKey::load(&pair.key, &pair.certificate)?;
-            Ok((pair, key))
-        })
-        .collect()
-}
-
 /// Whether `wanted` names this pair: its libtrust kid, its thumbprint or its file name.
 fn names(pair: &KeyPairFiles, key: &SigningKey, wanted: &str) -> bool {
     wanted == key.kid() || wanted == key.thumbprint() || wanted == pair.name
@@ -215,6 +208,7 @@ fn names(pair: &KeyPairFiles, key: &SigningKey, wanted: &str) -> bool {
 
 fn activate(config: &Config, wanted: Option<&str>) -> anyhow::Result<ExitCode> {
     let directory = key_directory(config)?;
+    let _lock = lock_key_directory(directory)?;
     let pending: Vec<_> = load_pairs(directory)?
         .into_iter()
         .filter(|(pair, key)| pair.state == KeyState::Pending && wanted.is_none_or(|w| names(pair, key, w)))
@@ -236,6 +230,7 @@ fn activate(config: &Config, wanted: Option<&str>) -> anyhow::Result<ExitCode> {
 
 fn retire(config: &Config, wanted: &str, force: bool) -> anyhow::Result<ExitCode> {
     let directory = key_directory(config)?;
+    let _lock = lock_key_directory(directory)?;
     let keys = key_set(config)?;
     let pairs = load_pairs(directory)?;
     let Some((pair, key)) = pairs.iter().find(|(pair, key)| names(pair, key, wanted)) else {
@@ -265,26 +260,5 @@ fn retire(config: &Config, wanted: &str, force: bool) -> anyhow::Result<ExitCode
         retired.key.parent().unwrap_or(directory).display()
     );
     println!("next: `regent keys bundle` / `regent keys jwks` and restart the registry");
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Writes `text` to `out` (default: `default_name` next to the config file; `-`: stdout),
-/// atomically with mode 0644 so the registry's user can read it.
-fn write_out(
-    config: &Config,
-    out: Option<&Path>,
-    default_name: &str,
-    text: &str,
-) -> anyhow::Result<ExitCode> {
-    let path = match out {
-        Some(path) if path == Path::new("-") => {
-            print!("{text}");
-            return Ok(ExitCode::SUCCESS);
-        }
-        Some(path) => path.to_path_buf(),
-        None => config.path.parent().unwrap_or(Path::new(".")).join(default_name),
-    };
-    write_atomically(&path, text.as_bytes(), PUBLIC_MODE)?;
-    eprintln!("wrote {}", path.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -107,8 +107,8 @@ pub fn write_pair(
             });
         }
     }
-    write_atomically(&certificate, generated.cert_pem.as_bytes(), PUBLIC_MODE)?;
-    write_atomically(&key, generated.key_pem.expose().as_bytes(), KEY_MODE)?;
+    write_new(&certificate, generated.cert_pem.as_bytes(), PUBLIC_MODE)?;
+    write_new(&key, generated.key_pem.expose().as_bytes(), KEY_MODE)?;
     Ok(KeyPairFiles { name: name.to_owned(), key, certificate, state })
 }
 
@@ -140,6 +140,21 @@ pub fn name_taken(dir: &Path, name: &str) -> bool {
 /// Replaces `path` with `contents` atomically (a temporary file in the same directory, then a
 /// rename) with file mode `mode`.
 pub fn write_atomically(path: &Path, contents: &[u8], mode: u32) -> Result<(), TokenError> {
+    let file = prepare(path, contents, mode)?;
+    file.persist(path).map_err(|error| io_error(path, &error.error))?;
+    Ok(())
+}
+
+/// Like [`write_atomically`], refusing to replace an existing `path` (two rotations at once
+/// cannot overwrite each other's key).
+fn write_new(path: &Path, contents: &[u8], mode: u32) -> Result<(), TokenError> {
+    let file = prepare(path, contents, mode)?;
+    file.persist_noclobber(path).map_err(|error| io_error(path, &error.error))?;
+    Ok(())
+}
+
+/// A synced temporary file with `contents` and mode `mode` in `path`'s directory.
+fn prepare(path: &Path, contents: &[u8], mode: u32) -> Result<tempfile::NamedTempFile, TokenError> {
     let parent = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -148,8 +163,7 @@ pub fn write_atomically(path: &Path, contents: &[u8], mode: u32) -> Result<(), T
     set_mode(file.as_file(), mode).map_err(|error| io_error(path, &error))?;
     file.write_all(contents).map_err(|error| io_error(path, &error))?;
     file.as_file().sync_all().map_err(|error| io_error(path, &error))?;
-    file.persist(path).map_err(|error| io_error(path, &error.error))?;
-    Ok(())
+    Ok(file)
 }
 
 /// Creates `dir` (and parents) with mode 0700 when it does not exist.

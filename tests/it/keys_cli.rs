@@ -201,3 +201,39 @@ fn a_running_server_picks_up_rotate_activate_and_retire_without_a_restart() {
     keys_ok(&["retire", &old_kid], cwd);
     eventually("the retired key leaves the JWKS", || jwks_kids() == [new_kid.clone()]);
 }
+
+#[test]
+fn key_commands_wait_for_the_directory_lock() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    init(cwd, &["--key-type", "ec"]);
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(cwd.join("d/keys/.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let mut rotate = Command::new(env!("CARGO_BIN_EXE_regent"))
+        .args(["keys", "rotate", "--config", "d/regent.toml", "--type", "ec"])
+        .current_dir(cwd)
+        .env_remove("REGENT_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(rotate.try_wait().unwrap().is_none(), "rotate ran while another command held the lock");
+    assert_eq!(listed(cwd).len(), 1);
+    lock.unlock().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = rotate.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "rotate did not finish after the lock was released");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success());
+    assert_eq!(listed(cwd).len(), 2);
+}
