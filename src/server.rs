@@ -115,7 +115,7 @@ pub fn build_chain(config: &Config) -> Result<Chain, ServerError> {
 }
 
 /// Loads the signing keys once (an error is fatal) and watches their files: a rotation, an
-/// activation or a retirement is live within about a second; a broken pair is logged and the
+/// activation or a retirement is live within two seconds; a broken pair is logged and the
 /// last good key set keeps signing. Registry compatibility warnings are logged at each load.
 fn watch_keys(config: &Config) -> Result<Arc<Reloadable<KeySet>>, ServerError> {
     let token = config.token.clone();

@@ -2,7 +2,7 @@
 //! the files the registry reads (`rootcertbundle`, registry 3's `auth.token.jwks`).
 //!
 //! The order for a rotation with no failed pull: `rotate` (the new key is trusted, not signing)
-//! -> `bundle`/`jwks` -> restart the registry -> `activate` (regent signs with it within ~1 s)
+//! -> `bundle`/`jwks` -> restart the registry -> `activate` (regent signs with it within ~2 s)
 //! -> wait one token lifetime -> `retire OLD` -> `bundle`/`jwks` -> restart the registry.
 
 use std::path::{Path, PathBuf};

@@ -51,7 +51,7 @@ fn rotate_while_the_registry_runs(trust: Trust, from: KeyType, to: &str) {
     stack.pull("pull after the registry restart", "alice/app:v1", alice);
     assert_eq!(stack.tags_status("alice/app", &old_token), 200);
 
-    // 4. activate: regent signs with the new key within about a second, no restart.
+    // 4. activate: regent signs with the new key within two seconds, no restart.
     stack.keys(&["activate"]);
     stack.wait_for_signing_kid(&new_kid);
     stack.pull("pull with a token from the new key", "alice/app:v1", alice);
