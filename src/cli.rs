@@ -1,5 +1,5 @@
 //! The `regent` command line: `init`, `serve`, `passwd`, `policy check`, `policy explain`,
-//! `authn test`.
+//! `authn test`, `keys list|rotate|activate|retire|bundle|jwks`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,6 +16,9 @@ use crate::token::KeyType;
 
 mod authn;
 mod commands;
+mod keys;
+
+pub use keys::{KeysCommand, KidArgs, OutArgs, RetireArgs, RotateArgs};
 
 /// regent: a token-auth server for Docker/OCI registries.
 #[derive(Debug, Parser)]
@@ -41,6 +44,9 @@ pub enum Command {
     /// Debug the authentication backends.
     #[command(subcommand)]
     Authn(AuthnCommand),
+    /// Manage the signing keys: list, rotate, activate, retire; write the registry's bundle/JWKS.
+    #[command(subcommand)]
+    Keys(KeysCommand),
 }
 
 /// `regent authn ...`.
@@ -111,8 +117,12 @@ pub struct InitArgs {
 pub enum KeyTypeArg {
     /// RSA 2048, RS256.
     Rsa,
+    /// RSA 3072, RS256.
+    Rsa3072,
     /// ECDSA P-256, ES256.
     Ec,
+    /// Ed25519, EdDSA (registry 3 only).
+    Ed25519,
 }
 
 /// Arguments of `regent serve`.
@@ -191,6 +201,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy(PolicyCommand::Check(args)) => commands::policy_check(args),
         Command::Policy(PolicyCommand::Explain(args)) => commands::policy_explain(args),
         Command::Authn(AuthnCommand::Test(args)) => authn::authn_test(args),
+        Command::Keys(command) => keys::keys_command(command),
     }
 }
 
@@ -231,7 +242,9 @@ impl From<KeyTypeArg> for KeyType {
     fn from(value: KeyTypeArg) -> Self {
         match value {
             KeyTypeArg::Rsa => KeyType::Rsa,
+            KeyTypeArg::Rsa3072 => KeyType::Rsa3072,
             KeyTypeArg::Ec => KeyType::Ec,
+            KeyTypeArg::Ed25519 => KeyType::Ed25519,
         }
     }
 }

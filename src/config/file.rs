@@ -41,6 +41,14 @@ pub(crate) struct FileToken {
     pub(crate) ttl: Option<Spanned<String>>,
     /// `[[token.keys]]`.
     pub(crate) keys: Option<Spanned<Vec<FileKeyFiles>>>,
+    /// A directory of `NAME.key` + `NAME.crt` pairs (instead of `[[token.keys]]`).
+    pub(crate) key_directory: Option<Spanned<String>>,
+    /// `libtrust` or `rfc7638`.
+    pub(crate) kid: Option<Spanned<String>>,
+    /// Whether tokens carry `x5c`.
+    pub(crate) x5c: Option<bool>,
+    /// The type of key `regent keys rotate` makes: `rsa`, `rsa3072`, `ec` or `ed25519`.
+    pub(crate) key_type: Option<Spanned<String>>,
 }
 
 /// One `[[token.keys]]` entry.

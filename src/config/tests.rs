@@ -57,6 +57,10 @@ fn valid_file_parses_with_resolved_paths() {
                 key: PathBuf::from("/srv/regent/keys/token.key"),
                 certificate: PathBuf::from("/etc/regent/token.crt"),
             }],
+            key_directory: None,
+            kid: KidFormat::Libtrust,
+            x5c: true,
+            key_type: KeyType::Rsa,
         },
         authn: vec![AuthnConfig {
             name: "local".into(),

@@ -9,6 +9,8 @@
 //! [`ldap_e2e`] runs a real slapd behind regent end to end; [`htpasswd_outage`] fills the bcrypt
 //! slots and gets a 503;
 //! [`front`] tests the TLS front end and the proxy, and runs the registry and clients through it;
+//! [`registry2_keys`] checks the key settings against registry 2.8; [`registry3`] runs
+//! distribution v3.1.1 against regent (bundle and JWKS, every key type, a rotation); [`keys_cli`] runs `regent keys` and a rotation under a running server;
 //! [`token_limits`] bounds the work of one token request; [`reload`] reloads policy files safely.
 
 // Test code: a failed setup step should stop the test loudly, and nothing here is a public API.
@@ -24,9 +26,13 @@ mod fixture_selftest;
 mod fixtures;
 mod front;
 mod htpasswd_outage;
+mod jwks_route;
+mod keys_cli;
 mod ldap;
 mod ldap_e2e;
 mod passwd;
+mod registry2_keys;
+mod registry3;
 mod reload;
 mod token_api;
 mod token_limits;
