@@ -40,6 +40,9 @@ pub(super) fn add_tls(
     };
 
     let mut outcomes = Vec::new();
+    if let Some(key_directory) = &config.token.key_directory {
+        outcomes.push((Outcome::Kept, key_directory.clone()));
+    }
     for keys in &config.token.keys {
         outcomes.push((Outcome::Kept, keys.key.clone()));
         outcomes.push((Outcome::Kept, keys.certificate.clone()));
