@@ -1,5 +1,6 @@
-//! The binary's log output: plain text (no ANSI codes) when stderr is not a terminal, and a
-//! warning whenever the policy directory holds no rule (at start and after a reload).
+//! The binary's log output: plain text (no ANSI codes) when stderr is not a terminal, and
+//! warnings whenever the policy directory holds no rule (at start and after a reload) or a
+//! broad push grant.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -85,10 +86,17 @@ fn an_empty_policy_directory_is_a_warning_at_start_and_after_a_reload() {
     assert!(warning.contains(" WARN "), "{warning}");
     assert!(warning.contains(&format!("policies: {EMPTY_WARNING}")), "{warning}");
 
-    // A rule arrives (reload, no warning), then goes again: the warning comes back.
-    let rule = "[[allow]]\nwho = [\"authenticated\"]\nrepositories = [\"**\"]\nactions = [\"pull\"]\n";
+    // A rule arrives (a broad push grant: warned about at WARN on the reload), then goes again:
+    // the empty-directory warning comes back.
+    let rule = "[[allow]]\nwho = [\"everyone\"]\nrepositories = [\"**\"]\nactions = [\"push\"]\n";
     std::fs::write(policies.join("10-pull.toml"), rule).expect("write");
-    wait_for_lines(&log, "reloaded", 1);
+    let text = wait_for_lines(&log, "reloaded", 1);
+    let broad = text.lines().find(|line| line.contains("broad grant")).expect("a broad-grant warning");
+    assert!(
+        broad.contains(" WARN ") && broad.contains("10-pull.toml:1:1: broad grant: everyone may push"),
+        "{broad}"
+    );
+    assert_eq!(text.lines().filter(|line| line.contains(EMPTY_WARNING)).count(), 1, "{text}");
     std::fs::remove_file(policies.join("10-pull.toml")).expect("remove");
     let text = wait_for_lines(&log, EMPTY_WARNING, 2);
     assert!(!text.contains('\u{1b}'), "ANSI escape codes in a log file:\n{text:?}");

@@ -122,3 +122,19 @@ fn an_invalid_test_file_is_exit_status_2_with_its_position() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(text(&missing.stderr).contains("nope.toml"), "{}", text(&missing.stderr));
 }
+
+#[test]
+fn policy_check_warns_about_a_broad_grant_and_still_succeeds() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    assert!(regent(&["init", "--dir", "d"], tmp.path()).status.success());
+    let rule = "# everyone may push\n[[allow]]\nwho = [\"authenticated\"]\nrepositories = [\"*/**\"]\nactions = [\"*\"]\n";
+    std::fs::write(tmp.path().join("d/policies/60-open.toml"), rule).expect("write");
+    let check = regent(&["policy", "check", "--config", "d/regent.toml"], tmp.path());
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+    let stderr = text(&check.stderr);
+    assert!(
+        stderr.lines().any(|line| line.starts_with("warning: ")
+            && line.contains("60-open.toml:2:1: broad grant: authenticated may push and delete on \"*/**\"")),
+        "{stderr}"
+    );
+}
