@@ -10,10 +10,12 @@
 //! - [`server`]: binds nothing itself; `run(listeners, state, shutdown)` serves the router.
 //! - [`front`]: the rustls listener and the streaming reverse proxy to the registry.
 //! - [`init`]: `regent init`: writes a working data directory (config, keys, htpasswd, policies).
-//! - [`http`]: axum routes (`/token`, `/auth/token`, `/healthz`), extractors and `ApiError`.
+//! - [`http`]: axum routes (`/token`, `/auth/token`, `/healthz`, `/.well-known/jwks.json`),
+//!   extractors and `ApiError`.
 //! - [`policy`]: pure and synchronous: (principal, scopes) -> grant + reasons.
-//! - [`token`]: signing keys, libtrust `kid`, `x5c`, claims, the token issuer, and refresh tokens
-//!   (docker's identity tokens) with their revocations.
+//! - [`token`]: signing keys and the key directory, libtrust and RFC 7638 `kid`s, `x5c`, JWKS,
+//!   claims, the token issuer, and refresh tokens (docker's identity tokens) with their
+//!   revocations.
 //! - [`authn`]: the `Authenticator` trait, the backend chain and the htpasswd backend.
 //! - [`config`]: `regent.toml` file structs (`deny_unknown_fields`) -> validated [`config::Config`].
 //! - [`reload`]: one mechanism for every watched file: read, parse, swap, keep the last good.

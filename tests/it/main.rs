@@ -5,9 +5,15 @@
 //! [`env`] makes a data directory with the library's `init` and serves it; [`token_api`] drives
 //! the router in-process ([`token_names`]: user names, duplicate headers, log escaping);
 //! [`e2e_registry`] runs the real registry and clients against regent;
-//! [`cli`] runs the `regent` binary; [`ldap_e2e`] runs a real slapd behind regent end to end;
+//! [`cli`] runs the `regent` binary ([`passwd`]: many `regent passwd` at once on one file);
+//! [`ldap_e2e`] runs a real slapd behind regent end to end; [`htpasswd_outage`] fills the bcrypt
+//! slots and gets a 503;
 //! [`front`] tests the TLS front end and the proxy, and runs the registry and clients through it;
-//! [`token_limits`] bounds the work of one token request; [`reload`] reloads policy files safely.
+//! [`registry2_keys`] checks the key settings against registry 2.8; [`registry3`] runs
+//! distribution v3.1.1 against regent (bundle and JWKS, every key type, a rotation); [`keys_cli`] runs `regent keys` and a rotation under a running server;
+//! [`token_limits`] bounds the work of one token request; [`reload`] reloads policy files safely;
+//! [`logging`] checks the binary's log output; [`init_existing`] adds TLS to a data directory;
+//! [`policy_test_cli`] runs `regent policy test`.
 
 // Test code: a failed setup step should stop the test loudly, and nothing here is a public API.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
@@ -23,9 +29,18 @@ mod env;
 mod fixture_selftest;
 mod fixtures;
 mod front;
+mod htpasswd_outage;
+mod init_existing;
+mod jwks_route;
+mod keys_cli;
 mod ldap;
 mod ldap_e2e;
 mod ldap_refresh;
+mod logging;
+mod passwd;
+mod policy_test_cli;
+mod registry2_keys;
+mod registry3;
 mod reload;
 mod revoke_cli;
 mod token_api;

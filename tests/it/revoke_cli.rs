@@ -87,3 +87,76 @@ async fn regent_revoke_user_and_all_reach_a_running_server_within_seconds() {
     }
     assert!(std::fs::read_to_string(dir.join("revocations.toml")).unwrap().contains("all = "));
 }
+
+/// `regent serve` (the binary, its real logging): the token lines say `grant=password` and
+/// `grant=refresh`, a refused refresh token is logged with its reason, and no token appears.
+#[test]
+fn the_log_names_the_grant_and_never_a_token() {
+    let env = TestEnv::new("http://127.0.0.1:5001/token");
+    let port = crate::fixtures::free_port();
+    let text = std::fs::read_to_string(env.config_path()).expect("regent.toml");
+    let text = text.replace("address = \"127.0.0.1:5001\"", &format!("address = \"127.0.0.1:{port}\""));
+    assert!(text.contains(&format!("127.0.0.1:{port}")), "init's listener was rewritten:\n{text}");
+    std::fs::write(env.config_path(), text).expect("write regent.toml");
+    let log_path = env.config_path().with_file_name("serve.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let child = Command::new(env!("CARGO_BIN_EXE_regent"))
+        .args(["serve", "--config"])
+        .arg(env.config_path())
+        .env_remove("REGENT_CONFIG")
+        .env("RUST_LOG", "regent=info")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn regent serve");
+    let _child = crate::fixtures::ChildGuard(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::panic::catch_unwind(|| crate::fixtures::http_get(&format!("{base}/healthz"), &[])).is_err() {
+        assert!(Instant::now() < deadline, "regent serve did not come up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let auth = format!("Basic {}", STANDARD.encode("alice:alice-pw"));
+    let login = crate::fixtures::http_get(
+        &format!("{base}/token?account=alice&offline_token=true&service={SERVICE}"),
+        &[("Authorization", &auth)],
+    );
+    assert_eq!(login.status, 200, "{}", login.body);
+    let token = login.json()["refresh_token"].as_str().expect("refresh_token").to_owned();
+    let form_type = [("Content-Type", "application/x-www-form-urlencoded")];
+    let refresh = |token: &str| {
+        let form =
+            format!("grant_type=refresh_token&client_id=docker&refresh_token={token}&service={SERVICE}");
+        crate::fixtures::http_request("POST", &format!("{base}/token"), &form_type, form.as_bytes())
+    };
+    assert_eq!(refresh(&token).status, 200);
+    // One base64 character in the middle of the signature changed: still valid base64.
+    let at = token.len() - 20;
+    let swapped = if &token[at..=at] == "A" { "B" } else { "A" };
+    let forged = format!("{}{swapped}{}", &token[..at], &token[at + 1..]);
+    assert_eq!(refresh(&forged).status, 400);
+    let started = Instant::now();
+    let text = loop {
+        let text = std::fs::read_to_string(&log_path).expect("log");
+        if text.contains("refresh token refused") || started.elapsed() > Duration::from_secs(10) {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let issued: Vec<&str> = text.lines().filter(|line| line.contains("token issued")).collect();
+    assert!(
+        issued.iter().any(|line| line.contains("grant=\"password\"") || line.contains("grant=password")),
+        "{text}"
+    );
+    assert!(
+        issued.iter().any(|line| line.contains("grant=\"refresh\"") || line.contains("grant=refresh")),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|line| line.contains("refresh token refused") && line.contains("signature")),
+        "{text}"
+    );
+    let signature = token.rsplit('.').next().expect("signature");
+    assert!(!text.contains(signature) && !text.contains(&token[..40]), "a token in the log:\n{text}");
+}

@@ -41,7 +41,7 @@ fn part(token: &str, index: usize) -> Value {
 
 #[test]
 fn a_refresh_token_has_its_own_type_and_audience_and_no_access_or_groups() {
-    for key_type in [KeyType::Rsa, KeyType::Ec] {
+    for key_type in [KeyType::Rsa, KeyType::Rsa3072, KeyType::Ec, KeyType::Ed25519] {
         let keys = keys(key_type);
         let token = tokens().issue(&keys, &alice(), NOW).unwrap();
         let header = part(token.expose(), 0);

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::*;
 use crate::authn::Lookup;
-use crate::authn::htpasswd::{HtpasswdBackend, delete_user, set_password};
+use crate::authn::htpasswd::{BcryptLimits, HtpasswdBackend, delete_user, set_password};
 
 /// A backend answering lookups from a list of names, or with an outage, counting the calls.
 struct Directory {
@@ -67,8 +67,14 @@ fn htpasswd(dir: &Path) -> (Arc<HtpasswdBackend>, std::path::PathBuf) {
     set_password(&file, "bob", &Secret::new("bob-pw"), 4).unwrap();
     let groups = dir.join("groups");
     std::fs::write(&groups, "devs: alice\n").unwrap();
-    let backend =
-        HtpasswdBackend::open("local", file.clone(), Some(groups), Duration::from_secs(30)).unwrap();
+    let backend = HtpasswdBackend::open(
+        "local",
+        file.clone(),
+        Some(groups),
+        Duration::from_secs(30),
+        BcryptLimits::default(),
+    )
+    .unwrap();
     (Arc::new(backend), file)
 }
 
