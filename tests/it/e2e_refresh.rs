@@ -124,3 +124,27 @@ fn skopeo_and_podman_use_an_identity_token_until_revoked_or_deleted() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+#[test]
+fn registry_3_refuses_a_refresh_token_as_a_bearer_token_with_a_bundle_or_a_jwks() {
+    use crate::registry3::stack::{Stack3, Trust};
+    for trust in [Trust::Bundle, Trust::JwksOnly] {
+        let stack = Stack3::start(regent::token::KeyType::Ec, trust);
+        let url = format!(
+            "{}?account=admin&client_id=docker&offline_token=true&service={SERVICE}&scope=registry:catalog:*",
+            stack.regent.realm()
+        );
+        let auth = format!("Basic {}", STANDARD.encode("admin:admin-pw"));
+        let answer = http_get(&url, &[("Authorization", &auth)]);
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        let json = answer.json();
+        let (access, refresh) = (json["token"].as_str().unwrap(), json["refresh_token"].as_str().unwrap());
+        let catalog = format!("{}/v2/_catalog", stack.registry.url());
+        let answer = http_get(&catalog, &[("Authorization", &format!("Bearer {access}"))]);
+        assert_eq!(answer.status, 200, "{trust:?}: the access token works: {}", answer.body);
+        let answer = http_get(&catalog, &[("Authorization", &format!("Bearer {refresh}"))]);
+        assert_eq!(answer.status, 401, "{trust:?}: a refresh token was accepted: {}", answer.body);
+        let log = stack.registry.log();
+        assert!(log.contains("audience") || log.contains("invalid token"), "{trust:?}: {log}");
+    }
+}

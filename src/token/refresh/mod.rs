@@ -3,7 +3,7 @@
 //! for the other.
 //!
 //! - **Header** `typ` is [`REFRESH_TYP`] (access tokens say `JWT`), `alg` the signing key's,
-//!   `kid` its key ID; no `x5c`.
+//!   `kid` its key ID in the configured format (as access tokens have it); no `x5c`.
 //! - **Claims** `iss` (the configured issuer), `aud` = `regent-refresh:<service>` (never equal
 //!   to the service: a registry checks `aud == service` and refuses it as a bearer token), `sub`,
 //!   `backend`, `owns_name`, `iat`, `exp`, `jti`, and no `access` and no groups (they are
@@ -167,7 +167,8 @@ impl RefreshTokens {
             jti: URL_SAFE_NO_PAD.encode(jti),
         };
         let key = keys.signing_key();
-        let header = RefreshHeader { typ: REFRESH_TYP, alg: key.algorithm(), kid: key.kid() };
+        let kid = key.kid_as(keys.options().kid);
+        let header = RefreshHeader { typ: REFRESH_TYP, alg: key.algorithm(), kid };
         let mut token = URL_SAFE_NO_PAD.encode(to_json(&header)?);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(to_json(&claims)?, &mut token);

@@ -60,7 +60,8 @@ pub(super) fn verify(
         Some(REFRESH_TYP) => {}
         other => return Err(RefreshError::WrongType(other.unwrap_or("").to_owned())),
     }
-    let named = |key: &&SigningKey| header.kid.as_deref() == Some(key.kid());
+    let kid_format = keys.options().kid;
+    let named = |key: &&SigningKey| header.kid.as_deref() == Some(key.kid_as(kid_format));
     let candidates = keys.keys().iter().filter(named).chain(keys.keys().iter().filter(|key| !named(key)));
     for key in candidates {
         let Some((algorithm, decoding_key)) = cache.get(key) else {
