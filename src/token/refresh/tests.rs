@@ -202,3 +202,19 @@ fn the_revocations_file_is_written_atomically_and_errors_name_line_and_column() 
     let error = Revocations::parse("[users]\nalice = 2026-06-01T10:00:00\n", &path).unwrap_err().to_string();
     assert!(error.contains("users.alice") && error.contains("offset"), "{error}");
 }
+
+#[test]
+fn simultaneous_revocations_lose_no_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(REVOCATIONS_FILE_NAME);
+    std::thread::scope(|scope| {
+        for index in 0..8 {
+            let path = &path;
+            scope.spawn(move || record_revocation(path, Some(&format!("user{index}")), NOW).unwrap());
+        }
+    });
+    let loaded = Revocations::load(&path).unwrap();
+    for index in 0..8 {
+        assert!(loaded.revokes(&format!("user{index}"), NOW.unix_timestamp()), "user{index} lost");
+    }
+}
