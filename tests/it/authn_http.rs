@@ -272,3 +272,28 @@ async fn a_name_with_control_characters_or_spaces_in_the_answer_is_an_outage_log
     let text = log.text();
     assert!(text.contains("\"admin\\n2020-01-01T00:00:00.000000Z  INFO"), "{text}");
 }
+
+/// Users of an HTTP auth API (which cannot look a user up without a password) get no refresh
+/// token: docker then stores their password, as without refresh tokens. htpasswd users do.
+#[tokio::test]
+async fn http_backend_users_get_no_refresh_token() {
+    let api = AuthApi::start().await;
+    let mut env = TestEnv::new("http://127.0.0.1:5001/token");
+    env.config.authn.push(AuthnConfig {
+        name: "api".into(),
+        backend: BackendConfig::Http { config: config(&api.url("/check")) },
+    });
+    let app = router(env.state());
+    for (user, password, refresh) in [("carol", "carol-pw", false), ("bob", "bob-pw", true)] {
+        let request = Request::get(format!("/token?account={user}&offline_token=true&service={SERVICE}"))
+            .header(header::AUTHORIZATION, format!("Basic {}", STANDARD.encode(format!("{user}:{password}"))))
+            .body(Body::empty())
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{user}");
+        let body: Value =
+            serde_json::from_slice(&to_bytes(response.into_body(), 1 << 20).await.unwrap()).unwrap();
+        assert!(body["token"].is_string(), "{user}: {body}");
+        assert_eq!(body.get("refresh_token").is_some(), refresh, "{user}: {body}");
+    }
+}
