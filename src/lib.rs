@@ -14,6 +14,7 @@
 //! - [`policy`]: pure and synchronous: (principal, scopes) -> grant + reasons.
 //! - [`token`]: signing keys, libtrust `kid`, `x5c`, claims and the token issuer.
 //! - [`authn`]: the `Authenticator` trait, the backend chain and the htpasswd backend.
+//! - [`metrics`]: Prometheus families ([`metrics::Metrics`]) and the backends' last state for `/readyz`.
 //! - [`config`]: `regent.toml` file structs (`deny_unknown_fields`) -> validated [`config::Config`].
 //! - [`reload`]: one mechanism for every watched file: read, parse, swap, keep the last good.
 //! - [`scope`]: the scope grammar (`repository:team/app:pull,push`) and token access entries.
@@ -27,6 +28,7 @@ pub mod config;
 pub mod front;
 pub mod http;
 pub mod init;
+pub mod metrics;
 pub mod policy;
 pub mod reload;
 pub mod scope;

@@ -25,6 +25,8 @@ pub(crate) struct FileConfig {
     pub(crate) front: Option<super::front::FileFront>,
     /// `[limits]`: timeouts and connection caps.
     pub(crate) limits: Option<super::limits::FileLimits>,
+    /// `[metrics]`: where `/metrics` is served.
+    pub(crate) metrics: Option<super::metrics::FileMetrics>,
 }
 
 /// `[token]`.

@@ -41,6 +41,9 @@
 //!
 //! [limits]                               # optional: timeouts and connection caps (see `limits`)
 //! idle_timeout = "60s"
+//!
+//! [metrics]                              # optional: a separate listener for /metrics (see `metrics`)
+//! address = "127.0.0.1:9090"
 //! ```
 //!
 //! Relative paths resolve against the directory of the config file.
@@ -52,6 +55,7 @@ mod file;
 mod front;
 mod limits;
 mod locate;
+mod metrics;
 mod validate;
 
 #[cfg(test)]
@@ -75,6 +79,7 @@ pub use front::{
 };
 pub use limits::LimitsConfig;
 pub use locate::{CONFIG_ENV, CONFIG_FILE_NAME, ConfigSource, locate};
+pub use metrics::MetricsConfig;
 pub use validate::{DEFAULT_TOKEN_TTL, MIN_TOKEN_TTL};
 
 use error::Locator;
@@ -97,6 +102,8 @@ pub struct Config {
     pub front: FrontConfig,
     /// `[limits]`: timeouts and connection caps of every listener.
     pub limits: LimitsConfig,
+    /// `[metrics]`: where `/metrics` is served.
+    pub metrics: MetricsConfig,
 }
 
 /// `[token]`.

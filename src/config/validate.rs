@@ -34,7 +34,8 @@ pub(crate) fn validate(
     let listen = listen(&locator, base, file.listen)?;
     let front = super::front::front(&locator, file.front, &listen)?;
     let limits = super::limits::limits(&locator, file.limits)?;
-    Ok(Config { path: path.to_path_buf(), token, authn, policy, listen, front, limits })
+    let metrics = super::metrics::metrics(&locator, file.metrics)?;
+    Ok(Config { path: path.to_path_buf(), token, authn, policy, listen, front, limits, metrics })
 }
 
 fn token(locator: &Locator<'_>, base: &Path, table: Spanned<FileToken>) -> Result<TokenConfig, ConfigError> {

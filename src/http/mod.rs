@@ -5,16 +5,20 @@
 
 pub mod basic;
 pub mod error;
+pub mod health;
+pub mod observe;
 pub mod params;
 pub mod token;
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 
 use crate::authn::Chain;
 use crate::clock::Clock;
+use crate::metrics::Metrics;
 use crate::policy::PolicySet;
 use crate::reload::Reloadable;
 use crate::token::TokenIssuer;
@@ -39,15 +43,34 @@ pub struct AppState {
     pub policies: Arc<Reloadable<PolicySet>>,
     /// The clock tokens are issued by.
     pub clock: Arc<dyn Clock>,
+    /// The Prometheus families, and each backend's last state for `/readyz`.
+    pub metrics: Arc<Metrics>,
+    /// Whether `/metrics` is served on plain-HTTP loopback listeners (true when no separate
+    /// `[metrics] address` is configured).
+    pub metrics_on_listeners: bool,
 }
 
-/// The router: `/token` and `/auth/token` (GET and OAuth2 POST) and `/healthz`.
+/// The router: `/token` and `/auth/token` (GET and OAuth2 POST, counted by
+/// [`observe::observe_token`]), `/healthz` and `/readyz`.
 pub fn router(state: AppState) -> Router {
-    let token_routes = get(token::get_token).post(token::post_token);
+    let observed = from_fn_with_state(state.metrics.clone(), observe::observe_token);
+    let token_routes = get(token::get_token).post(token::post_token).layer(observed);
     Router::new()
         .route("/token", token_routes.clone())
         .route("/auth/token", token_routes)
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .fallback(|| async { ApiError::NotFound })
         .with_state(state)
+}
+
+/// [`router`] plus `/metrics`, for listeners allowed to serve it.
+pub fn router_with_metrics(state: AppState) -> Router {
+    router(state.clone()).merge(metrics_router(state))
+}
+
+/// `/metrics` alone (merged into a listener's router, or served with `/healthz` and `/readyz`
+/// on the separate `[metrics] address`).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new().route("/metrics", get(health::metrics)).with_state(state)
 }

@@ -11,9 +11,11 @@ use time::format_description::well_known::Rfc3339;
 
 use super::basic::{BasicCredentials, basic_credentials, checked_user_name, single_authorization};
 use super::error::{ApiError, OAuthError};
+use super::observe;
 use super::params::Params;
 use super::{AppState, MAX_FORM_BYTES, MAX_QUERY_BYTES};
 use crate::authn::{ChainOutcome, Verified};
+use crate::metrics::GrantType;
 use crate::policy::{Evaluation, Principal};
 use crate::scope::{Scope, parse_scopes};
 use crate::secret::Secret;
@@ -121,6 +123,8 @@ async fn grant(
     scopes: &[Scope],
 ) -> Result<(IssuedToken, Evaluation), ApiError> {
     let client = client.map(|a| a.ip().to_string()).unwrap_or_else(|| "-".into());
+    let grant_type = if creds.is_some() { GrantType::Password } else { GrantType::Anonymous };
+    observe::note_grant(grant_type, "");
     let principal = match creds {
         None => Principal::Anonymous,
         Some(creds) => match state.authn.authenticate(&creds.user, &creds.password).await {
@@ -140,10 +144,12 @@ async fn grant(
         },
     };
     let evaluation = state.policies.get().evaluate(&principal, scopes);
-    let subject = match &principal {
-        Principal::Anonymous => "",
-        Principal::User { name, .. } => name.as_str(),
+    let (subject, backend) = match &principal {
+        Principal::Anonymous => ("", ""),
+        Principal::User { name, backend, .. } => (name.as_str(), backend.as_str()),
     };
+    observe::note_grant(grant_type, backend);
+    observe::note_refusals(evaluation.decisions.iter().any(|d| !d.granted));
     let issued = state
         .issuer
         .issue(subject, &evaluation.access, state.clock.now())

@@ -7,7 +7,8 @@
 //! [`e2e_registry`] runs the real registry and clients against regent;
 //! [`cli`] runs the `regent` binary; [`ldap_e2e`] runs a real slapd behind regent end to end;
 //! [`front`] tests the TLS front end and the proxy, and runs the registry and clients through it;
-//! [`token_limits`] bounds the work of one token request; [`reload`] reloads policy files safely.
+//! [`token_limits`] bounds the work of one token request; [`reload`] reloads policy files safely;
+//! [`metrics`] scrapes `/metrics` and checks `/readyz`.
 
 // Test code: a failed setup step should stop the test loudly, and nothing here is a public API.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
@@ -23,6 +24,7 @@ mod fixtures;
 mod front;
 mod ldap;
 mod ldap_e2e;
+mod metrics;
 mod reload;
 mod token_api;
 mod token_limits;
