@@ -22,6 +22,7 @@ use crate::clock::Clock;
 use crate::config::{BackendConfig, Config, FrontConfig, LimitsConfig, ListenConfig};
 use crate::front::serve::{ServeLimits, serve};
 use crate::front::{CertificateStore, ListenerFront, ListenerRoutes, Proxy, listener_router, server_config};
+use crate::http::lockout::Lockout;
 use crate::http::{AppState, router, router_with_metrics};
 use crate::metrics::{Metrics, ReloadResult};
 use crate::policy::PolicySet;
@@ -94,6 +95,7 @@ pub fn build_state(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState, S
         policies,
         clock,
         metrics_on_listeners: config.metrics.address.is_none(),
+        lockout: Arc::new(Lockout::new(config.lockout, Arc::clone(&metrics))),
         metrics,
     })
 }

@@ -27,6 +27,8 @@ pub(crate) struct FileConfig {
     pub(crate) limits: Option<super::limits::FileLimits>,
     /// `[metrics]`: where `/metrics` is served.
     pub(crate) metrics: Option<super::metrics::FileMetrics>,
+    /// `[lockout]`: brute-force protection.
+    pub(crate) lockout: Option<super::lockout::FileLockout>,
 }
 
 /// `[token]`.

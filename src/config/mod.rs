@@ -44,6 +44,9 @@
 //!
 //! [metrics]                              # optional: a separate listener for /metrics (see `metrics`)
 //! address = "127.0.0.1:9090"
+//!
+//! [lockout]                              # optional: brute-force protection, on by default (see `lockout`)
+//! max_failures = 10
 //! ```
 //!
 //! Relative paths resolve against the directory of the config file.
@@ -55,6 +58,7 @@ mod file;
 mod front;
 mod limits;
 mod locate;
+mod lockout;
 mod metrics;
 mod validate;
 
@@ -79,6 +83,7 @@ pub use front::{
 };
 pub use limits::LimitsConfig;
 pub use locate::{CONFIG_ENV, CONFIG_FILE_NAME, ConfigSource, locate};
+pub use lockout::LockoutConfig;
 pub use metrics::MetricsConfig;
 pub use validate::{DEFAULT_TOKEN_TTL, MIN_TOKEN_TTL};
 
@@ -104,6 +109,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// `[metrics]`: where `/metrics` is served.
     pub metrics: MetricsConfig,
+    /// `[lockout]`: brute-force protection of the token endpoint.
+    pub lockout: LockoutConfig,
 }
 
 /// `[token]`.

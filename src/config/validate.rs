@@ -35,7 +35,8 @@ pub(crate) fn validate(
     let front = super::front::front(&locator, file.front, &listen)?;
     let limits = super::limits::limits(&locator, file.limits)?;
     let metrics = super::metrics::metrics(&locator, file.metrics)?;
-    Ok(Config { path: path.to_path_buf(), token, authn, policy, listen, front, limits, metrics })
+    let lockout = super::lockout::lockout(&locator, file.lockout)?;
+    Ok(Config { path: path.to_path_buf(), token, authn, policy, listen, front, limits, metrics, lockout })
 }
 
 fn token(locator: &Locator<'_>, base: &Path, table: Spanned<FileToken>) -> Result<TokenConfig, ConfigError> {

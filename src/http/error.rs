@@ -27,6 +27,12 @@ pub enum ApiError {
     /// The credentials are wrong (or name no known user).
     #[error("{0}")]
     Unauthorized(String),
+    /// Too many failed logins: locked out for `retry_after` seconds (brute-force protection).
+    #[error("too many failed logins: retry after {retry_after} seconds")]
+    TooManyRequests {
+        /// Seconds until the lockout ends (the `Retry-After` header).
+        retry_after: u64,
+    },
     /// The grant type is not supported (OAuth2 POST only).
     #[error("unsupported grant type {0:?}")]
     UnsupportedGrantType(String),
@@ -56,6 +62,7 @@ impl ApiError {
             ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -72,6 +79,7 @@ impl ApiError {
             ApiError::BodyTooLarge => "SIZE_INVALID",
             ApiError::RequestTimeout => "REQUEST_TIMEOUT",
             ApiError::Unauthorized(_) => "UNAUTHORIZED",
+            ApiError::TooManyRequests { .. } => "TOOMANYREQUESTS",
             ApiError::NotFound => "NOT_FOUND",
             ApiError::Unavailable(_) => "UNAVAILABLE",
             ApiError::Internal(_) => "UNKNOWN",
@@ -84,11 +92,19 @@ impl ApiError {
         match self {
             ApiError::Unauthorized(_) => "invalid_grant",
             ApiError::UnsupportedGrantType(_) => "unsupported_grant_type",
-            ApiError::Unavailable(_) | ApiError::BadGateway(_) | ApiError::GatewayTimeout(_) => {
-                "temporarily_unavailable"
-            }
+            ApiError::Unavailable(_)
+            | ApiError::BadGateway(_)
+            | ApiError::GatewayTimeout(_)
+            | ApiError::TooManyRequests { .. } => "temporarily_unavailable",
             ApiError::Internal(_) => "server_error",
             _ => "invalid_request",
+        }
+    }
+
+    /// `Retry-After` on a 429.
+    fn add_retry_after(&self, response: &mut Response) {
+        if let ApiError::TooManyRequests { retry_after } = self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
         }
     }
 
@@ -114,6 +130,7 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"regent\""));
         }
+        self.add_retry_after(&mut response);
         response
     }
 }
@@ -133,6 +150,8 @@ impl IntoResponse for OAuthError {
         let err = self.0;
         err.log();
         let body = json!({"error": err.oauth_code(), "error_description": err.to_string()});
-        (err.status(), Json(body)).into_response()
+        let mut response = (err.status(), Json(body)).into_response();
+        err.add_retry_after(&mut response);
+        response
     }
 }

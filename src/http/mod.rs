@@ -6,6 +6,7 @@
 pub mod basic;
 pub mod error;
 pub mod health;
+pub mod lockout;
 pub mod observe;
 pub mod params;
 pub mod token;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The Prometheus families, and each backend's last state for `/readyz`.
     pub metrics: Arc<Metrics>,
+    /// Brute-force protection: the failure counters (`[lockout]`).
+    pub lockout: Arc<lockout::Lockout>,
     /// Whether `/metrics` is served on plain-HTTP loopback listeners (true when no separate
     /// `[metrics] address` is configured).
     pub metrics_on_listeners: bool,

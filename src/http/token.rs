@@ -122,12 +122,17 @@ async fn grant(
     creds: Option<BasicCredentials>,
     scopes: &[Scope],
 ) -> Result<(IssuedToken, Evaluation), ApiError> {
+    let client_ip = client.map(|a| a.ip());
     let client = client.map(|a| a.ip().to_string()).unwrap_or_else(|| "-".into());
     let grant_type = if creds.is_some() { GrantType::Password } else { GrantType::Anonymous };
     observe::note_grant(grant_type, "");
     let principal = match creds {
         None => Principal::Anonymous,
-        Some(creds) => match state.authn.authenticate(&creds.user, &creds.password).await {
+        Some(creds) => match state
+            .lockout
+            .guard(client_ip, &creds.user, state.authn.authenticate(&creds.user, &creds.password))
+            .await?
+        {
             Ok(ChainOutcome::Authenticated(Verified { identity, owns_name })) => Principal::User {
                 name: identity.name,
                 groups: identity.groups,

@@ -8,7 +8,7 @@
 //! [`cli`] runs the `regent` binary; [`ldap_e2e`] runs a real slapd behind regent end to end;
 //! [`front`] tests the TLS front end and the proxy, and runs the registry and clients through it;
 //! [`token_limits`] bounds the work of one token request; [`reload`] reloads policy files safely;
-//! [`metrics`] scrapes `/metrics` and checks `/readyz`.
+//! [`metrics`] scrapes `/metrics` and checks `/readyz`; [`lockout`] tests brute-force protection.
 
 // Test code: a failed setup step should stop the test loudly, and nothing here is a public API.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
@@ -24,6 +24,7 @@ mod fixtures;
 mod front;
 mod ldap;
 mod ldap_e2e;
+mod lockout;
 mod metrics;
 mod reload;
 mod token_api;
