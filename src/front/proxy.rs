@@ -69,13 +69,13 @@ impl Proxy {
             Err(error) => {
                 if let Some(metrics) = &self.metrics {
                     let timeout = matches!(error, ApiError::GatewayTimeout(_));
-                    metrics.record_upstream_error(&upstream.to_string(), timeout);
+                    metrics.record_upstream_error(&upstream_label(upstream), timeout);
                 }
                 error.into_response()
             }
         };
         if let Some(metrics) = &self.metrics {
-            metrics.record_proxy_request(&upstream.to_string(), response.status().as_u16());
+            metrics.record_proxy_request(&upstream_label(upstream), response.status().as_u16());
         }
         if registry {
             add_api_version(response.headers_mut());
@@ -96,7 +96,7 @@ impl Proxy {
         parts.uri = upstream_uri(upstream, &parts.uri)?;
         parts.version = Version::HTTP_11;
         let body = match &self.metrics {
-            Some(metrics) => counted(body, metrics.proxy_bytes(&upstream.to_string(), Direction::Sent)),
+            Some(metrics) => counted(body, metrics.proxy_bytes(&upstream_label(upstream), Direction::Sent)),
             None => body,
         };
         let (body, ended) = WatchedBody::new(body);
@@ -119,11 +119,20 @@ impl Proxy {
         strip_hop_by_hop(&mut parts.headers);
         let body = Body::new(body);
         let body = match &self.metrics {
-            Some(metrics) => counted(body, metrics.proxy_bytes(&upstream.to_string(), Direction::Received)),
+            Some(metrics) => {
+                counted(body, metrics.proxy_bytes(&upstream_label(upstream), Direction::Received))
+            }
             None => body,
         };
         Ok(Response::from_parts(parts, body))
     }
+}
+
+/// The metrics label naming `upstream`: `scheme://authority`, as configured.
+fn upstream_label(upstream: &Uri) -> String {
+    let scheme = upstream.scheme_str().unwrap_or("http");
+    let authority = upstream.authority().map_or("", |authority| authority.as_str());
+    format!("{scheme}://{authority}")
 }
 
 /// `upstream`'s scheme and authority with `original`'s path and query.
