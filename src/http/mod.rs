@@ -31,6 +31,12 @@ pub const MAX_QUERY_BYTES: usize = 8 * 1024;
 /// The largest POST `/token` body accepted.
 pub const MAX_FORM_BYTES: usize = 16 * 1024;
 
+/// The client address a trusted proxy forwarded (`X-Forwarded-For`), set per request by the
+/// listener when the peer is one of its `trusted_proxies`; brute-force protection and the log
+/// count the client by it instead of by the proxy's address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForwardedClient(pub std::net::IpAddr);
+
 /// Everything a request handler needs, shared by all requests.
 #[derive(Clone)]
 pub struct AppState {

@@ -13,7 +13,7 @@ use super::basic::{BasicCredentials, basic_credentials, checked_user_name, singl
 use super::error::{ApiError, OAuthError};
 use super::observe;
 use super::params::Params;
-use super::{AppState, MAX_FORM_BYTES, MAX_QUERY_BYTES};
+use super::{AppState, ForwardedClient, MAX_FORM_BYTES, MAX_QUERY_BYTES};
 use crate::authn::{ChainOutcome, Verified};
 use crate::metrics::GrantType;
 use crate::policy::{Evaluation, Principal};
@@ -189,8 +189,12 @@ fn check_service(state: &AppState, service: Option<&str>) -> Result<(), ApiError
     }
 }
 
+/// The client: the address a trusted proxy forwarded ([`ForwardedClient`], with the peer's
+/// port), else the TCP peer.
 fn client_addr(request: &Request) -> Option<SocketAddr> {
-    request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0)?;
+    let forwarded = request.extensions().get::<ForwardedClient>();
+    Some(forwarded.map_or(peer, |client| SocketAddr::new(client.0, peer.port())))
 }
 
 /// The form, within [`MAX_FORM_BYTES`] and the request's [`BodyReadTimeout`] (a body that

@@ -20,6 +20,7 @@ mod exhaustion;
 mod fd_limit;
 mod forwarded;
 mod handshake;
+mod lockout;
 mod metrics;
 mod proxying;
 mod refusals;
