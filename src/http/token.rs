@@ -130,7 +130,12 @@ async fn grant(
         None => Principal::Anonymous,
         Some(creds) => match state
             .lockout
-            .guard(client_ip, &creds.user, state.authn.authenticate(&creds.user, &creds.password))
+            .guard(
+                client_ip,
+                &creds.user,
+                &creds.password,
+                state.authn.authenticate(&creds.user, &creds.password),
+            )
             .await?
         {
             Ok(ChainOutcome::Authenticated(Verified { identity, owns_name })) => Principal::User {

@@ -9,6 +9,11 @@
 //!   address that has not logged in as the user before (a distributed guess at one password
 //!   cannot lock its owner out of the addresses the owner uses).
 //!
+//! A wrong password repeated (one of the last [`REMEMBERED_GUESSES`] of that user from that
+//! address) is not a new guess: it moves no counter, so a client retrying a stale password, or
+//! a compose file pulling 20 images at once with it, does not lock its user out. Guesses are
+//! remembered as keyed hashes ([`super::Lockout`] computes them), never as passwords.
+//!
 //! A lockout lasts `lockout_time`; the next failure after it locks again at once until the
 //! failures are forgotten. A success resets the user's counters (not the address's: one good
 //! account must not let an address keep guessing others). Each map holds at most
@@ -24,6 +29,9 @@ use crate::metrics::LockoutScope;
 
 /// The most entries one counter map (or the known-good map) holds.
 pub const MAX_ENTRIES: usize = 100_000;
+
+/// How many distinct wrong passwords one (user, address) entry remembers.
+pub const REMEMBERED_GUESSES: usize = 4;
 
 /// How long a successful (user, address) pair is remembered as known-good.
 const KNOWN_GOOD_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -59,6 +67,14 @@ struct Entry {
     last_failure: Instant,
     /// When the current lockout ends.
     locked_until: Option<Instant>,
+    /// The latest distinct guesses' fingerprints (zero: none).
+    guesses: [u64; REMEMBERED_GUESSES],
+}
+
+impl Entry {
+    fn new(now: Instant) -> Self {
+        Self { failures: 0, last_failure: now, locked_until: None, guesses: [0; REMEMBERED_GUESSES] }
+    }
 }
 
 /// A bounded map of counters.
@@ -89,13 +105,9 @@ impl<K: Hash + Eq + Clone> Counters<K> {
                 |entry| entry.last_failure,
             );
         }
-        let entry = self.entries.entry(key.clone()).or_insert(Entry {
-            failures: 0,
-            last_failure: now,
-            locked_until: None,
-        });
+        let entry = self.entries.entry(key.clone()).or_insert(Entry::new(now));
         if forgotten(entry, config, now) {
-            *entry = Entry { failures: 0, last_failure: now, locked_until: None };
+            *entry = Entry::new(now);
         }
         entry.failures = entry.failures.saturating_add(1);
         entry.last_failure = now;
@@ -105,6 +117,24 @@ impl<K: Hash + Eq + Clone> Counters<K> {
             entry.locked_until = Some(now + config.lockout_time);
         }
         (entry.failures, starts)
+    }
+
+    /// Whether `guess` is one `key` already failed with (not forgotten); else remembers it.
+    fn repeated(&mut self, key: &K, guess: u64, config: &LockoutConfig, now: Instant) -> bool {
+        let Some(entry) = self.entries.get_mut(key).filter(|entry| !forgotten(entry, config, now)) else {
+            return false;
+        };
+        if entry.guesses.contains(&guess) {
+            return true;
+        }
+        entry.guesses.rotate_right(1);
+        entry.guesses[0] = guess;
+        false
+    }
+
+    /// The failures counted for `key`.
+    fn failures(&self, key: &K) -> u32 {
+        self.entries.get(key).map_or(0, |entry| entry.failures)
     }
 
     fn reset(&mut self, key: &K) {
@@ -192,11 +222,16 @@ impl FailureCounters {
             })
     }
 
-    /// Counts a failed login of `user` from `client` at `now`.
-    pub fn fail(&mut self, user: &str, client: IpAddr, now: Instant) -> Failure {
+    /// Counts a failed login of `user` from `client` at `now` with the password whose keyed
+    /// hash is `guess` (non-zero): a guess the pair already failed with is not counted again.
+    pub fn fail(&mut self, user: &str, client: IpAddr, guess: u64, now: Instant) -> Failure {
         let config = self.config;
         let pair = (user.to_owned(), client);
+        if self.user_client.repeated(&pair, guess, &config, now) {
+            return Failure { delay: self.delay(self.user_client.failures(&pair)), started: Vec::new() };
+        }
         let (failures, pair_started) = self.user_client.fail(&pair, config.max_failures, &config, now);
+        self.user_client.repeated(&pair, guess, &config, now);
         let (_, client_started) = self.client.fail(&client, config.max_failures_per_client, &config, now);
         let (_, user_started) = self.user.fail(&pair.0, config.max_failures_per_user, &config, now);
         let started = [

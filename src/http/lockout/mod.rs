@@ -18,6 +18,8 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use aws_lc_rs::hmac;
+use aws_lc_rs::rand::SystemRandom;
 use tokio::time::Instant;
 
 use self::counters::{FailureCounters, client_key};
@@ -25,13 +27,15 @@ use super::ApiError;
 use crate::authn::{AuthnError, ChainOutcome};
 use crate::config::LockoutConfig;
 use crate::metrics::Metrics;
+use crate::secret::Secret;
 use crate::untrusted::Escaped;
 
 /// The failure counters of the process, and where lockouts are counted.
-#[derive(Debug)]
 pub struct Lockout {
     /// The counters; `None` when `[lockout] enabled = false`.
     counters: Option<Mutex<FailureCounters>>,
+    /// The per-process key of the guesses' fingerprints (HMAC-SHA256 of user and password).
+    key: Option<hmac::Key>,
     /// Where started lockouts are counted.
     metrics: Arc<Metrics>,
 }
@@ -40,10 +44,27 @@ impl Lockout {
     /// Counters with `config`'s thresholds (none when it is disabled).
     pub fn new(config: LockoutConfig, metrics: Arc<Metrics>) -> Self {
         let counters = config.enabled.then(|| Mutex::new(FailureCounters::new(config)));
-        Self { counters, metrics }
+        let key = hmac::Key::generate(hmac::HMAC_SHA256, &SystemRandom::new()).ok();
+        Self { counters, key, metrics }
     }
 
-    /// Runs `login` (the chain's authentication of `user`) unless `user` or `client` is locked
+    /// A fingerprint of `user`'s `password` under the per-process key; never zero. Without
+    /// randomness every password of a user shares one (each failure then counts).
+    fn guess(&self, user: &str, password: &Secret) -> u64 {
+        let Some(key) = &self.key else {
+            return 1;
+        };
+        let mut context = hmac::Context::with_key(key);
+        context.update(user.as_bytes());
+        context.update(&[0]);
+        context.update(password.expose().as_bytes());
+        let tag = context.sign();
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(&tag.as_ref()[..8]);
+        u64::from_le_bytes(bytes).max(1)
+    }
+
+    /// Runs `login` (the chain's authentication of `user` with `password`) unless `user` or `client` is locked
     /// out, then counts its outcome and slows a failure's answer as the counters say. Logins
     /// without a client address (in-process calls) are not counted. The inner result is the
     /// chain's; the outer error is the `429`.
@@ -51,6 +72,7 @@ impl Lockout {
         &self,
         client: Option<IpAddr>,
         user: &str,
+        password: &Secret,
         login: F,
     ) -> Result<Result<ChainOutcome, AuthnError>, ApiError>
     where
@@ -75,7 +97,8 @@ impl Lockout {
                 lock(counters).succeed(user, client, Instant::now().into_std())
             }
             Ok(_) => {
-                let failure = lock(counters).fail(user, client, Instant::now().into_std());
+                let guess = self.guess(user, password);
+                let failure = lock(counters).fail(user, client, guess, Instant::now().into_std());
                 for scope in &failure.started {
                     let scope_name = scope.as_str();
                     tracing::warn!(%client, user = %Escaped(user), scope = scope_name, "lockout: too many failed logins");
@@ -87,6 +110,12 @@ impl Lockout {
             Err(_) => {}
         }
         Ok(result)
+    }
+}
+
+impl std::fmt::Debug for Lockout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lockout").field("enabled", &self.counters.is_some()).finish_non_exhaustive()
     }
 }
 

@@ -31,8 +31,8 @@ fn clients_behind_a_trusted_proxy_are_counted_apart() {
     behind_balancer.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
     let direct = ListenerSpec::new(None, None);
     let server = FrontServer::start(&env, vec![behind_balancer, direct], FrontConfig::default());
-    for _ in 0..3 {
-        assert_eq!(login(&server, 0, "guess", "203.0.113.5"), 401);
+    for n in 0..3 {
+        assert_eq!(login(&server, 0, &format!("guess-{n}"), "203.0.113.5"), 401);
     }
     assert_eq!(login(&server, 0, "alice-pw", "203.0.113.5"), 429, "the guessing client is locked out");
     assert_eq!(
@@ -40,8 +40,8 @@ fn clients_behind_a_trusted_proxy_are_counted_apart() {
         200,
         "another client behind the balancer is not"
     );
-    for _ in 0..3 {
-        assert_eq!(login(&server, 1, "guess", "203.0.113.7"), 401);
+    for n in 0..3 {
+        assert_eq!(login(&server, 1, &format!("guess-{n}"), "203.0.113.7"), 401);
     }
     assert_eq!(
         login(&server, 1, "alice-pw", "203.0.113.8"),
