@@ -1,5 +1,5 @@
 //! The `regent` command line: `init`, `serve`, `passwd`, `policy check`, `policy explain`,
-//! `authn test`.
+//! `policy test`, `authn test`, `keys list|rotate|activate|retire|bundle|jwks`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,11 +11,17 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{BackendConfig, Config, ConfigSource, locate};
 use crate::init::{InitOptions, init};
-use crate::policy::examples::EXAMPLE_POLICIES;
+use crate::policy::examples::EXAMPLE_POLICY_DIRECTORY;
 use crate::token::KeyType;
 
 mod authn;
 mod commands;
+mod keys;
+mod logging;
+mod policy_test;
+
+pub use keys::{KeysCommand, KidArgs, OutArgs, RetireArgs, RotateArgs};
+pub use logging::{DEFAULT_LOG_FILTER, init_logging, use_colour};
 
 /// regent: a token-auth server for Docker/OCI registries.
 #[derive(Debug, Parser)]
@@ -41,6 +47,9 @@ pub enum Command {
     /// Debug the authentication backends.
     #[command(subcommand)]
     Authn(AuthnCommand),
+    /// Manage the signing keys: list, rotate, activate, retire; write the registry's bundle/JWKS.
+    #[command(subcommand)]
+    Keys(KeysCommand),
 }
 
 /// `regent authn ...`.
@@ -92,7 +101,9 @@ pub struct InitArgs {
     #[arg(long, default_value = "127.0.0.1:5001")]
     pub listen: SocketAddr,
     /// A name for the TLS server certificate (DNS name or IP address; repeatable): makes a local
-    /// CA and a server certificate in certs/ unless certs/server.crt and server.key exist.
+    /// CA and a server certificate in certs/ unless certs/server.crt and server.key exist. On a
+    /// directory that already has a regent.toml, adds only the certificates and the TLS listener
+    /// (the signing key stays).
     #[arg(long = "host", value_name = "NAME")]
     pub hosts: Vec<String>,
     /// The TLS listen address (with --host).
@@ -101,7 +112,8 @@ pub struct InitArgs {
     /// The registry the TLS listener forwards to (with --host).
     #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:5000", requires = "hosts")]
     pub upstream: String,
-    /// Replace existing keys, certificates and config.
+    /// Replace existing keys, certificates and config (a new signing key: the registry then
+    /// needs the new certificate).
     #[arg(long)]
     pub force: bool,
 }
@@ -111,8 +123,12 @@ pub struct InitArgs {
 pub enum KeyTypeArg {
     /// RSA 2048, RS256.
     Rsa,
+    /// RSA 3072, RS256.
+    Rsa3072,
     /// ECDSA P-256, ES256.
     Ec,
+    /// Ed25519, EdDSA (registry 3 only).
+    Ed25519,
 }
 
 /// Arguments of `regent serve`.
@@ -140,7 +156,7 @@ pub struct PasswdArgs {
     /// Delete the user instead of setting a password.
     #[arg(long)]
     pub delete: bool,
-    /// bcrypt cost.
+    /// bcrypt cost; at most the backend's `max_bcrypt_cost` (14 unless configured, also with --file).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(4..=31))]
     pub cost: u32,
 }
@@ -152,6 +168,23 @@ pub enum PolicyCommand {
     Check(ConfigArg),
     /// For each requested action: granted or denied, and the rule that decided it.
     Explain(ExplainArgs),
+    /// Run policy test files (`[[case]]`: who, scope, granted); prints each mismatch with the
+    /// rule that decided it; exit status 1 when a case fails, 2 when a file is invalid.
+    Test(PolicyTestArgs),
+}
+
+/// Arguments of `regent policy test`.
+#[derive(Debug, Args)]
+pub struct PolicyTestArgs {
+    /// The configuration whose policy directory is tested.
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The policy directory to test instead of the configuration's.
+    #[arg(long, value_name = "DIR")]
+    pub policies: Option<PathBuf>,
+    /// Policy test files, e.g. policies/tests/*.toml.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 }
 
 /// Arguments of `regent policy explain`.
@@ -190,7 +223,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Passwd(args) => commands::passwd_command(args),
         Command::Policy(PolicyCommand::Check(args)) => commands::policy_check(args),
         Command::Policy(PolicyCommand::Explain(args)) => commands::policy_explain(args),
+        Command::Policy(PolicyCommand::Test(args)) => policy_test::policy_test(args),
         Command::Authn(AuthnCommand::Test(args)) => authn::authn_test(args),
+        Command::Keys(command) => keys::keys_command(command),
     }
 }
 
@@ -210,19 +245,19 @@ fn find_config(arg: &ConfigArg) -> anyhow::Result<Option<PathBuf>> {
 /// Runs `regent init` into `dir` with default settings (the embedded default's first run).
 fn init_default(dir: &Path) -> anyhow::Result<()> {
     let opts = InitOptions { dir: dir.to_path_buf(), ..InitOptions::default() };
-    init(&opts, EXAMPLE_POLICIES, SystemClock.now())
+    init(&opts, EXAMPLE_POLICY_DIRECTORY, SystemClock.now())
         .with_context(|| format!("initialising {}", dir.display()))?;
     Ok(())
 }
 
-/// The first configured htpasswd file.
-fn htpasswd_file(config: &Config) -> anyhow::Result<PathBuf> {
+/// The first configured htpasswd file and its backend's `max_bcrypt_cost`.
+fn htpasswd_file(config: &Config) -> anyhow::Result<(PathBuf, u32)> {
     let file = config.authn.iter().find_map(|authn| match &authn.backend {
-        BackendConfig::Htpasswd { file, .. } => Some(file.clone()),
+        BackendConfig::Htpasswd { file, max_bcrypt_cost, .. } => Some((file.clone(), *max_bcrypt_cost)),
         _ => None,
     });
     match file {
-        Some(file) => Ok(file),
+        Some(found) => Ok(found),
         None => bail!("{}: no htpasswd backend is configured", config.path.display()),
     }
 }
@@ -231,7 +266,9 @@ impl From<KeyTypeArg> for KeyType {
     fn from(value: KeyTypeArg) -> Self {
         match value {
             KeyTypeArg::Rsa => KeyType::Rsa,
+            KeyTypeArg::Rsa3072 => KeyType::Rsa3072,
             KeyTypeArg::Ec => KeyType::Ec,
+            KeyTypeArg::Ed25519 => KeyType::Ed25519,
         }
     }
 }

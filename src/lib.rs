@@ -10,9 +10,11 @@
 //! - [`server`]: binds nothing itself; `run(listeners, state, shutdown)` serves the router.
 //! - [`front`]: the rustls listener and the streaming reverse proxy to the registry.
 //! - [`init`]: `regent init`: writes a working data directory (config, keys, htpasswd, policies).
-//! - [`http`]: axum routes (`/token`, `/auth/token`, `/healthz`), extractors and `ApiError`.
+//! - [`http`]: axum routes (`/token`, `/auth/token`, `/healthz`, `/.well-known/jwks.json`),
+//!   extractors and `ApiError`.
 //! - [`policy`]: pure and synchronous: (principal, scopes) -> grant + reasons.
-//! - [`token`]: signing keys, libtrust `kid`, `x5c`, claims and the token issuer.
+//! - [`token`]: signing keys and the key directory, libtrust and RFC 7638 `kid`s, `x5c`, JWKS,
+//!   claims and the token issuer.
 //! - [`authn`]: the `Authenticator` trait, the backend chain and the htpasswd backend.
 //! - [`metrics`]: Prometheus families ([`metrics::Metrics`]) and the backends' last state for `/readyz`.
 //! - [`config`]: `regent.toml` file structs (`deny_unknown_fields`) -> validated [`config::Config`].

@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
-use crate::authn::htpasswd::HtpasswdBackend;
+use crate::authn::htpasswd::{BcryptLimits, HtpasswdBackend};
 use crate::authn::http::HttpBackend;
 use crate::authn::ldap::LdapBackend;
 use crate::authn::{Authenticator, Chain};
@@ -27,9 +27,9 @@ use crate::http::{AppState, router, router_with_metrics};
 use crate::metrics::{Metrics, ReloadResult};
 use crate::policy::PolicySet;
 use crate::reload::{ReloadObserver, Reloadable};
-use crate::token::{KeySet, SigningKey, TokenIssuer};
+use crate::token::{KeySet, TokenIssuer, compatibility_warnings, load_key_set, watched_paths};
 
-/// How often watched files (policies, htpasswd, groups) are checked for changes: a change is
+/// How often watched files (policies, htpasswd, groups, signing keys) are checked for changes: a change is
 /// live within this plus [`crate::reload::SETTLE_TIME`] (1 s), so replicas agree within 2 s.
 pub const RELOAD_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -72,19 +72,16 @@ pub enum ServerError {
 /// Loads keys, backends and policies named by `config`, and starts their file watchers.
 /// Must be called inside a tokio runtime.
 pub fn build_state(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState, ServerError> {
-    let keys = config
-        .token
-        .keys
-        .iter()
-        .map(|k| SigningKey::load(&k.key, &k.certificate))
-        .collect::<Result<Vec<_>, _>>()?;
-    let issuer = TokenIssuer::new(
-        KeySet::new(keys)?,
+    let metrics = Arc::new(Metrics::new());
+    let keys = watch_keys(config)?;
+    keys.set_observer(reload_observer(&metrics, Some("keys")));
+    metrics.record_reload_loaded("keys", clock.now().unix_timestamp());
+    let issuer = TokenIssuer::watched(
+        keys,
         config.token.issuer.clone(),
         config.token.service.clone(),
         config.token.ttl,
     );
-    let metrics = Arc::new(Metrics::new());
     let policies = watch_policies(config.policy.directory.clone())?;
     policies.set_observer(reload_observer(&metrics, None));
     metrics.record_reload_loaded("policies", clock.now().unix_timestamp());
@@ -134,8 +131,11 @@ fn build_backends(
     let mut backends: Vec<Arc<dyn Authenticator>> = Vec::new();
     for authn in &config.authn {
         match &authn.backend {
-            BackendConfig::Htpasswd { file, groups, cache_ttl } => {
-                let backend = HtpasswdBackend::open(&authn.name, file.clone(), groups.clone(), *cache_ttl)?;
+            BackendConfig::Htpasswd { file, groups, cache_ttl, max_bcrypt_cost, verify_queue_timeout } => {
+                let limits =
+                    BcryptLimits { max_cost: *max_bcrypt_cost, queue_timeout: *verify_queue_timeout };
+                let backend =
+                    HtpasswdBackend::open(&authn.name, file.clone(), groups.clone(), *cache_ttl, limits)?;
                 if let (Some(metrics), Some(clock)) = (metrics, clock) {
                     backend.set_reload_observer(reload_observer(metrics, None));
                     metrics.record_reload_loaded("htpasswd", clock.now().unix_timestamp());
@@ -168,6 +168,22 @@ fn build_backends(
         }
     }
     Ok(backends)
+}
+
+/// Loads the signing keys once (an error is fatal) and watches their files: a rotation, an
+/// activation or a retirement is live within two seconds; a broken pair is logged and the
+/// last good key set keeps signing. Registry compatibility warnings are logged at each load.
+fn watch_keys(config: &Config) -> Result<Arc<Reloadable<KeySet>>, ServerError> {
+    let token = config.token.clone();
+    let keys = Reloadable::new("signing keys", watched_paths(&config.token), move || {
+        load_key_set(&token).inspect(|keys| {
+            for warning in compatibility_warnings(keys) {
+                tracing::warn!("{warning}");
+            }
+        })
+    })?;
+    keys.spawn_watcher(RELOAD_INTERVAL);
+    Ok(keys)
 }
 
 /// Loads the policy directory once (an error is fatal) and watches it for changes.

@@ -13,9 +13,10 @@ pub mod token;
 
 use std::sync::Arc;
 
-use axum::Router;
+use axum::extract::State;
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
+use axum::{Json, Router};
 
 use crate::authn::Chain;
 use crate::clock::Clock;
@@ -25,6 +26,12 @@ use crate::reload::Reloadable;
 use crate::token::TokenIssuer;
 
 pub use error::{ApiError, OAuthError};
+
+/// `GET /.well-known/jwks.json`: every trusted key (pending ones too) as a JWK Set, the same
+/// set `regent keys jwks` writes, as of the last key reload.
+async fn jwks(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(state.issuer.keys().jwks())
+}
 
 /// The longest query string `/token` accepts.
 pub const MAX_QUERY_BYTES: usize = 8 * 1024;
@@ -60,7 +67,7 @@ pub struct AppState {
 }
 
 /// The router: `/token` and `/auth/token` (GET and OAuth2 POST, counted by
-/// [`observe::observe_token`]), `/healthz` and `/readyz`.
+/// [`observe::observe_token`]), `/healthz`, `/readyz` and `/.well-known/jwks.json`.
 pub fn router(state: AppState) -> Router {
     let observed = from_fn_with_state(state.metrics.clone(), observe::observe_token);
     let token_routes = get(token::get_token).post(token::post_token).layer(observed);
@@ -69,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/token", token_routes)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/.well-known/jwks.json", get(jwks))
         .fallback(|| async { ApiError::NotFound })
         .with_state(state)
 }
