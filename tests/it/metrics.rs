@@ -182,3 +182,26 @@ fn a_separate_metrics_address_takes_metrics_off_the_other_listeners() {
     assert_eq!(answer.status, 404, "{}", answer.body);
     assert_eq!(http_get(&format!("http://{}/readyz", regent.addr), &[]).status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_address_serves_metrics_healthz_and_readyz() {
+    let env = TestEnv::new("http://127.0.0.1:1/token");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(regent::server::serve_metrics(listener, env.state(), async move {
+        let _ = stopped.await;
+    }));
+    let answers = tokio::task::spawn_blocking(move || {
+        ["/metrics", "/healthz", "/readyz", "/token"]
+            .map(|path| http_get(&format!("http://{addr}{path}"), &[]))
+    })
+    .await
+    .unwrap();
+    let samples = parse_exposition(&answers[0].body);
+    assert!(samples.keys().any(|(name, _)| name == "regent_reload_last_success_timestamp_seconds"));
+    assert_eq!((answers[1].status, answers[2].status), (200, 200));
+    assert_eq!(answers[3].status, 404, "no token endpoint on the metrics address");
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
