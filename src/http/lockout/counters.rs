@@ -17,10 +17,12 @@
 //! A lockout lasts `lockout_time`; the next failure after it locks again at once until the
 //! failures are forgotten. A success resets the user's counters (not the address's: one good
 //! account must not let an address keep guessing others). Each map holds at most
-//! [`MAX_ENTRIES`]; when full, forgotten entries go first, then the oldest eighth.
+//! [`MAX_ENTRIES`]; when full, forgotten entries go first, then the oldest eighth. User names
+//! are kept as 64-bit hashes under a per-process random key (SipHash), never as text, so an
+//! entry costs about a hundred bytes whatever the name's length.
 
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -184,14 +186,19 @@ pub struct FailureCounters {
     /// The settings.
     config: LockoutConfig,
     /// Per user and client address.
-    user_client: Counters<(String, IpAddr)>,
+    user_client: Counters<(UserKey, IpAddr)>,
     /// Per client address.
     client: Counters<IpAddr>,
     /// Per user.
-    user: Counters<String>,
+    user: Counters<UserKey>,
     /// (user, address) pairs that logged in, and when last.
-    known_good: HashMap<(String, IpAddr), Instant>,
+    known_good: HashMap<(UserKey, IpAddr), Instant>,
+    /// Keys the user names' hashes.
+    hasher: RandomState,
 }
+
+/// A user name's keyed hash.
+type UserKey = u64;
 
 impl FailureCounters {
     /// Empty counters with `config`'s thresholds.
@@ -202,12 +209,17 @@ impl FailureCounters {
             client: Counters::new(),
             user: Counters::new(),
             known_good: HashMap::new(),
+            hasher: RandomState::new(),
         }
+    }
+
+    fn user_key(&self, user: &str) -> UserKey {
+        self.hasher.hash_one(user)
     }
 
     /// The lockout refusing `user` from `client` at `now`, if any.
     pub fn check(&self, user: &str, client: IpAddr, now: Instant) -> Option<Locked> {
-        let pair = (user.to_owned(), client);
+        let pair = (self.user_key(user), client);
         let locked = |scope, retry_after: Option<Duration>| {
             retry_after.map(|retry_after| Locked { scope, retry_after })
         };
@@ -226,7 +238,7 @@ impl FailureCounters {
     /// hash is `guess` (non-zero): a guess the pair already failed with is not counted again.
     pub fn fail(&mut self, user: &str, client: IpAddr, guess: u64, now: Instant) -> Failure {
         let config = self.config;
-        let pair = (user.to_owned(), client);
+        let pair = (self.user_key(user), client);
         if self.user_client.repeated(&pair, guess, &config, now) {
             return Failure { delay: self.delay(self.user_client.failures(&pair)), started: Vec::new() };
         }
@@ -245,7 +257,7 @@ impl FailureCounters {
 
     /// A successful login: resets the user's counters and remembers the address as known-good.
     pub fn succeed(&mut self, user: &str, client: IpAddr, now: Instant) {
-        let pair = (user.to_owned(), client);
+        let pair = (self.user_key(user), client);
         self.user_client.reset(&pair);
         self.user.reset(&pair.0);
         if !self.known_good.contains_key(&pair) {
