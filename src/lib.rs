@@ -10,8 +10,9 @@
 //! - [`server`]: binds nothing itself; `run(listeners, state, shutdown)` serves the router.
 //! - [`front`]: the rustls listener and the streaming reverse proxy to the registry.
 //! - [`init`]: `regent init`: writes a working data directory (config, keys, htpasswd, policies).
-//! - [`http`]: axum routes (`/token`, `/auth/token`, `/healthz`, `/.well-known/jwks.json`),
-//!   extractors and `ApiError`.
+//! - [`http`]: axum routes (`/token`, `/auth/token`, `/healthz`, `/readyz`, `/metrics`,
+//!   `/.well-known/jwks.json`), extractors, `ApiError`, the token metrics layer and brute-force
+//!   protection (`http::lockout`).
 //! - [`policy`]: pure and synchronous: (principal, scopes) -> grant + reasons.
 //! - [`token`]: signing keys and the key directory, libtrust and RFC 7638 `kid`s, `x5c`, JWKS,
 //!   claims and the token issuer.
