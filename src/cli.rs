@@ -1,5 +1,5 @@
 //! The `regent` command line: `init`, `serve`, `passwd`, `policy check`, `policy explain`,
-//! `authn test`.
+//! `authn test`, `doctor`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,6 +16,9 @@ use crate::token::KeyType;
 
 mod authn;
 mod commands;
+mod doctor;
+
+pub use doctor::DoctorArgs;
 
 /// regent: a token-auth server for Docker/OCI registries.
 #[derive(Debug, Parser)]
@@ -41,6 +44,9 @@ pub enum Command {
     /// Debug the authentication backends.
     #[command(subcommand)]
     Authn(AuthnCommand),
+    /// Check that a registry accepts regent's tokens: one line per check with a fix; exit
+    /// status 1 on any failure, 2 on a usage or configuration error.
+    Doctor(DoctorArgs),
 }
 
 /// `regent authn ...`.
@@ -191,6 +197,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy(PolicyCommand::Check(args)) => commands::policy_check(args),
         Command::Policy(PolicyCommand::Explain(args)) => commands::policy_explain(args),
         Command::Authn(AuthnCommand::Test(args)) => authn::authn_test(args),
+        Command::Doctor(args) => Ok(doctor::doctor_command(args)),
     }
 }
 
