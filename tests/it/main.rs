@@ -5,7 +5,7 @@
 //! [`env`] makes a data directory with the library's `init` and serves it; [`token_api`] drives
 //! the router in-process ([`token_names`]: user names, duplicate headers, log escaping);
 //! [`e2e_registry`] runs the real registry and clients against regent;
-//! [`cli`] runs the `regent` binary; [`ldap_e2e`] runs a real slapd behind regent end to end;
+//! [`cli`] runs the `regent` binary ([`doctor`]: `regent doctor` against the real registry); [`ldap_e2e`] runs a real slapd behind regent end to end;
 //! [`front`] tests the TLS front end and the proxy, and runs the registry and clients through it;
 //! [`token_limits`] bounds the work of one token request; [`reload`] reloads policy files safely.
 
@@ -16,6 +16,7 @@ mod authn_cli;
 mod authn_http;
 mod cli;
 mod compose;
+mod doctor;
 mod e2e_registry;
 mod env;
 mod fixture_selftest;
