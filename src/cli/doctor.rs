@@ -48,10 +48,10 @@ pub struct DoctorArgs {
 pub(super) fn doctor_command(args: DoctorArgs) -> ExitCode {
     let result = prepare(&args).and_then(|setup| {
         let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
-        Ok(runtime.block_on(async {
+        runtime.block_on(async {
             let setup = setup.with_client(args.ca_file.as_deref())?;
             anyhow::Ok(diagnose(&setup, &SystemClock).await)
-        })?)
+        })
     });
     match result {
         Ok(report) => {

@@ -41,7 +41,7 @@ pub(super) fn bundle_check(path: &Path, signing: &SigningIdentity) -> Check {
             return Check::fail("bundle", format!("{}: not a PEM file: {error}", path.display()), BUNDLE_FIX);
         }
     };
-    if certificates.iter().any(|der| *der == signing.certificate_der) {
+    if certificates.contains(&signing.certificate_der) {
         return Check::ok(
             "bundle",
             format!(

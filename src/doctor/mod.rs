@@ -184,12 +184,14 @@ fn file_checks(report: &mut Report, setup: &Setup) {
         }
         return;
     };
-    if registry.service.is_none() && !registry.other_auth.is_empty() {
+    let no_token_auth = registry.service.is_none() && registry.issuer.is_none() && registry.realm.is_none();
+    if no_token_auth && !registry.other_auth.is_empty() {
         report.push(Check::fail(
             "auth",
             format!("{} uses auth.{}, not token auth", registry.source, registry.other_auth.join(", auth.")),
             "replace the auth section of config.yml with the auth.token section regent init prints",
         ));
+        return;
     }
     for (name, regent_value, registry_value) in [
         ("service", &regent.service, &registry.service),

@@ -78,6 +78,11 @@ fn chmod(path: &Path, mode: u32) {
 }
 
 fn doctor(args: &[&str]) -> Output {
+    doctor_with_env(args, &[])
+}
+
+/// `regent doctor ARGS` with exactly the `REGISTRY_*` variables in `env`.
+fn doctor_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_regent"));
     command.arg("doctor").args(args).env_remove("REGENT_CONFIG");
     for (name, _) in std::env::vars() {
@@ -85,6 +90,7 @@ fn doctor(args: &[&str]) -> Output {
             command.env_remove(name);
         }
     }
+    command.envs(env.iter().copied());
     run_with_timeout(command, TIMEOUT, None)
 }
 
@@ -155,6 +161,24 @@ fn a_registry_expecting_another_issuer() {
     assert!(token.contains("401") && token.contains("invalid_token"), "{token}");
     assert!(token.contains("fix the failed issuer check"), "{token}");
     line(&text, "ok", "service");
+    line(&text, "ok", "bundle");
+
+    // The same registry described by its environment alone (as a container runs it).
+    let config = stack.env.config_path().display().to_string();
+    let bundle = stack.env.report.root_cert_bundle.display().to_string();
+    let env = [
+        ("REGISTRY_AUTH_TOKEN_REALM", stack.env.config.token.realm.as_str()),
+        ("REGISTRY_AUTH_TOKEN_SERVICE", SERVICE),
+        ("REGISTRY_AUTH_TOKEN_ISSUER", "someone-else"),
+        ("REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE", bundle.as_str()),
+    ];
+    let url = stack.registry.url();
+    let out =
+        doctor_with_env(&["--config", &config, "--registry-url", &url, "--registry-user", "root"], &env);
+    assert_exit(&out, 1);
+    let text = stdout(&out);
+    line(&text, "FAIL", "issuer");
+    line(&text, "FAIL", "token");
     line(&text, "ok", "bundle");
 }
 
@@ -270,7 +294,9 @@ fn usage_and_configuration_errors_exit_2() {
     let out = doctor(&["--config", &missing]);
     assert_exit(&out, 2);
 
-    let (_listener, realm) = bind_realm();
+    // A realm on a closed port: the realm check fails at once.
+    let (listener, realm) = bind_realm();
+    drop(listener);
     let env = TestEnv::new(&realm);
     let broken = tmp.path().join("config.yml");
     std::fs::write(&broken, "auth:\n  token:\n    service: {a: 1}\n").unwrap();
@@ -282,4 +308,14 @@ fn usage_and_configuration_errors_exit_2() {
 
     let out = doctor(&["--config", &config, "--registry-user", "regent-doctor-no-such-user"]);
     assert_exit(&out, 2);
+
+    // A registry on htpasswd auth: one line says so instead of a failure per missing key.
+    let htpasswd = tmp.path().join("htpasswd.yml");
+    std::fs::write(&htpasswd, "auth:\n  htpasswd:\n    realm: basic\n    path: /etc/htpasswd\n").unwrap();
+    let out = doctor(&["--config", &config, "--registry-config", &htpasswd.display().to_string()]);
+    assert_exit(&out, 1);
+    let text = stdout(&out);
+    let auth = line(&text, "FAIL", "auth");
+    assert!(auth.contains("uses auth.htpasswd, not token auth"), "{auth}");
+    assert!(!text.contains("FAIL  issuer"), "{text}");
 }
