@@ -1,5 +1,5 @@
 //! The `regent` command line: `init`, `serve`, `passwd`, `policy check`, `policy explain`,
-//! `authn test`, `doctor`.
+//! `authn test`, `keys list|rotate|activate|retire|bundle|jwks`, `doctor`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,8 +17,10 @@ use crate::token::KeyType;
 mod authn;
 mod commands;
 mod doctor;
+mod keys;
 
 pub use doctor::DoctorArgs;
+pub use keys::{KeysCommand, KidArgs, OutArgs, RetireArgs, RotateArgs};
 
 /// regent: a token-auth server for Docker/OCI registries.
 #[derive(Debug, Parser)]
@@ -44,6 +46,9 @@ pub enum Command {
     /// Debug the authentication backends.
     #[command(subcommand)]
     Authn(AuthnCommand),
+    /// Manage the signing keys: list, rotate, activate, retire; write the registry's bundle/JWKS.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Check that a registry accepts regent's tokens: one line per check with a fix; exit
     /// status 1 on any failure, 2 on a usage or configuration error.
     Doctor(DoctorArgs),
@@ -117,8 +122,12 @@ pub struct InitArgs {
 pub enum KeyTypeArg {
     /// RSA 2048, RS256.
     Rsa,
+    /// RSA 3072, RS256.
+    Rsa3072,
     /// ECDSA P-256, ES256.
     Ec,
+    /// Ed25519, EdDSA (registry 3 only).
+    Ed25519,
 }
 
 /// Arguments of `regent serve`.
@@ -146,7 +155,7 @@ pub struct PasswdArgs {
     /// Delete the user instead of setting a password.
     #[arg(long)]
     pub delete: bool,
-    /// bcrypt cost.
+    /// bcrypt cost; at most the backend's `max_bcrypt_cost` (14 unless configured, also with --file).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(4..=31))]
     pub cost: u32,
 }
@@ -197,6 +206,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy(PolicyCommand::Check(args)) => commands::policy_check(args),
         Command::Policy(PolicyCommand::Explain(args)) => commands::policy_explain(args),
         Command::Authn(AuthnCommand::Test(args)) => authn::authn_test(args),
+        Command::Keys(command) => keys::keys_command(command),
         Command::Doctor(args) => Ok(doctor::doctor_command(args)),
     }
 }
@@ -222,14 +232,14 @@ fn init_default(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The first configured htpasswd file.
-fn htpasswd_file(config: &Config) -> anyhow::Result<PathBuf> {
+/// The first configured htpasswd file and its backend's `max_bcrypt_cost`.
+fn htpasswd_file(config: &Config) -> anyhow::Result<(PathBuf, u32)> {
     let file = config.authn.iter().find_map(|authn| match &authn.backend {
-        BackendConfig::Htpasswd { file, .. } => Some(file.clone()),
+        BackendConfig::Htpasswd { file, max_bcrypt_cost, .. } => Some((file.clone(), *max_bcrypt_cost)),
         _ => None,
     });
     match file {
-        Some(file) => Ok(file),
+        Some(found) => Ok(found),
         None => bail!("{}: no htpasswd backend is configured", config.path.display()),
     }
 }
@@ -238,7 +248,9 @@ impl From<KeyTypeArg> for KeyType {
     fn from(value: KeyTypeArg) -> Self {
         match value {
             KeyTypeArg::Rsa => KeyType::Rsa,
+            KeyTypeArg::Rsa3072 => KeyType::Rsa3072,
             KeyTypeArg::Ec => KeyType::Ec,
+            KeyTypeArg::Ed25519 => KeyType::Ed25519,
         }
     }
 }

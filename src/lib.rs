@@ -11,9 +11,11 @@
 //! - [`front`]: the rustls listener and the streaming reverse proxy to the registry.
 //! - [`doctor`]: `regent doctor`: checks from outside that regent and a registry fit together.
 //! - [`init`]: `regent init`: writes a working data directory (config, keys, htpasswd, policies).
-//! - [`http`]: axum routes (`/token`, `/auth/token`, `/healthz`), extractors and `ApiError`.
+//! - [`http`]: axum routes (`/token`, `/auth/token`, `/healthz`, `/.well-known/jwks.json`),
+//!   extractors and `ApiError`.
 //! - [`policy`]: pure and synchronous: (principal, scopes) -> grant + reasons.
-//! - [`token`]: signing keys, libtrust `kid`, `x5c`, claims and the token issuer.
+//! - [`token`]: signing keys and the key directory, libtrust and RFC 7638 `kid`s, `x5c`, JWKS,
+//!   claims and the token issuer.
 //! - [`authn`]: the `Authenticator` trait, the backend chain and the htpasswd backend.
 //! - [`config`]: `regent.toml` file structs (`deny_unknown_fields`) -> validated [`config::Config`].
 //! - [`reload`]: one mechanism for every watched file: read, parse, swap, keep the last good.

@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
-use crate::authn::htpasswd::HtpasswdBackend;
+use crate::authn::htpasswd::{BcryptLimits, HtpasswdBackend};
 use crate::authn::http::HttpBackend;
 use crate::authn::ldap::LdapBackend;
 use crate::authn::{Authenticator, Chain};
@@ -25,9 +25,9 @@ use crate::front::{CertificateStore, ListenerFront, ListenerRoutes, Proxy, liste
 use crate::http::{AppState, router};
 use crate::policy::PolicySet;
 use crate::reload::Reloadable;
-use crate::token::{KeySet, SigningKey, TokenIssuer};
+use crate::token::{KeySet, TokenIssuer, compatibility_warnings, load_key_set, watched_paths};
 
-/// How often watched files (policies, htpasswd, groups) are checked for changes: a change is
+/// How often watched files (policies, htpasswd, groups, signing keys) are checked for changes: a change is
 /// live within this plus [`crate::reload::SETTLE_TIME`] (1 s), so replicas agree within 2 s.
 pub const RELOAD_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -70,14 +70,8 @@ pub enum ServerError {
 /// Loads keys, backends and policies named by `config`, and starts their file watchers.
 /// Must be called inside a tokio runtime.
 pub fn build_state(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState, ServerError> {
-    let keys = config
-        .token
-        .keys
-        .iter()
-        .map(|k| SigningKey::load(&k.key, &k.certificate))
-        .collect::<Result<Vec<_>, _>>()?;
-    let issuer = TokenIssuer::new(
-        KeySet::new(keys)?,
+    let issuer = TokenIssuer::watched(
+        watch_keys(config)?,
         config.token.issuer.clone(),
         config.token.service.clone(),
         config.token.ttl,
@@ -98,8 +92,11 @@ pub fn build_chain(config: &Config) -> Result<Chain, ServerError> {
     let mut backends: Vec<Arc<dyn Authenticator>> = Vec::new();
     for authn in &config.authn {
         match &authn.backend {
-            BackendConfig::Htpasswd { file, groups, cache_ttl } => {
-                let backend = HtpasswdBackend::open(&authn.name, file.clone(), groups.clone(), *cache_ttl)?;
+            BackendConfig::Htpasswd { file, groups, cache_ttl, max_bcrypt_cost, verify_queue_timeout } => {
+                let limits =
+                    BcryptLimits { max_cost: *max_bcrypt_cost, queue_timeout: *verify_queue_timeout };
+                let backend =
+                    HtpasswdBackend::open(&authn.name, file.clone(), groups.clone(), *cache_ttl, limits)?;
                 backend.spawn_watchers(RELOAD_INTERVAL);
                 backends.push(Arc::new(backend));
             }
@@ -118,6 +115,22 @@ pub fn build_chain(config: &Config) -> Result<Chain, ServerError> {
         }
     }
     Ok(Chain::new(backends))
+}
+
+/// Loads the signing keys once (an error is fatal) and watches their files: a rotation, an
+/// activation or a retirement is live within two seconds; a broken pair is logged and the
+/// last good key set keeps signing. Registry compatibility warnings are logged at each load.
+fn watch_keys(config: &Config) -> Result<Arc<Reloadable<KeySet>>, ServerError> {
+    let token = config.token.clone();
+    let keys = Reloadable::new("signing keys", watched_paths(&config.token), move || {
+        load_key_set(&token).inspect(|keys| {
+            for warning in compatibility_warnings(keys) {
+                tracing::warn!("{warning}");
+            }
+        })
+    })?;
+    keys.spawn_watcher(RELOAD_INTERVAL);
+    Ok(keys)
 }
 
 /// Loads the policy directory once (an error is fatal) and watches it for changes.

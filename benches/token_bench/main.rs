@@ -40,11 +40,10 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("data");
     let opts = InitOptions { dir: root.clone(), ..InitOptions::default() };
-    init(&opts, EXAMPLE_POLICIES, SystemClock.now()).expect("init");
+    let report = init(&opts, EXAMPLE_POLICIES, SystemClock.now()).expect("init");
     let config = Config::load(&root.join("regent.toml")).expect("config");
     set_password(&root.join("htpasswd"), "alice", &Secret::new("alice-pw"), 10).expect("passwd");
-    let key = &config.token.keys[0];
-    let signing = SigningKey::load(&key.key, &key.certificate).expect("key");
+    let signing = SigningKey::load(&report.key, &report.certificate).expect("key");
 
     let auth = [format!("Basic {}", STANDARD.encode("alice:alice-pw"))];
     let mut rows = Vec::new();

@@ -15,7 +15,7 @@ use super::{
 };
 use crate::authn::htpasswd::{delete_user, set_password};
 use crate::clock::{Clock, SystemClock};
-use crate::config::Config;
+use crate::config::{Config, DEFAULT_MAX_BCRYPT_COST};
 use crate::init::{InitOptions, default_realm, init};
 use crate::policy::examples::EXAMPLE_POLICIES;
 use crate::policy::{LoadedPolicies, PolicySet, PolicySource, Principal};
@@ -27,6 +27,8 @@ use crate::server::{
 
 /// The user the embedded default creates on its first run.
 const DEMO_USER: &str = "demo";
+/// The bcrypt cost of the demo user's password (Apache's default).
+const DEMO_BCRYPT_COST: u32 = 10;
 
 /// `regent init`.
 pub(super) fn init_command(args: InitArgs) -> anyhow::Result<ExitCode> {
@@ -96,7 +98,8 @@ fn first_run() -> anyhow::Result<PathBuf> {
     let path = dir.join("regent.toml");
     let config = Config::load(&path)?;
     let password = random_password()?;
-    set_password(&htpasswd_file(&config)?, DEMO_USER, &password, 10)?;
+    let (file, max_cost) = htpasswd_file(&config)?;
+    set_password(&file, DEMO_USER, &password, DEMO_BCRYPT_COST.min(max_cost))?;
     println!("regent: first run, initialised {}", dir.display());
     println!("regent: demo user {DEMO_USER:?} with password {:?} (shown only this once)", password.expose());
     Ok(path)
@@ -129,8 +132,8 @@ async fn shutdown_signal() {
 
 /// `regent passwd`.
 pub(super) fn passwd_command(args: PasswdArgs) -> anyhow::Result<ExitCode> {
-    let file = match args.file {
-        Some(file) => file,
+    let (file, max_cost) = match args.file {
+        Some(file) => (file, DEFAULT_MAX_BCRYPT_COST),
         None => match existing_config(&args.config)? {
             Some(path) => htpasswd_file(&Config::load(&path)?)?,
             None => bail!("no configuration found: pass --config FILE or --file HTPASSWD"),
@@ -142,6 +145,14 @@ pub(super) fn passwd_command(args: PasswdArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         bail!("{}: no user {:?}", file.display(), args.user);
+    }
+    if args.cost > max_cost {
+        bail!(
+            "--cost {} is above max_bcrypt_cost {max_cost}: the server would refuse to load {} \
+             (raise max_bcrypt_cost in the htpasswd backend's config first)",
+            args.cost,
+            file.display()
+        );
     }
     let password = read_password(true)?;
     if password.is_empty() {

@@ -12,7 +12,7 @@ use super::commands::existing_config;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::doctor::{Account, DoctorClient, Regent, RegistrySettings, RegistryUser, Setup, diagnose};
-use crate::token::{KeySet, SigningKey};
+use crate::token::load_key_set;
 
 /// The user Debian's docker-registry package runs the registry as.
 const DEBIAN_REGISTRY_USER: &str = "docker-registry";
@@ -97,7 +97,7 @@ fn prepare(args: &DoctorArgs) -> anyhow::Result<Prepared> {
         bail!("no configuration found: pass --config FILE");
     };
     let config = Config::load(&path)?;
-    let keys = load_keys(&config)?;
+    let keys = load_key_set(&config.token)?;
     let regent = Regent::new(&config, keys, SystemClock.now())?;
     let env = |name: &str| std::env::var(name).ok();
     let registry = match &args.registry_config {
@@ -124,15 +124,4 @@ fn prepare(args: &DoctorArgs) -> anyhow::Result<Prepared> {
         },
     };
     Ok(Prepared { regent, registry, registry_url: args.registry_url.clone(), user })
-}
-
-/// regent's signing keys, loaded as `regent serve` loads them.
-fn load_keys(config: &Config) -> anyhow::Result<KeySet> {
-    let keys = config
-        .token
-        .keys
-        .iter()
-        .map(|files| SigningKey::load(&files.key, &files.certificate))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(KeySet::new(keys)?)
 }

@@ -41,6 +41,14 @@ pub(crate) struct FileToken {
     pub(crate) ttl: Option<Spanned<String>>,
     /// `[[token.keys]]`.
     pub(crate) keys: Option<Spanned<Vec<FileKeyFiles>>>,
+    /// A directory of `NAME.key` + `NAME.crt` pairs (instead of `[[token.keys]]`).
+    pub(crate) key_directory: Option<Spanned<String>>,
+    /// `libtrust` or `rfc7638`.
+    pub(crate) kid: Option<Spanned<String>>,
+    /// Whether tokens carry `x5c`.
+    pub(crate) x5c: Option<bool>,
+    /// The type of key `regent keys rotate` makes: `rsa`, `rsa3072`, `ec` or `ed25519`.
+    pub(crate) key_type: Option<Spanned<String>>,
 }
 
 /// One `[[token.keys]]` entry.
@@ -69,6 +77,10 @@ pub(crate) struct FileAuthn {
     pub(crate) file: Option<Spanned<String>>,
     /// htpasswd: the optional AuthGroupFile.
     pub(crate) groups: Option<Spanned<String>>,
+    /// htpasswd: the highest bcrypt cost the file may hold.
+    pub(crate) max_bcrypt_cost: Option<Spanned<i64>>,
+    /// htpasswd: how long a login waits for a bcrypt slot, humantime.
+    pub(crate) verify_queue_timeout: Option<Spanned<String>>,
     /// The identity cache lifetime, humantime; `"0s"` disables.
     pub(crate) cache_ttl: Option<Spanned<String>>,
     /// ldap, http: while the backend is unreachable, cached identities serve up to this age.
@@ -133,6 +145,8 @@ impl FileAuthn {
         let mut fields: Vec<(&'static str, usize)> = [
             at("file", &self.file),
             at("groups", &self.groups),
+            at("max_bcrypt_cost", &self.max_bcrypt_cost),
+            at("verify_queue_timeout", &self.verify_queue_timeout),
             at("cache_ttl", &self.cache_ttl),
             at("max_stale", &self.max_stale),
             at("url", &self.url),

@@ -7,9 +7,14 @@
 //! issuer = "regent"                      # the iss claim; the registry's auth.token.issuer
 //! realm = "http://127.0.0.1:5001/token"  # where clients ask for tokens
 //! ttl = "5m"                             # at least 60s; default 5m
-//! [[token.keys]]                         # one or more; the newest certificate signs
-//! key = "keys/token.key"
-//! certificate = "keys/token.crt"
+//! key_directory = "keys"                # NAME.key + NAME.crt pairs; the newest certificate signs
+//! kid = "libtrust"                       # or "rfc7638" (registry 3 without x5c); default libtrust
+//! x5c = true                             # default true; false for registry 3 with only a JWKS
+//! key_type = "rsa"                       # what `regent keys rotate` makes: rsa, rsa3072, ec, ed25519
+//! # instead of key_directory, fixed pairs (one or more):
+//! # [[token.keys]]
+//! # key = "keys/token.key"
+//! # certificate = "keys/token.crt"
 //!
 //! [[authn]]                              # asked in order
 //! name = "local"
@@ -17,6 +22,8 @@
 //! file = "htpasswd"
 //! groups = "groups"                      # optional AuthGroupFile
 //! cache_ttl = "30s"                      # optional; default 30s; "0s" disables
+//! max_bcrypt_cost = 14                   # optional; default 14; a higher cost fails the load
+//! verify_queue_timeout = "5s"            # optional; default 5s; longest wait for a bcrypt slot
 //!
 //! [[authn]]                              # more backends: see the README for every key
 //! name = "directory"
@@ -52,10 +59,13 @@ mod file;
 mod front;
 mod limits;
 mod locate;
+mod token;
 mod validate;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_token;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -63,8 +73,8 @@ use std::time::Duration;
 
 pub use authn::{
     AUTHN_KINDS, DEFAULT_CACHE_TTL, DEFAULT_GROUP_NAME_ATTRIBUTE, DEFAULT_HTTP_TIMEOUT,
-    DEFAULT_LDAP_CONNECT_TIMEOUT, DEFAULT_LDAP_FILTER, DEFAULT_LDAP_TIMEOUT, DEFAULT_NESTED_MAX_DEPTH,
-    DEFAULT_POOL_SIZE, DEFAULT_REMOTE_CACHE_TTL,
+    DEFAULT_LDAP_CONNECT_TIMEOUT, DEFAULT_LDAP_FILTER, DEFAULT_LDAP_TIMEOUT, DEFAULT_MAX_BCRYPT_COST,
+    DEFAULT_NESTED_MAX_DEPTH, DEFAULT_POOL_SIZE, DEFAULT_REMOTE_CACHE_TTL, DEFAULT_VERIFY_QUEUE_TIMEOUT,
 };
 pub use backends::{
     GroupSearch, HttpAuthConfig, HttpCredentials, LdapConfig, LdapGroups, LdapMode, NestedGroups, SearchScope,
@@ -110,8 +120,42 @@ pub struct TokenConfig {
     pub realm: String,
     /// Token lifetime, at least [`MIN_TOKEN_TTL`].
     pub ttl: Duration,
-    /// The signing keys (at least one); the newest certificate signs.
+    /// `[[token.keys]]`: fixed signing keys; empty when `key_directory` is given.
     pub keys: Vec<KeyFiles>,
+    /// `key_directory`: every `NAME.key` + `NAME.crt` pair in it is a signing key (what
+    /// `regent keys rotate` and `retire` manage); `None` with `[[token.keys]]`.
+    pub key_directory: Option<PathBuf>,
+    /// `kid`: how tokens and JWKS entries name keys.
+    pub kid: KidFormat,
+    /// `x5c`: whether tokens carry the signing certificate (default true).
+    pub x5c: bool,
+    /// `key_type`: the type of key `regent keys rotate` makes.
+    pub key_type: KeyType,
+}
+
+/// `[token] kid`: how the `kid` header and JWKS entries name a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KidFormat {
+    /// `libtrust`: what registry 2.8 matches against its bundle (registry 3 ignores it).
+    #[default]
+    Libtrust,
+    /// `rfc7638`: the RFC 7638 thumbprint as distribution 3.1 computes it; registry 3 finds a
+    /// bundled key by it without `x5c`, and JWKS keys by their `kid`.
+    Rfc7638,
+}
+
+/// `[token] key_type` (and `regent init --key-type`): the kind of signing key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyType {
+    /// `rsa`: RSA 2048, RS256.
+    #[default]
+    Rsa,
+    /// `rsa3072`: RSA 3072, RS256.
+    Rsa3072,
+    /// `ec`: ECDSA P-256, ES256.
+    Ec,
+    /// `ed25519`: Ed25519, EdDSA (registry 3 only).
+    Ed25519,
 }
 
 /// One `[[token.keys]]` entry.
@@ -146,6 +190,10 @@ pub enum BackendConfig {
         groups: Option<PathBuf>,
         /// How long an authenticated identity is cached; zero disables the cache.
         cache_ttl: Duration,
+        /// The highest bcrypt cost the file may hold (4..=31): a higher one fails the load.
+        max_bcrypt_cost: u32,
+        /// How long a login waits for a free bcrypt slot before it is an outage (503).
+        verify_queue_timeout: Duration,
     },
     /// `kind = "ldap"`: an LDAP or Active Directory server.
     Ldap {

@@ -57,6 +57,10 @@ fn valid_file_parses_with_resolved_paths() {
                 key: PathBuf::from("/srv/regent/keys/token.key"),
                 certificate: PathBuf::from("/etc/regent/token.crt"),
             }],
+            key_directory: None,
+            kid: KidFormat::Libtrust,
+            x5c: true,
+            key_type: KeyType::Rsa,
         },
         authn: vec![AuthnConfig {
             name: "local".into(),
@@ -64,6 +68,8 @@ fn valid_file_parses_with_resolved_paths() {
                 file: PathBuf::from("/srv/regent/htpasswd"),
                 groups: Some(PathBuf::from("/srv/regent/groups")),
                 cache_ttl: Duration::ZERO,
+                max_bcrypt_cost: DEFAULT_MAX_BCRYPT_COST,
+                verify_queue_timeout: DEFAULT_VERIFY_QUEUE_TIMEOUT,
             },
         }],
         policy: PolicyConfig { directory: PathBuf::from("/srv/regent/policies") },
@@ -113,6 +119,8 @@ directory = "p"
             file: PathBuf::from("/d/htpasswd"),
             groups: None,
             cache_ttl: DEFAULT_CACHE_TTL,
+            max_bcrypt_cost: 14,
+            verify_queue_timeout: Duration::from_secs(5),
         }
     );
 }

@@ -9,8 +9,8 @@ use toml::Spanned;
 
 use super::authn::{EnvLookup, authn};
 use super::error::{ConfigError, Locator};
-use super::file::{FileConfig, FileKeyFiles, FileListen, FileToken};
-use super::{Config, KeyFiles, ListenConfig, PolicyConfig, TokenConfig};
+use super::file::{FileConfig, FileListen};
+use super::{Config, ListenConfig, PolicyConfig};
 
 /// The token lifetime when `ttl` is not given.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(300);
@@ -27,7 +27,7 @@ pub(crate) fn validate(
 ) -> Result<Config, ConfigError> {
     let locator = Locator { path, text };
     let base = path.parent().unwrap_or(Path::new(""));
-    let token = token(&locator, base, file.token)?;
+    let token = super::token::token(&locator, base, file.token)?;
     let authn = authn(&locator, base, env, file.authn)?;
     let policy =
         PolicyConfig { directory: resolve(&locator, base, &file.policy.directory, "policy directory")? };
@@ -35,42 +35,6 @@ pub(crate) fn validate(
     let front = super::front::front(&locator, file.front, &listen)?;
     let limits = super::limits::limits(&locator, file.limits)?;
     Ok(Config { path: path.to_path_buf(), token, authn, policy, listen, front, limits })
-}
-
-fn token(locator: &Locator<'_>, base: &Path, table: Spanned<FileToken>) -> Result<TokenConfig, ConfigError> {
-    let span = table.span();
-    let table = table.into_inner();
-    let service = word(locator, &table.service, "service")?;
-    let issuer = word(locator, &table.issuer, "issuer")?;
-    let realm = realm(locator, &table.realm)?;
-    let ttl = match &table.ttl {
-        Some(ttl) => duration(locator, ttl, "ttl")?,
-        None => DEFAULT_TOKEN_TTL,
-    };
-    if ttl < MIN_TOKEN_TTL {
-        let at = table.ttl.as_ref().map_or(span.clone(), Spanned::span);
-        return Err(locator.at(at, "ttl must be at least 60s"));
-    }
-    let keys = match table.keys {
-        None => {
-            return Err(
-                locator.at(span, "[token] needs at least one [[token.keys]] entry (key and certificate)")
-            );
-        }
-        Some(keys) if keys.get_ref().is_empty() => {
-            return Err(locator.at(keys.span(), "token.keys is empty: add a key and certificate"));
-        }
-        Some(keys) => keys.into_inner(),
-    };
-    let keys = keys.iter().map(|entry| key_files(locator, base, entry)).collect::<Result<_, _>>()?;
-    Ok(TokenConfig { service, issuer, realm, ttl, keys })
-}
-
-fn key_files(locator: &Locator<'_>, base: &Path, entry: &FileKeyFiles) -> Result<KeyFiles, ConfigError> {
-    Ok(KeyFiles {
-        key: resolve(locator, base, &entry.key, "key")?,
-        certificate: resolve(locator, base, &entry.certificate, "certificate")?,
-    })
 }
 
 fn listen(
@@ -120,7 +84,7 @@ pub(super) fn word(
 }
 
 /// An `http://` or `https://` URL with a host.
-fn realm(locator: &Locator<'_>, value: &Spanned<String>) -> Result<String, ConfigError> {
+pub(super) fn realm(locator: &Locator<'_>, value: &Spanned<String>) -> Result<String, ConfigError> {
     let text = value.get_ref();
     let rest = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://"));
     let host = rest.map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));

@@ -18,7 +18,7 @@ mod network;
 mod registry_config;
 mod report;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub use access::Account;
 pub use bundle::SigningIdentity;
@@ -82,12 +82,8 @@ impl Regent {
         let kid = network::jwt_header(sample.token.expose())
             .and_then(|header| header["kid"].as_str().map(str::to_owned))
             .unwrap_or_default();
-        let key_dirs = config
-            .token
-            .keys
-            .iter()
-            .filter_map(|files| files.key.parent().map(std::path::Path::to_path_buf))
-            .collect();
+        let fixed_dirs = config.token.keys.iter().filter_map(|files| files.key.parent().map(Path::to_path_buf));
+        let key_dirs = config.token.key_directory.iter().cloned().chain(fixed_dirs).collect();
         Ok(Self {
             service: config.token.service.clone(),
             issuer: config.token.issuer.clone(),

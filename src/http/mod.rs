@@ -10,8 +10,9 @@ pub mod token;
 
 use std::sync::Arc;
 
-use axum::Router;
+use axum::extract::State;
 use axum::routing::get;
+use axum::{Json, Router};
 
 use crate::authn::Chain;
 use crate::clock::Clock;
@@ -20,6 +21,12 @@ use crate::reload::Reloadable;
 use crate::token::TokenIssuer;
 
 pub use error::{ApiError, OAuthError};
+
+/// `GET /.well-known/jwks.json`: every trusted key (pending ones too) as a JWK Set, the same
+/// set `regent keys jwks` writes, as of the last key reload.
+async fn jwks(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(state.issuer.keys().jwks())
+}
 
 /// The longest query string `/token` accepts.
 pub const MAX_QUERY_BYTES: usize = 8 * 1024;
@@ -41,13 +48,15 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
 }
 
-/// The router: `/token` and `/auth/token` (GET and OAuth2 POST) and `/healthz`.
+/// The router: `/token` and `/auth/token` (GET and OAuth2 POST), `/healthz` and
+/// `/.well-known/jwks.json`.
 pub fn router(state: AppState) -> Router {
     let token_routes = get(token::get_token).post(token::post_token);
     Router::new()
         .route("/token", token_routes.clone())
         .route("/auth/token", token_routes)
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/.well-known/jwks.json", get(jwks))
         .fallback(|| async { ApiError::NotFound })
         .with_state(state)
 }

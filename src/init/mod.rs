@@ -246,6 +246,7 @@ pub fn init_with_key_generator(
     outcomes.push((files::create_dir_if_absent(&policy_dir, policies)?, policy_dir.clone()));
 
     let config = Config::load(&config_path).map_err(InitError::ExistingConfig)?;
+    // The first key's certificate; `regent keys bundle` writes the bundle of every trusted key.
     let root_cert_bundle =
         config.token.keys.first().map_or_else(|| certificate_path.clone(), |keys| keys.certificate.clone());
     let (written, kept) =

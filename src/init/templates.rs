@@ -1,7 +1,11 @@
 //! The texts `regent init` writes: `regent.toml`, the htpasswd header and the groups file.
 
 use super::InitOptions;
+use crate::config::KeyType;
 
+/// The key directory (`[token] key_directory`); [`KEY_FILE`] and [`CERTIFICATE_FILE`] are its
+/// first pair.
+pub(super) const KEY_DIRECTORY: &str = "keys";
 /// The key file, relative to the data directory.
 pub const KEY_FILE: &str = "keys/token.key";
 /// The certificate file, relative to the data directory.
@@ -77,11 +81,18 @@ realm = {realm}
 # Token lifetime ("300s", "5m"); at least 60s.
 ttl = "5m"
 
-# Signing keys: one or more; the newest certificate signs. The registry's rootcertbundle must
-# hold the certificate of every key listed here.
-[[token.keys]]
-key = {key}
-certificate = {certificate}
+# Signing keys: every NAME.key + NAME.crt pair in this directory (pending/ too) is trusted and
+# the newest certificate signs; `regent keys rotate|activate|retire` manage it without a restart.
+# The registry's rootcertbundle (`regent keys bundle`) or registry 3's auth.token.jwks
+# (`regent keys jwks`) must hold every trusted key.
+key_directory = {key_directory}
+# The kid header: "libtrust" (registry 2.8 and, with x5c, 3.x) or "rfc7638" (registry 3).
+kid = "libtrust"
+# Tokens carry the signing certificate (x5c): registry 2.8 and 3.x with a rootcertbundle. A
+# registry 3 trusting only auth.token.jwks refuses them: use x5c = false, kid = "rfc7638".
+x5c = true
+# The key `regent keys rotate` makes: "rsa", "rsa3072", "ec" or "ed25519" (registry 3 only).
+key_type = {key_type}
 
 # Authentication backends, asked in order.
 [[authn]]
@@ -132,11 +143,21 @@ address = {listen}
         service = quoted(&opts.service),
         issuer = quoted(&opts.issuer),
         realm = quoted(&opts.realm),
-        key = quoted(KEY_FILE),
-        certificate = quoted(CERTIFICATE_FILE),
+        key_directory = quoted(KEY_DIRECTORY),
+        key_type = quoted(key_type_name(opts.key_type)),
         htpasswd = quoted(HTPASSWD_FILE),
         groups = quoted(GROUPS_FILE),
         policies = quoted(POLICY_DIR),
         listen = quoted(&opts.listen.to_string()),
     )
+}
+
+/// The `[token] key_type` value of a key type.
+fn key_type_name(key_type: KeyType) -> &'static str {
+    match key_type {
+        KeyType::Rsa => "rsa",
+        KeyType::Rsa3072 => "rsa3072",
+        KeyType::Ec => "ec",
+        KeyType::Ed25519 => "ed25519",
+    }
 }

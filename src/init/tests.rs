@@ -102,8 +102,9 @@ fn generated_config_round_trips_through_config_parse() {
     assert_eq!(config.token.service, opts.service);
     assert_eq!(config.token.issuer, opts.issuer);
     assert_eq!(config.token.realm, opts.realm);
-    assert_eq!(config.token.keys[0].key, report.key);
-    assert_eq!(config.token.keys[0].certificate, report.certificate);
+    let key_directory = config.token.key_directory.as_deref().unwrap();
+    assert_eq!(report.key.parent(), Some(key_directory));
+    assert_eq!(report.certificate.parent(), Some(key_directory));
     assert_eq!(config.policy.directory, report.policies);
     assert_eq!(config.listen[0].address, opts.listen);
     assert!(matches!(

@@ -4,6 +4,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use time::OffsetDateTime;
 
+use super::jwk::PublicJwk;
 use super::kid::libtrust_kid;
 
 /// What a signing key needs from its PEM certificate file: the leaf first, then any chain.
@@ -15,6 +16,10 @@ pub(super) struct CertificateChain {
     pub(super) leaf_public_key: Vec<u8>,
     /// The libtrust `kid` of the leaf's SubjectPublicKeyInfo.
     pub(super) kid: String,
+    /// The leaf's public key as a JWK.
+    pub(super) jwk: PublicJwk,
+    /// The RFC 7638 thumbprint of the leaf's key, as registry 3 computes it.
+    pub(super) thumbprint: String,
     /// The leaf's `notBefore`.
     pub(super) not_before: OffsetDateTime,
 }
@@ -38,7 +43,10 @@ impl CertificateChain {
                 .map_err(|error| format!("invalid certificate #{}: {error}", index + 1))?;
         }
         let spki = &leaf.tbs_certificate.subject_pki;
+        let jwk = PublicJwk::from_spki(spki)?;
         Ok(Self {
+            thumbprint: jwk.thumbprint(),
+            jwk,
             kid: libtrust_kid(spki.raw),
             leaf_public_key: spki.subject_public_key.data.to_vec(),
             not_before: leaf.validity().not_before.to_datetime(),

@@ -4,17 +4,20 @@ use serde::Serialize;
 
 use crate::scope::Access;
 
-/// The JOSE header: `typ`, `alg`, the libtrust `kid` and the certificate chain in `x5c`.
+/// The JOSE header: `typ`, `alg`, `kid` (libtrust or RFC 7638) and, unless turned off, the
+/// certificate chain in `x5c`.
 #[derive(Debug, Serialize)]
 pub(super) struct Header<'a> {
     /// Always `JWT`.
     pub(super) typ: &'static str,
-    /// `RS256` or `ES256`.
+    /// `RS256`, `ES256` or `EdDSA`.
     pub(super) alg: &'static str,
-    /// The libtrust key ID (registry 2.8 can find the key by it).
+    /// The key ID: libtrust (registry 2.8) or RFC 7638 (registry 3).
     pub(super) kid: &'a str,
-    /// The signing certificate, leaf first (checked first by registry 2.8 and 3.x).
-    pub(super) x5c: &'a [String],
+    /// The signing certificate, leaf first (checked first by registry 2.8 and 3.x); absent
+    /// with `x5c = false` (a registry 3 trusting only a JWKS refuses tokens that carry it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) x5c: Option<&'a [String]>,
 }
 
 /// The claims registry 2.8 and 3.x read.

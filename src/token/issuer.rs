@@ -1,5 +1,6 @@
 //! [`TokenIssuer`]: builds the claims and signs compact JWS tokens.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lc_rs::rand;
@@ -7,9 +8,10 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use time::OffsetDateTime;
 
-use super::claims::{Claims, Header};
+use super::claims::Claims;
 use super::keyset::KeySet;
 use super::{IssuedToken, TokenError};
+use crate::reload::Reloadable;
 use crate::scope::Access;
 use crate::secret::Secret;
 
@@ -18,19 +20,26 @@ pub const MIN_TOKEN_TTL: Duration = Duration::from_secs(60);
 /// Random bytes in a `jti` (128 bits).
 const JTI_BYTES: usize = 16;
 
+/// Where an issuer's keys come from.
+#[derive(Debug)]
+enum KeySource {
+    /// Keys loaded once (tests, benchmarks).
+    Fixed(Arc<KeySet>),
+    /// Keys reloaded when their files change (`regent serve`): a rotation needs no restart.
+    Watched(Arc<Reloadable<KeySet>>),
+}
+
 /// Mints signed tokens.
 #[derive(Debug)]
 pub struct TokenIssuer {
     /// The keys; the newest certificate signs.
-    keys: KeySet,
+    keys: KeySource,
     /// The `iss` claim.
     issuer: String,
     /// The `aud` claim.
     service: String,
     /// Token lifetime in whole seconds, at least [`MIN_TOKEN_TTL`].
     ttl_seconds: u64,
-    /// The base64url header of the signing key, encoded once.
-    encoded_header: String,
 }
 
 impl TokenIssuer {
@@ -39,27 +48,25 @@ impl TokenIssuer {
     /// `ttl` is the token lifetime in whole seconds; below [`MIN_TOKEN_TTL`] (60 s) it is raised
     /// to 60 s, as clients raise a shorter `expires_in` anyway.
     pub fn new(keys: KeySet, issuer: String, service: String, ttl: Duration) -> Self {
-        let signing_key = keys.signing_key();
-        let header = Header {
-            typ: "JWT",
-            alg: signing_key.algorithm(),
-            kid: signing_key.kid(),
-            x5c: signing_key.x5c(),
-        };
-        // Serializing a struct of strings into JSON cannot fail.
-        let header_json = serde_json::to_vec(&header).unwrap_or_default();
-        Self {
-            encoded_header: URL_SAFE_NO_PAD.encode(header_json),
-            ttl_seconds: ttl.max(MIN_TOKEN_TTL).as_secs(),
-            keys,
-            issuer,
-            service,
-        }
+        Self::from_source(KeySource::Fixed(Arc::new(keys)), issuer, service, ttl)
     }
 
-    /// The keys this issuer signs with.
-    pub fn keys(&self) -> &KeySet {
-        &self.keys
+    /// Like [`TokenIssuer::new`], signing with whatever `keys` holds at each token: a reloaded
+    /// key set (a rotation) takes effect for the next token.
+    pub fn watched(keys: Arc<Reloadable<KeySet>>, issuer: String, service: String, ttl: Duration) -> Self {
+        Self::from_source(KeySource::Watched(keys), issuer, service, ttl)
+    }
+
+    fn from_source(keys: KeySource, issuer: String, service: String, ttl: Duration) -> Self {
+        Self { ttl_seconds: ttl.max(MIN_TOKEN_TTL).as_secs(), keys, issuer, service }
+    }
+
+    /// The keys this issuer signs with now.
+    pub fn keys(&self) -> Arc<KeySet> {
+        match &self.keys {
+            KeySource::Fixed(keys) => keys.clone(),
+            KeySource::Watched(keys) => keys.get(),
+        }
     }
 
     /// Token lifetime in seconds (after raising it to at least 60).
@@ -96,11 +103,14 @@ impl TokenIssuer {
         };
         let payload = serde_json::to_vec(&claims)
             .map_err(|error| TokenError::Signing(format!("encoding the claims: {error}")))?;
-        let mut token = String::with_capacity(self.encoded_header.len() + payload.len() * 4 / 3 + 400);
-        token.push_str(&self.encoded_header);
+        // One snapshot for the header and the signature, even if a reload swaps keys meanwhile.
+        let keys = self.keys();
+        let header = keys.encoded_header();
+        let mut token = String::with_capacity(header.len() + payload.len() * 4 / 3 + 400);
+        token.push_str(header);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
-        let signature = self.keys.signing_key().sign_raw(token.as_bytes())?;
+        let signature = keys.signing_key().sign_raw(token.as_bytes())?;
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
         Ok(IssuedToken { token: Secret::new(token), expires_in: self.ttl_seconds, issued_at })

@@ -16,8 +16,9 @@ fn issuer_with(key_type: KeyType, ttl: Duration) -> (TokenIssuer, DecodingKey) {
     let (_, cert) = x509_parser::parse_x509_certificate(block.contents()).unwrap();
     let public_key = cert.public_key().subject_public_key.data.as_ref();
     let decoding_key = match key_type {
-        KeyType::Rsa => DecodingKey::from_rsa_der(public_key),
+        KeyType::Rsa | KeyType::Rsa3072 => DecodingKey::from_rsa_der(public_key),
         KeyType::Ec => DecodingKey::from_ec_der(public_key),
+        KeyType::Ed25519 => DecodingKey::from_ed_der(public_key),
     };
     let key = SigningKey::from_pem(generated.key_pem.expose(), &generated.cert_pem, "m").unwrap();
     let keys = KeySet::new(vec![key]).unwrap();
@@ -51,16 +52,21 @@ fn part_json(token: &str, index: usize) -> Value {
 #[test]
 fn tokens_verify_and_carry_the_registry_claims() {
     let now = datetime!(2025-06-01 10:00:00.750 UTC);
-    for (key_type, algorithm, name) in
-        [(KeyType::Rsa, Algorithm::RS256, "RS256"), (KeyType::Ec, Algorithm::ES256, "ES256")]
-    {
+    let cases = [
+        (KeyType::Rsa, Algorithm::RS256, "RS256"),
+        (KeyType::Rsa3072, Algorithm::RS256, "RS256"),
+        (KeyType::Ec, Algorithm::ES256, "ES256"),
+        (KeyType::Ed25519, Algorithm::EdDSA, "EdDSA"),
+    ];
+    for (key_type, algorithm, name) in cases {
         let (issuer, decoding_key) = issuer_with(key_type, Duration::from_secs(300));
         let issued = issuer.issue("alice", &team_app_access(), now).unwrap();
         let token = issued.token.expose();
         let claims = verify(token, algorithm, &decoding_key);
 
         let header = part_json(token, 0);
-        let signing_key = issuer.keys().signing_key();
+        let keys = issuer.keys();
+        let signing_key = keys.signing_key();
         assert_eq!(header["typ"], "JWT");
         assert_eq!(header["alg"], name);
         assert_eq!(header["kid"], signing_key.kid());

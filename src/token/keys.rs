@@ -6,9 +6,9 @@ use std::path::Path;
 use aws_lc_rs::rand::SystemRandom;
 use time::OffsetDateTime;
 
-use super::TokenError;
 use super::certificate::CertificateChain;
 use super::private_key::PrivateKey;
+use super::{KidFormat, TokenError};
 
 /// A parsed signing key with its certificate, `kid` and algorithm.
 pub struct SigningKey {
@@ -62,6 +62,24 @@ impl SigningKey {
     /// The libtrust `kid`.
     pub fn kid(&self) -> &str {
         &self.chain.kid
+    }
+
+    /// The `kid` in `format`: libtrust or the RFC 7638 thumbprint.
+    pub fn kid_as(&self, format: KidFormat) -> &str {
+        match format {
+            KidFormat::Libtrust => self.kid(),
+            KidFormat::Rfc7638 => self.thumbprint(),
+        }
+    }
+
+    /// The RFC 7638 thumbprint of the public key, as registry 3 computes it (its `kid`).
+    pub fn thumbprint(&self) -> &str {
+        &self.chain.thumbprint
+    }
+
+    /// The public key as a JWKS entry with `kid` (and the certificates in `x5c` if `with_x5c`).
+    pub fn jwk(&self, kid: &str, with_x5c: bool) -> serde_json::Value {
+        self.chain.jwk.to_json(kid, self.algorithm(), with_x5c.then_some(self.x5c.as_slice()))
     }
 
     /// The JOSE algorithm name (`RS256` or `ES256`).

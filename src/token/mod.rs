@@ -1,12 +1,14 @@
-//! Signing keys, libtrust `kid`, `x5c`, claims and the token issuer.
+//! Signing keys, libtrust and RFC 7638 `kid`s, `x5c`, JWKS, claims and the token issuer.
 //!
 //! Tokens are RS256 (RSA keys) or ES256 (P-256 keys, JOSE `r||s`), signed with aws-lc-rs from a
-//! key parsed once at load. The header carries `typ`, `alg`, a libtrust `kid` and `x5c` with the
-//! signing certificate, which registry 2.8 and 3.x both accept.
+//! key parsed once at load. By default the header carries `typ`, `alg`, a libtrust `kid` and
+//! `x5c` with the signing certificate, which registry 2.8 and 3.x both accept; [`HeaderOptions`]
+//! switch to an RFC 7638 `kid` and/or drop `x5c` (registry 3 with a JWKS).
 //!
-//! Submodules: `kid` ([`libtrust_kid`]), `generate` (new keys for `regent init`), `keys`
-//! ([`SigningKey`]), `keyset` ([`KeySet`]), `issuer` ([`TokenIssuer`]) and their private
-//! helpers for certificates, private keys and claims.
+//! Submodules: `kid` ([`libtrust_kid`]), `jwk` (RFC 7638 thumbprints, JWKS entries), `generate`
+//! (new keys for `regent init` and `regent keys rotate`), `keys` ([`SigningKey`]), `keyset`
+//! ([`KeySet`]), `issuer` ([`TokenIssuer`]) and their private helpers for certificates, private
+//! keys and claims.
 
 use time::OffsetDateTime;
 
@@ -16,16 +18,21 @@ mod certificate;
 mod claims;
 mod generate;
 mod issuer;
+mod jwk;
+pub mod keydir;
 mod keys;
 mod keyset;
 mod kid;
+mod load;
 mod private_key;
 
+pub use crate::config::{KeyType, KidFormat};
 pub use generate::generate_key;
 pub use issuer::{MIN_TOKEN_TTL, TokenIssuer};
 pub use keys::SigningKey;
 pub use keyset::KeySet;
 pub use kid::libtrust_kid;
+pub use load::{compatibility_warnings, header_options, load_key_set, watched_paths};
 
 /// Errors loading keys or signing tokens.
 #[derive(Debug, thiserror::Error)]
@@ -43,14 +50,20 @@ pub enum TokenError {
     Signing(String),
 }
 
-/// The kind of signing key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum KeyType {
-    /// RSA 2048, RS256.
-    #[default]
-    Rsa,
-    /// ECDSA P-256, ES256.
-    Ec,
+/// What goes into the JOSE header besides `typ` and `alg`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderOptions {
+    /// The `kid` format (also the `kid` of JWKS entries).
+    pub kid: KidFormat,
+    /// Whether tokens carry the signing certificate in `x5c`.
+    pub x5c: bool,
+}
+
+impl Default for HeaderOptions {
+    /// libtrust `kid` and `x5c`: accepted by registry 2.8 and 3.x with a `rootcertbundle`.
+    fn default() -> Self {
+        Self { kid: KidFormat::Libtrust, x5c: true }
+    }
 }
 
 /// A PEM private key and its self-signed certificate, as `regent init` writes them.

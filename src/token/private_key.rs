@@ -2,13 +2,13 @@
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair, RSA_PKCS1_SHA256, RsaKeyPair,
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RSA_PKCS1_SHA256, RsaKeyPair,
 };
 
 /// The smallest RSA modulus accepted, in bytes (2048 bits).
 const MIN_RSA_MODULUS_BYTES: usize = 256;
 /// What the error says when a key is of a kind we cannot sign with.
-const SUPPORTED: &str = "only RSA (2048 bits or more) and ECDSA P-256 keys are supported";
+const SUPPORTED: &str = "only RSA (2048 bits or more), ECDSA P-256 and Ed25519 keys are supported";
 
 /// A parsed private key ready to sign.
 pub(super) enum PrivateKey {
@@ -16,6 +16,8 @@ pub(super) enum PrivateKey {
     Rsa(RsaKeyPair),
     /// ECDSA P-256, signs ES256 as JOSE `r||s` (64 bytes).
     Ec(EcdsaKeyPair),
+    /// Ed25519, signs EdDSA (64 bytes; registry 3 only).
+    Ed25519(Ed25519KeyPair),
 }
 
 impl PrivateKey {
@@ -43,10 +45,13 @@ impl PrivateKey {
         Ok(key)
     }
 
-    /// Parses a PKCS#8 key, RSA or P-256.
+    /// Parses a PKCS#8 key, RSA, P-256 or Ed25519 (v1 or v2).
     fn from_pkcs8(der: &[u8]) -> Result<Self, String> {
         if let Ok(rsa) = RsaKeyPair::from_pkcs8(der) {
             return Ok(Self::Rsa(rsa));
+        }
+        if let Ok(ed25519) = Ed25519KeyPair::from_pkcs8(der) {
+            return Ok(Self::Ed25519(ed25519));
         }
         EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
             .map(Self::Ec)
@@ -69,6 +74,7 @@ impl PrivateKey {
         match self {
             Self::Rsa(rsa) => rsa.public_key().as_ref(),
             Self::Ec(ec) => ec.public_key().as_ref(),
+            Self::Ed25519(ed25519) => ed25519.public_key().as_ref(),
         }
     }
 
@@ -77,10 +83,11 @@ impl PrivateKey {
         match self {
             Self::Rsa(_) => "RS256",
             Self::Ec(_) => "ES256",
+            Self::Ed25519(_) => "EdDSA",
         }
     }
 
-    /// Signs `msg`: RS256 or ES256 (JOSE `r||s`).
+    /// Signs `msg`: RS256, ES256 (JOSE `r||s`) or EdDSA.
     pub(super) fn sign(&self, rng: &SystemRandom, msg: &[u8]) -> Result<Vec<u8>, String> {
         match self {
             Self::Rsa(rsa) => {
@@ -93,6 +100,7 @@ impl PrivateKey {
                 .sign(rng, msg)
                 .map(|signature| signature.as_ref().to_vec())
                 .map_err(|_| "ECDSA signature failed".to_owned()),
+            Self::Ed25519(ed25519) => Ok(ed25519.sign(msg).as_ref().to_vec()),
         }
     }
 }
@@ -125,6 +133,14 @@ mod tests {
         let key = PrivateKey::from_pem(&text).unwrap();
         assert_eq!(key.public_key_bits(), ec.public_key().as_ref());
         assert_eq!(key.sign(&SystemRandom::new(), b"msg").unwrap().len(), 64);
+
+        let ed25519 = Ed25519KeyPair::generate().unwrap();
+        for pkcs8 in [ed25519.to_pkcs8().unwrap(), ed25519.to_pkcs8v1().unwrap()] {
+            let key = PrivateKey::from_pem(&pem_of("PRIVATE KEY", pkcs8.as_ref())).unwrap();
+            assert_eq!(key.algorithm(), "EdDSA");
+            assert_eq!(key.public_key_bits(), ed25519.public_key().as_ref());
+            assert_eq!(key.sign(&SystemRandom::new(), b"msg").unwrap().len(), 64);
+        }
     }
 
     #[test]

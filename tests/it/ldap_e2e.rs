@@ -48,7 +48,7 @@ impl LdapStack {
             realm,
             service: SERVICE.to_owned(),
             issuer: ISSUER.to_owned(),
-            rootcertbundle: env.config.token.keys[0].certificate.clone(),
+            rootcertbundle: env.report.certificate.clone(),
         });
         Self { slapd, _env: env, regent, registry, images: tempfile::tempdir().expect("tempdir") }
     }

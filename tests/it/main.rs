@@ -5,8 +5,13 @@
 //! [`env`] makes a data directory with the library's `init` and serves it; [`token_api`] drives
 //! the router in-process ([`token_names`]: user names, duplicate headers, log escaping);
 //! [`e2e_registry`] runs the real registry and clients against regent;
-//! [`cli`] runs the `regent` binary ([`doctor`]: `regent doctor` against the real registry); [`ldap_e2e`] runs a real slapd behind regent end to end;
+//! [`cli`] runs the `regent` binary ([`passwd`]: many `regent passwd` at once on one file;
+//! [`doctor`]: `regent doctor` against the real registry);
+//! [`ldap_e2e`] runs a real slapd behind regent end to end; [`htpasswd_outage`] fills the bcrypt
+//! slots and gets a 503;
 //! [`front`] tests the TLS front end and the proxy, and runs the registry and clients through it;
+//! [`registry2_keys`] checks the key settings against registry 2.8; [`registry3`] runs
+//! distribution v3.1.1 against regent (bundle and JWKS, every key type, a rotation); [`keys_cli`] runs `regent keys` and a rotation under a running server;
 //! [`token_limits`] bounds the work of one token request; [`reload`] reloads policy files safely.
 
 // Test code: a failed setup step should stop the test loudly, and nothing here is a public API.
@@ -22,8 +27,14 @@ mod env;
 mod fixture_selftest;
 mod fixtures;
 mod front;
+mod htpasswd_outage;
+mod jwks_route;
+mod keys_cli;
 mod ldap;
 mod ldap_e2e;
+mod passwd;
+mod registry2_keys;
+mod registry3;
 mod reload;
 mod token_api;
 mod token_limits;

@@ -112,6 +112,7 @@ async fn during_an_outage_a_later_backend_does_not_get_the_owners_grants() {
         env.config_path().parent().unwrap().join("htpasswd"),
         None,
         std::time::Duration::from_secs(30),
+        regent::authn::htpasswd::BcryptLimits::default(),
     )
     .unwrap();
     let outage = Chain::new(vec![Arc::new(DownDirectory), Arc::new(htpasswd)]);

@@ -22,6 +22,14 @@ pub enum HtpasswdError {
         /// Why.
         error: io::Error,
     },
+    /// The lock file that serialises editors could not be opened or locked.
+    #[error("{}: cannot lock: {error}", path.display())]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// Why.
+        error: io::Error,
+    },
     /// A line that is neither `user:hash` (htpasswd) nor `group: user ...` (groups).
     #[error("{}:{line}: {reason}", path.display())]
     Malformed {
@@ -46,6 +54,25 @@ pub enum HtpasswdError {
         user: String,
         /// The refused scheme.
         scheme: &'static str,
+    },
+    /// A bcrypt hash above `max_bcrypt_cost`: every login as this user (or a guess at it)
+    /// would hold a verification slot for too long.
+    #[error(
+        "{}:{line}: user {user:?}: bcrypt cost {cost} is above max_bcrypt_cost {max}; set the \
+         password again with `regent passwd` (cost {max} or less) or raise max_bcrypt_cost",
+        path.display()
+    )]
+    CostAboveMax {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+        /// The user whose hash it is.
+        user: String,
+        /// The hash's cost.
+        cost: u32,
+        /// The configured maximum.
+        max: u32,
     },
     /// A user defined twice.
     #[error("{}:{line}: user {user:?} is already defined on line {first}", path.display())]

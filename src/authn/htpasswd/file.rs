@@ -19,12 +19,13 @@ pub(super) struct UserFile {
 }
 
 impl UserFile {
-    /// Reads and parses `path`, generating the dummy hash and logging weak hashes once.
-    pub(super) fn load(path: &Path) -> Result<Self, HtpasswdError> {
+    /// Reads and parses `path`, refusing bcrypt costs above `max_cost`, generating the dummy
+    /// hash and logging weak hashes once.
+    pub(super) fn load(path: &Path, max_cost: u32) -> Result<Self, HtpasswdError> {
         let text = std::fs::read_to_string(path)
             .map_err(|error| HtpasswdError::Read { path: path.to_owned(), error })?;
-        let users = parse(path, &text)?;
-        let cost = usual_bcrypt_cost(&users);
+        let users = parse(path, &text, max_cost)?;
+        let cost = usual_bcrypt_cost(&users).min(max_cost);
         let dummy =
             StoredHash::Bcrypt { hash: bcrypt::hash("regent: a user that does not exist", cost)?, cost };
         let file = Self { users, dummy };
@@ -65,8 +66,8 @@ impl UserFile {
     }
 }
 
-/// Parses the lines of an htpasswd file.
-fn parse(path: &Path, text: &str) -> Result<HashMap<String, StoredHash>, HtpasswdError> {
+/// Parses the lines of an htpasswd file; a bcrypt cost above `max_cost` is an error.
+fn parse(path: &Path, text: &str, max_cost: u32) -> Result<HashMap<String, StoredHash>, HtpasswdError> {
     let mut users = HashMap::new();
     let mut defined_on: HashMap<String, usize> = HashMap::new();
     for (index, raw) in text.lines().enumerate() {
@@ -88,6 +89,15 @@ fn parse(path: &Path, text: &str) -> Result<HashMap<String, StoredHash>, Htpassw
             user: user.to_owned(),
             scheme,
         })?;
+        if let Some(cost) = hash.bcrypt_cost().filter(|&cost| cost > max_cost) {
+            return Err(HtpasswdError::CostAboveMax {
+                path: path.to_owned(),
+                line,
+                user: user.to_owned(),
+                cost,
+                max: max_cost,
+            });
+        }
         if let Some(&first) = defined_on.get(user) {
             return Err(HtpasswdError::DuplicateUser {
                 path: path.to_owned(),
@@ -119,7 +129,7 @@ mod tests {
     use super::*;
 
     fn parse_text(text: &str) -> Result<HashMap<String, StoredHash>, String> {
-        parse(Path::new("/etc/regent/htpasswd"), text).map_err(|e| e.to_string())
+        parse(Path::new("/etc/regent/htpasswd"), text, 14).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -192,10 +202,55 @@ mod tests {
             bcrypt::hash("x", 4).unwrap()
         );
         std::fs::write(&path, text).unwrap();
-        let file = UserFile::load(&path).unwrap();
+        let file = UserFile::load(&path, 14).unwrap();
         assert_eq!(file.weak_hash_users(), ["ann", "zed"]);
         let warning = file.weak_hash_warning().unwrap();
         assert!(warning.contains("users ann, zed;"), "{warning}");
         assert_eq!(file.dummy().bcrypt_cost(), Some(4), "the dummy costs what the users cost");
+    }
+
+    /// A cost-4 hash relabelled: parsing reads the cost, and nothing verifies it.
+    fn hash_at_cost(cost: u32) -> String {
+        bcrypt::hash("x", 4).unwrap().replacen("$04$", &format!("${cost:02}$"), 1)
+    }
+
+    #[test]
+    fn a_cost_above_the_maximum_is_refused_naming_the_user() {
+        let text = format!(
+            "ok:{}
+# slow
+slow:{}
+",
+            hash_at_cost(14),
+            hash_at_cost(15)
+        );
+        let err = parse_text(&text).unwrap_err();
+        assert!(
+            err.starts_with(
+                "/etc/regent/htpasswd:3: user \"slow\": bcrypt cost 15 is above max_bcrypt_cost 14;"
+            ),
+            "{err}"
+        );
+        assert!(err.contains("`regent passwd`"), "{err}");
+        let high = parse(
+            Path::new("f"),
+            &format!(
+                "slow:{}
+",
+                hash_at_cost(31)
+            ),
+            31,
+        )
+        .unwrap();
+        assert_eq!(high["slow"].bcrypt_cost(), Some(31), "a raised maximum admits it");
+    }
+
+    #[test]
+    fn the_dummy_cost_is_capped_at_the_maximum() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("htpasswd");
+        std::fs::write(&path, "legacy:{SHA}CEo1Ae3vaEXy8eQZjsOiuBz1xrw=\n").unwrap();
+        let file = UserFile::load(&path, 4).unwrap();
+        assert_eq!(file.dummy().bcrypt_cost(), Some(4), "Apache's default 10 is above the maximum 4");
     }
 }

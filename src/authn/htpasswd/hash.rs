@@ -6,6 +6,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use md5::{Digest as _, Md5};
 
+/// The longest password bcrypt uses in full: it ignores every byte past the 72nd, so a longer
+/// password is refused rather than verified by its first 72 bytes. (The crate's
+/// `non_truncating_*` functions refuse 72 bytes too, which bcrypt does use in full.)
+pub(super) const BCRYPT_MAX_PASSWORD_BYTES: usize = 72;
+
 /// A parsed htpasswd password hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum StoredHash {
@@ -79,8 +84,16 @@ impl StoredHash {
         }
     }
 
+    /// False when `password` cannot match whatever the hash is: longer than bcrypt reads. Cheap.
+    pub(super) fn can_match(&self, password: &[u8]) -> bool {
+        !matches!(self, Self::Bcrypt { .. }) || password.len() <= BCRYPT_MAX_PASSWORD_BYTES
+    }
+
     /// Checks `password` against the hash. bcrypt is slow: call it off the async runtime.
     pub(super) fn verify(&self, password: &[u8]) -> bool {
+        if !self.can_match(password) {
+            return false;
+        }
         match self {
             Self::Bcrypt { hash, .. } => bcrypt::verify(password, hash).unwrap_or(false),
             Self::Sha1 { digest } => {
@@ -244,6 +257,19 @@ mod tests {
         }
         let cost_3 = bcrypt::hash("x", 4).unwrap().replacen("$04$", "$03$", 1);
         assert_eq!(StoredHash::parse(&cost_3), Err("bcrypt cost outside 4..=31"));
+    }
+
+    #[test]
+    fn bcrypt_refuses_what_it_would_truncate() {
+        let password = "p".repeat(BCRYPT_MAX_PASSWORD_BYTES);
+        let hash = StoredHash::parse(&bcrypt::hash(&password, 4).unwrap()).unwrap();
+        assert!(hash.verify(password.as_bytes()), "72 bytes are used in full");
+        let longer = format!("{password}junk");
+        assert!(bcrypt::verify(&longer, &hash.fingerprint()).unwrap(), "bcrypt alone would truncate");
+        assert!(!hash.can_match(longer.as_bytes()));
+        assert!(!hash.verify(longer.as_bytes()));
+        let sha = StoredHash::parse("{SHA}CEo1Ae3vaEXy8eQZjsOiuBz1xrw=").unwrap();
+        assert!(sha.can_match(longer.as_bytes()), "SHA-1 reads every byte");
     }
 
     #[test]

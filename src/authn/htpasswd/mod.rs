@@ -4,16 +4,23 @@
 //! Verified passwords are remembered for a short while ([`CredentialCache`], keyed with the
 //! user's stored hash so a changed entry misses); groups are looked up on every request, so a
 //! group file change applies at once. bcrypt runs on the blocking pool, a bounded number at a
-//! time, and an unknown user costs the same bcrypt work as a known one.
+//! time with a bounded wait for a slot ([`BcryptLimits`]), and an unknown user costs the same
+//! bcrypt work as a known one. A file holding a bcrypt cost above the limit does not load.
 
 mod error;
 mod file;
 mod groups;
 mod hash;
+mod replace;
+mod slots;
 mod write;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_limits;
+#[cfg(test)]
+mod tests_refusals;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,20 +28,40 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use tokio::sync::Semaphore;
 
 pub use self::error::HtpasswdError;
 use self::file::UserFile;
 use self::groups::GroupFile;
 use self::hash::StoredHash;
+use self::slots::{BcryptSlots, SlotError};
 pub use self::write::{delete_user, set_password};
 use crate::authn::cache::CredentialCache;
 use crate::authn::{Authenticator, AuthnError, Identity, Outcome};
+use crate::config::{DEFAULT_MAX_BCRYPT_COST, DEFAULT_VERIFY_QUEUE_TIMEOUT};
 use crate::reload::Reloadable;
 use crate::secret::Secret;
 
 /// The most verified identities the backend remembers at once.
 const CACHE_CAPACITY: usize = 10_000;
+
+/// Bounds on the bcrypt work logins can cause (`max_bcrypt_cost`, `verify_queue_timeout`).
+///
+/// A running bcrypt cannot be stopped, even when its client has gone: `max_cost` is what bounds
+/// how long it holds its slot (cost 14 is about a second of one core, cost 31 about a day and a
+/// half). `queue_timeout` bounds the wait for a slot; a request dropped while waiting never runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BcryptLimits {
+    /// The highest bcrypt cost the file may hold; a user above it fails the load (`file:line`).
+    pub max_cost: u32,
+    /// How long a login waits for a free verification slot before it is an outage (503).
+    pub queue_timeout: Duration,
+}
+
+impl Default for BcryptLimits {
+    fn default() -> Self {
+        Self { max_cost: DEFAULT_MAX_BCRYPT_COST, queue_timeout: DEFAULT_VERIFY_QUEUE_TIMEOUT }
+    }
+}
 
 /// Users from an htpasswd file, groups from an optional group file.
 #[derive(Debug)]
@@ -47,10 +74,8 @@ pub struct HtpasswdBackend {
     groups: Option<Arc<Reloadable<GroupFile>>>,
     /// Recently verified passwords.
     cache: CredentialCache,
-    /// Bounds how many bcrypt verifications run at once.
-    bcrypt_slots: Arc<Semaphore>,
-    /// How many bcrypt verifications ran (dummy ones included).
-    bcrypt_runs: AtomicU64,
+    /// Runs bcrypt verifications, a bounded number at once.
+    bcrypt: BcryptSlots,
     /// Bumped on every successful load of either file ([`Authenticator::generation`]).
     generation: Arc<AtomicU64>,
 }
@@ -63,12 +88,13 @@ impl HtpasswdBackend {
         file: PathBuf,
         groups: Option<PathBuf>,
         cache_ttl: Duration,
+        limits: BcryptLimits,
     ) -> Result<Self, HtpasswdError> {
         let generation = Arc::new(AtomicU64::new(0));
         let users_path = file.clone();
         let loaded = Arc::clone(&generation);
         let users = Reloadable::new(&format!("htpasswd {}", file.display()), vec![file], move || {
-            UserFile::load(&users_path).inspect(|_| bump(&loaded))
+            UserFile::load(&users_path, limits.max_cost).inspect(|_| bump(&loaded))
         })?;
         let groups = match groups {
             Some(path) => {
@@ -87,8 +113,7 @@ impl HtpasswdBackend {
             users,
             groups,
             cache: CredentialCache::new(cache_ttl, capacity),
-            bcrypt_slots: Arc::new(Semaphore::new(parallelism)),
-            bcrypt_runs: AtomicU64::new(0),
+            bcrypt: BcryptSlots::new(parallelism, limits.queue_timeout),
             generation,
         })
     }
@@ -114,9 +139,10 @@ impl HtpasswdBackend {
         self.users.get().weak_hash_users()
     }
 
-    /// How many bcrypt verifications ran so far (dummy ones for unknown users included).
+    /// How many bcrypt verifications started so far (dummy ones for unknown users included;
+    /// logins dropped before their bcrypt started are not counted: they never ran one).
     pub fn bcrypt_verifications(&self) -> u64 {
-        self.bcrypt_runs.load(Ordering::Relaxed)
+        self.bcrypt.runs()
     }
 
     /// `identity` with the user's groups from the current group file.
@@ -130,27 +156,18 @@ impl HtpasswdBackend {
 
     /// Checks `password` against `hash`; bcrypt runs on the blocking pool, bounded.
     async fn verify(&self, hash: &StoredHash, password: &Secret) -> Result<bool, AuthnError> {
+        if !hash.can_match(password.expose().as_bytes()) {
+            // Over 72 bytes against bcrypt: refused, not verified by its first 72 bytes.
+            return Ok(false);
+        }
         if hash.bcrypt_cost().is_none() {
             // The legacy schemes are cheap (one SHA-1, or 1000 MD5 rounds).
             return Ok(hash.verify(password.expose().as_bytes()));
         }
-        let permit =
-            Arc::clone(&self.bcrypt_slots).acquire_owned().await.map_err(|err| self.unavailable(&err))?;
-        self.bcrypt_runs.fetch_add(1, Ordering::Relaxed);
-        let (hash, password) = (hash.clone(), password.clone());
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            hash.verify(password.expose().as_bytes())
+        self.bcrypt.verify(hash, password).await.map_err(|error: SlotError| {
+            tracing::warn!(backend = %self.name, "{error}: answering as an outage");
+            AuthnError::Unavailable { backend: self.name.clone(), reason: error.to_string() }
         })
-        .await
-        .map_err(|err| self.unavailable(&err))
-    }
-
-    fn unavailable(&self, err: &dyn std::fmt::Display) -> AuthnError {
-        AuthnError::Unavailable {
-            backend: self.name.clone(),
-            reason: format!("password verification failed: {err}"),
-        }
     }
 }
 
@@ -174,6 +191,10 @@ impl Authenticator for HtpasswdBackend {
     }
 
     async fn authenticate(&self, user: &str, password: &Secret) -> Result<Outcome, AuthnError> {
+        if password.is_empty() {
+            // Refused before any hashing, even when the stored hash is of "".
+            return Ok(Outcome::Denied);
+        }
         let users = self.users.get();
         let Some(stored) = users.get(user) else {
             // Spend the same bcrypt work as for a known user, so timing does not tell.

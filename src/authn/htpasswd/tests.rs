@@ -8,7 +8,7 @@ use super::*;
 /// `printf sesame | openssl dgst -sha1 -binary | base64`, with the `{SHA}` prefix.
 const SHA_SESAME: &str = "{SHA}CEo1Ae3vaEXy8eQZjsOiuBz1xrw=";
 
-fn bcrypt_line(user: &str, password: &str, version: bcrypt::Version) -> String {
+pub(super) fn bcrypt_line(user: &str, password: &str, version: bcrypt::Version) -> String {
     let hash = bcrypt::hash_with_result(password, 4).unwrap().format_for_version(version);
     format!("{user}:{hash}\n")
 }
@@ -20,13 +20,15 @@ fn replace(path: &Path, contents: &str) {
     fs::rename(&tmp, path).unwrap();
 }
 
-struct Fixture {
+pub(super) struct Fixture {
     _dir: tempfile::TempDir,
-    users: PathBuf,
-    groups: PathBuf,
+    /// The htpasswd file.
+    pub(super) users: PathBuf,
+    /// The group file.
+    pub(super) groups: PathBuf,
 }
 
-fn fixture(users: &str, groups: &str) -> Fixture {
+pub(super) fn fixture(users: &str, groups: &str) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let fixture =
         Fixture { users: dir.path().join("htpasswd"), groups: dir.path().join("groups"), _dir: dir };
@@ -35,21 +37,22 @@ fn fixture(users: &str, groups: &str) -> Fixture {
     fixture
 }
 
-fn open(fixture: &Fixture) -> HtpasswdBackend {
+pub(super) fn open(fixture: &Fixture) -> HtpasswdBackend {
     HtpasswdBackend::open(
         "file",
         fixture.users.clone(),
         Some(fixture.groups.clone()),
         Duration::from_secs(30),
+        BcryptLimits::default(),
     )
     .unwrap()
 }
 
-fn secret(s: &str) -> Secret {
+pub(super) fn secret(s: &str) -> Secret {
     Secret::new(s)
 }
 
-fn authenticated(name: &str, groups: &[&str]) -> Outcome {
+pub(super) fn authenticated(name: &str, groups: &[&str]) -> Outcome {
     Outcome::Authenticated(Identity {
         backend: "file".to_owned(),
         name: name.to_owned(),
@@ -119,7 +122,9 @@ async fn cache_hit_skips_bcrypt_and_a_wrong_password_does_not_hit() {
 #[tokio::test]
 async fn zero_ttl_disables_the_cache() {
     let fixture = fixture(&bcrypt_line("alice", "pw", bcrypt::Version::TwoY), "");
-    let backend = HtpasswdBackend::open("file", fixture.users.clone(), None, Duration::ZERO).unwrap();
+    let backend =
+        HtpasswdBackend::open("file", fixture.users.clone(), None, Duration::ZERO, BcryptLimits::default())
+            .unwrap();
     for _ in 0..2 {
         let outcome = backend.authenticate("alice", &secret("pw")).await.unwrap();
         assert_eq!(outcome, authenticated("alice", &[]));
@@ -199,23 +204,33 @@ fn open_errors_name_the_file_and_line() {
         &format!("{}# old\nbob:rqXexS6ZhobKA\n", bcrypt_line("alice", "pw", bcrypt::Version::TwoY)),
         "ops alice\n",
     );
-    let err = HtpasswdBackend::open("file", fixture.users.clone(), None, Duration::ZERO).unwrap_err();
+    let err =
+        HtpasswdBackend::open("file", fixture.users.clone(), None, Duration::ZERO, BcryptLimits::default())
+            .unwrap_err();
     let expected = format!("{}:3: user \"bob\": unsupported hash (crypt(3) DES)", fixture.users.display());
     assert!(err.to_string().starts_with(&expected), "{err}");
 
     fs::write(&fixture.users, "carol:hunter2\n").unwrap();
-    let err = HtpasswdBackend::open("file", fixture.users.clone(), None, Duration::ZERO).unwrap_err();
+    let err =
+        HtpasswdBackend::open("file", fixture.users.clone(), None, Duration::ZERO, BcryptLimits::default())
+            .unwrap_err();
     let expected = format!("{}:1: user \"carol\": unsupported hash (plain text", fixture.users.display());
     assert!(err.to_string().starts_with(&expected), "{err}");
 
     fs::write(&fixture.users, "").unwrap();
-    let err =
-        HtpasswdBackend::open("file", fixture.users.clone(), Some(fixture.groups.clone()), Duration::ZERO)
-            .unwrap_err();
+    let err = HtpasswdBackend::open(
+        "file",
+        fixture.users.clone(),
+        Some(fixture.groups.clone()),
+        Duration::ZERO,
+        BcryptLimits::default(),
+    )
+    .unwrap_err();
     let expected = format!("{}:1: expected `group: user1 user2 ...`", fixture.groups.display());
     assert_eq!(err.to_string(), expected);
 
     let missing = fixture.users.with_file_name("missing");
-    let err = HtpasswdBackend::open("file", missing.clone(), None, Duration::ZERO).unwrap_err();
+    let err = HtpasswdBackend::open("file", missing.clone(), None, Duration::ZERO, BcryptLimits::default())
+        .unwrap_err();
     assert!(err.to_string().starts_with(&format!("{}: cannot read:", missing.display())), "{err}");
 }

@@ -1,19 +1,18 @@
 //! Editing an htpasswd file (`regent passwd`): set or delete one user, keep every other line as
-//! it is, replace the file atomically.
+//! it is, replace the file atomically, one editor at a time.
 
-use std::fs::{self, Permissions};
-use std::io::{self, Write as _};
-use std::os::unix::fs::PermissionsExt;
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use super::error::{HtpasswdError, validate_user_name};
+use super::hash::BCRYPT_MAX_PASSWORD_BYTES;
+use super::replace::{EditLock, write_atomically};
 use crate::secret::Secret;
 
-/// bcrypt ignores password bytes past this length.
-const BCRYPT_MAX_PASSWORD_BYTES: usize = 72;
-
 /// Sets `user`'s password to a bcrypt (`$2y$`) hash at `cost`, adding the user if needed and
-/// creating the file (mode 0600) if it is missing.
+/// creating the file (mode 0600) if it is missing. Concurrent edits of one file are serialised
+/// by a lock on `FILE.lock`; the replaced file keeps its owner (where permitted) and mode.
 pub fn set_password(path: &Path, user: &str, password: &Secret, cost: u32) -> Result<(), HtpasswdError> {
     check_user_name(user)?;
     if password.is_empty() {
@@ -26,6 +25,7 @@ pub fn set_password(path: &Path, user: &str, password: &Secret, cost: u32) -> Re
     let entry = format!("{user}:{hash}");
 
     let path = resolve_symlink(path);
+    let _lock = EditLock::acquire(&path)?;
     let existing = read_if_exists(&path)?;
     let text = existing.as_deref().unwrap_or_default();
     let mut out = String::with_capacity(text.len() + entry.len() + 1);
@@ -49,10 +49,12 @@ pub fn set_password(path: &Path, user: &str, password: &Secret, cost: u32) -> Re
     write_atomically(&path, &out)
 }
 
-/// Deletes `user` from the file; returns whether it was there (a missing file has no users).
+/// Deletes `user` from the file, under the same lock as [`set_password`]; returns whether it
+/// was there (a missing file has no users).
 pub fn delete_user(path: &Path, user: &str) -> Result<bool, HtpasswdError> {
     check_user_name(user)?;
     let path = resolve_symlink(path);
+    let _lock = EditLock::acquire(&path)?;
     let Some(text) = read_if_exists(&path)? else {
         return Ok(false);
     };
@@ -107,29 +109,11 @@ fn read_if_exists(path: &Path) -> Result<Option<String>, HtpasswdError> {
     }
 }
 
-/// Writes `contents` to a temporary file next to `path`, syncs it, gives it the permissions of
-/// the file it replaces (0600 for a new file) and renames it over `path`.
-fn write_atomically(path: &Path, contents: &str) -> Result<(), HtpasswdError> {
-    let write_error = |error| HtpasswdError::Write { path: path.to_owned(), error };
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let permissions = match fs::metadata(path) {
-        Ok(metadata) => metadata.permissions(),
-        Err(_) => Permissions::from_mode(0o600),
-    };
-    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(write_error)?;
-    temp.write_all(contents.as_bytes()).map_err(write_error)?;
-    temp.as_file().set_permissions(permissions).map_err(write_error)?;
-    temp.as_file().sync_all().map_err(write_error)?;
-    temp.persist(path).map_err(|persist| write_error(persist.error))?;
-    // Make the rename itself durable.
-    fs::File::open(dir).and_then(|dir| dir.sync_all()).map_err(write_error)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::fs::Permissions;
+    use std::os::unix::fs::PermissionsExt as _;
+
     use super::*;
     use crate::authn::htpasswd::hash::StoredHash;
 
@@ -184,8 +168,12 @@ mod tests {
             "# team\r\nbob:{SHA}CEo1Ae3vaEXy8eQZjsOiuBz1xrw=\r\n\n  # trailing comment\ncarol:$apr1$saltsalt$yAAkm4libquA.ZWLHbSBq/\n"
         );
         assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o640);
-        let leftovers = fs::read_dir(dir.path()).unwrap().count();
-        assert_eq!(leftovers, 1, "no temporary files are left behind");
+        let mut names: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["htpasswd", "htpasswd.lock"], "no temporary files are left behind");
     }
 
     #[test]

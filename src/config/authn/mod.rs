@@ -9,6 +9,8 @@ mod ldap_login;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_htpasswd;
+#[cfg(test)]
 mod tests_ldap;
 
 use std::collections::HashMap;
@@ -32,11 +34,18 @@ pub use ldap::{
 pub const AUTHN_KINDS: &[&str] = &["htpasswd", "ldap", "http"];
 /// The htpasswd identity cache lifetime when `cache_ttl` is not given.
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(30);
+/// The highest bcrypt cost an htpasswd file may hold when `max_bcrypt_cost` is not given: one
+/// verification at 14 takes about a second of one core; each step up doubles it.
+pub const DEFAULT_MAX_BCRYPT_COST: u32 = 14;
+/// How long an htpasswd login waits for a bcrypt slot when `verify_queue_timeout` is not given.
+pub const DEFAULT_VERIFY_QUEUE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The bcrypt costs that exist (the format's limits).
+const BCRYPT_COSTS: std::ops::RangeInclusive<i64> = 4..=31;
 /// The ldap and http identity cache lifetime when `cache_ttl` is not given.
 pub const DEFAULT_REMOTE_CACHE_TTL: Duration = Duration::from_secs(60);
 
 /// The optional keys of each kind (`name` and `kind` belong to all).
-const HTPASSWD_KEYS: &[&str] = &["file", "groups", "cache_ttl"];
+const HTPASSWD_KEYS: &[&str] = &["file", "groups", "cache_ttl", "max_bcrypt_cost", "verify_queue_timeout"];
 const LDAP_KEYS: &[&str] = &[
     "url",
     "urls",
@@ -223,5 +232,22 @@ fn htpasswd(context: &AuthnContext<'_>, table: &FileAuthn) -> Result<BackendConf
         file: context.path(file, "file")?,
         groups: table.groups.as_ref().map(|groups| context.path(groups, "groups")).transpose()?,
         cache_ttl: context.duration_or(&table.cache_ttl, "cache_ttl", DEFAULT_CACHE_TTL)?,
+        max_bcrypt_cost: max_bcrypt_cost(context, &table.max_bcrypt_cost)?,
+        verify_queue_timeout: context.positive_duration_or(
+            &table.verify_queue_timeout,
+            "verify_queue_timeout",
+            DEFAULT_VERIFY_QUEUE_TIMEOUT,
+        )?,
     })
+}
+
+/// `max_bcrypt_cost`: a bcrypt cost (4..=31), or the default.
+fn max_bcrypt_cost(context: &AuthnContext<'_>, value: &Option<Spanned<i64>>) -> Result<u32, ConfigError> {
+    let Some(value) = value else {
+        return Ok(DEFAULT_MAX_BCRYPT_COST);
+    };
+    match u32::try_from(*value.get_ref()) {
+        Ok(cost) if BCRYPT_COSTS.contains(value.get_ref()) => Ok(cost),
+        _ => Err(context.error(value.span(), "max_bcrypt_cost must be between 4 and 31 (a bcrypt cost)")),
+    }
 }

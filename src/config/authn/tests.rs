@@ -48,7 +48,7 @@ pub(super) fn parse(table: &str) -> Result<Config, ConfigError> {
     Config::parse_with_env(&format!("{HEADER}{table}"), Path::new("/srv/regent/regent.toml"), &env)
 }
 
-fn backend(table: &str) -> BackendConfig {
+pub(super) fn backend(table: &str) -> BackendConfig {
     match parse(table) {
         Ok(config) => config.authn[0].backend.clone(),
         Err(error) => panic!("{table}: {error}"),
@@ -255,10 +255,5 @@ fn http_errors_name_file_line_and_column() {
     assert_errors(&cases);
 }
 
-#[test]
-fn htpasswd_rejects_keys_of_other_kinds() {
-    let table = "name = \"local\"\nkind = \"htpasswd\"\nfile = \"htpasswd\"\ntimeout = \"5s\"\n";
-    assert_errors(&[("timeout", table.to_owned(), "14:11", "`timeout` does not apply to kind \"htpasswd\"")]);
-}
-
 pub(super) const LDAP_TABLE: &str = LDAP;
+pub(super) const HTTP_TABLE: &str = HTTP;

@@ -30,7 +30,7 @@ fn skopeo_and_podman_log_in_push_and_pull_through_tls() {
         realm: format!("https://{host}/token"),
         service: SERVICE.into(),
         issuer: ISSUER.into(),
-        rootcertbundle: env.config.token.keys[0].certificate.clone(),
+        rootcertbundle: env.report.certificate.clone(),
     });
     let spec = ListenerSpec {
         listener,

@@ -32,7 +32,7 @@ async fn upload_locations_ignore_a_clients_forwarding_headers_but_honour_a_trust
         realm: format!("https://{tls_host}/token"),
         service: SERVICE.into(),
         issuer: ISSUER.into(),
-        rootcertbundle: env.config.token.keys[0].certificate.clone(),
+        rootcertbundle: env.report.certificate.clone(),
     });
     let tls = ListenerSpec {
         listener: tls_listener,

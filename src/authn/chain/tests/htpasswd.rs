@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::authn::htpasswd::{HtpasswdBackend, set_password};
+use crate::authn::htpasswd::{BcryptLimits, HtpasswdBackend, set_password};
 
 /// An htpasswd backend `local` over a file holding `users` at bcrypt `cost`.
 fn htpasswd(dir: &Path, users: &[(&str, &str)], cost: u32) -> Arc<HtpasswdBackend> {
@@ -14,7 +14,9 @@ fn htpasswd(dir: &Path, users: &[(&str, &str)], cost: u32) -> Arc<HtpasswdBacken
     for (user, password) in users {
         set_password(&file, user, &Secret::new(*password), cost).unwrap();
     }
-    Arc::new(HtpasswdBackend::open("local", file, None, Duration::from_secs(30)).unwrap())
+    Arc::new(
+        HtpasswdBackend::open("local", file, None, Duration::from_secs(30), BcryptLimits::default()).unwrap(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
