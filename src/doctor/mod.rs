@@ -82,7 +82,8 @@ impl Regent {
         let kid = network::jwt_header(sample.token.expose())
             .and_then(|header| header["kid"].as_str().map(str::to_owned))
             .unwrap_or_default();
-        let fixed_dirs = config.token.keys.iter().filter_map(|files| files.key.parent().map(Path::to_path_buf));
+        let fixed_dirs =
+            config.token.keys.iter().filter_map(|files| files.key.parent().map(Path::to_path_buf));
         let key_dirs = config.token.key_directory.iter().cloned().chain(fixed_dirs).collect();
         Ok(Self {
             service: config.token.service.clone(),
@@ -198,9 +199,10 @@ fn file_checks(report: &mut Report, setup: &Setup) {
             Setting { name, regent_key: name, regent: regent_value, registry: registry_value.as_deref() };
         report.push(agree(setting));
     }
-    report.push(match &registry.rootcertbundle {
-        Some(path) => bundle::bundle_check(path, &regent.signing),
-        None => Check::fail(
+    report.push(match (&registry.rootcertbundle, &registry.jwks) {
+        (Some(path), _) => bundle::bundle_check(path, &regent.signing),
+        (None, Some(_)) => Check::skip("bundle", "auth.token.rootcertbundle is not set: registry 3 trusts the JWKS alone"),
+        (None, None) => Check::fail(
             "bundle",
             "the registry's configuration sets no auth.token.rootcertbundle",
             "point auth.token.rootcertbundle at a copy of regent's certificates (regent keys bundle --out FILE)",

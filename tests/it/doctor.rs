@@ -1,6 +1,6 @@
 //! `regent doctor` (the real binary) against the real registry 2.8: a setup that works passes
 //! every check; each way of breaking it fails the check that names it, with exit status 1.
-//! Clock skew cannot be injected into the registry here: `doctor::clock_check` has unit tests.
+//! Registry 3 (v3.1.1) with only a JWKS: the `jwks` check. Clock skew cannot be injected into the registry here: `doctor::clock_check` has unit tests.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -12,6 +12,7 @@ use regent::token::{KeyType, generate_key};
 
 use crate::env::{ISSUER, RunningRegent, SERVICE, TestEnv, bind_realm};
 use crate::fixtures::{Registry, RegistryAuth, free_port, run_with_timeout};
+use crate::registry3::stack::{Stack3, Trust};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -318,4 +319,48 @@ fn usage_and_configuration_errors_exit_2() {
     let auth = line(&text, "FAIL", "auth");
     assert!(auth.contains("uses auth.htpasswd, not token auth"), "{auth}");
     assert!(!text.contains("FAIL  issuer"), "{text}");
+}
+
+#[test]
+fn registry3_with_a_jwks_lacking_the_kid() {
+    // Registry 3 trusting only a JWKS (regent: RFC 7638 kid, no x5c), written by `regent keys jwks`.
+    let mut stack = Stack3::start(KeyType::Ec, Trust::JwksOnly);
+    let doctor3 = |stack: &Stack3| {
+        let config = stack.env.config_path().display().to_string();
+        let registry_config = stack.registry.config_path().display().to_string();
+        let url = stack.registry.url();
+        doctor(&[
+            "--config",
+            &config,
+            "--registry-config",
+            &registry_config,
+            "--registry-url",
+            &url,
+            "--registry-user",
+            "root",
+        ])
+    };
+    let out = doctor3(&stack);
+    assert_exit(&out, 0);
+    let text = stdout(&out);
+    line(&text, "ok", "jwks");
+    line(&text, "skip", "bundle");
+    line(&text, "ok", "token");
+
+    // The registry restarted with a JWKS whose key goes by another kid: every token is refused.
+    let jwks = stack.env.config_path().parent().unwrap().join("jwks.json");
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&jwks).unwrap()).unwrap();
+    let kid = value["keys"][0]["kid"].as_str().unwrap().to_owned();
+    value["keys"][0]["kid"] = "some-old-kid".into();
+    std::fs::write(&jwks, value.to_string()).unwrap();
+    stack.registry.restart();
+    let out = doctor3(&stack);
+    assert_exit(&out, 1);
+    let text = stdout(&out);
+    let jwks_line = line(&text, "FAIL", "jwks");
+    assert!(jwks_line.contains(&format!("lists kid(s) [some-old-kid], not {kid}")), "{jwks_line}");
+    assert!(jwks_line.contains("regent keys jwks --out"), "{jwks_line}");
+    let token = line(&text, "FAIL", "token");
+    assert!(token.contains("fix the failed jwks check"), "{token}");
 }
