@@ -13,6 +13,8 @@ pub struct SigningIdentity {
     pub certificate_der: Vec<u8>,
     /// The `kid` in the header of the tokens regent signs now.
     pub kid: String,
+    /// The leaf certificates (DER) of the key set's other keys: pending ones sign next.
+    pub other_certificates: Vec<Vec<u8>>,
 }
 
 /// The fix for a bundle that lacks the signing certificate.
@@ -41,13 +43,31 @@ pub(super) fn bundle_check(path: &Path, signing: &SigningIdentity) -> Check {
             return Check::fail("bundle", format!("{}: not a PEM file: {error}", path.display()), BUNDLE_FIX);
         }
     };
+    let signing_kid = certificate_kid(&signing.certificate_der).unwrap_or_default();
     if certificates.contains(&signing.certificate_der) {
+        let missing: Vec<String> = signing
+            .other_certificates
+            .iter()
+            .filter(|der| !certificates.contains(der))
+            .filter_map(|der| certificate_kid(der))
+            .collect();
+        if !missing.is_empty() {
+            return Check::warn(
+                "bundle",
+                format!(
+                    "{} holds regent's signing certificate (kid {signing_kid}) but not key(s) {} of its key set \
+                     (pending or older): tokens signed by them are refused once they sign (or still live)",
+                    path.display(),
+                    missing.join(", ")
+                ),
+                "regent keys bundle --out FILE where rootcertbundle points, then restart the registry",
+            );
+        }
         return Check::ok(
             "bundle",
             format!(
-                "{} holds regent's signing certificate (kid {}; {} certificate(s) in all)",
+                "{} holds regent's signing certificate (kid {signing_kid}; {} certificate(s) in all)",
                 path.display(),
-                signing.kid,
                 certificates.len()
             ),
         );
@@ -58,9 +78,8 @@ pub(super) fn bundle_check(path: &Path, signing: &SigningIdentity) -> Check {
     Check::fail(
         "bundle",
         format!(
-            "{} holds {found}, not regent's signing certificate (kid {}): the registry refuses every token",
+            "{} holds {found}, not regent's signing certificate (kid {signing_kid}): the registry refuses every token",
             path.display(),
-            signing.kid
         ),
         BUNDLE_FIX,
     )
@@ -110,7 +129,11 @@ mod tests {
 
     fn identity(cert_pem: &str) -> SigningIdentity {
         let der = pem::parse(cert_pem).unwrap().into_contents();
-        SigningIdentity { kid: certificate_kid(&der).unwrap(), certificate_der: der }
+        SigningIdentity {
+            kid: certificate_kid(&der).unwrap(),
+            certificate_der: der,
+            other_certificates: vec![],
+        }
     }
 
     #[test]
@@ -126,6 +149,18 @@ mod tests {
 
         std::fs::write(&bundle, format!("{}{}", old.cert_pem, current.cert_pem)).unwrap();
         assert_eq!(bundle_check(&bundle, &signing).status, Status::Ok);
+
+        // A pending key missing from the bundle: works now, breaks at the next activation.
+        let pending = generate_key(KeyType::Ec, "regent", now).unwrap();
+        let with_pending = SigningIdentity {
+            other_certificates: vec![pem::parse(&pending.cert_pem).unwrap().into_contents()],
+            ..signing.clone()
+        };
+        let warned = bundle_check(&bundle, &with_pending);
+        assert_eq!(warned.status, Status::Warn, "{warned}");
+        assert!(warned.message.contains(&identity(&pending.cert_pem).kid), "{warned}");
+        std::fs::write(&bundle, format!("{}{}", current.cert_pem, pending.cert_pem)).unwrap();
+        assert_eq!(bundle_check(&bundle, &with_pending).status, Status::Ok);
 
         std::fs::write(&bundle, &old.cert_pem).unwrap();
         let stale = bundle_check(&bundle, &signing);

@@ -67,10 +67,19 @@ pub struct Regent {
 impl Regent {
     /// regent's side from its configuration and its loaded keys.
     pub fn new(config: &Config, keys: KeySet, now: time::OffsetDateTime) -> Result<Self, DoctorError> {
-        let certificates = keys.signing_key().certificates_pem();
-        let certificate_der = pem::parse(&certificates)
-            .map_err(|error| DoctorError::Certificate(error.to_string()))?
-            .into_contents();
+        let leaf = |key: &crate::token::SigningKey| {
+            pem::parse(key.certificates_pem())
+                .map(pem::Pem::into_contents)
+                .map_err(|error| DoctorError::Certificate(error.to_string()))
+        };
+        let certificate_der = leaf(keys.signing_key())?;
+        let other_certificates = keys
+            .keys()
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| *index != keys.signing_index())
+            .map(|(_, key)| leaf(key))
+            .collect::<Result<Vec<_>, _>>()?;
         let signer = TokenIssuer::new(
             keys,
             config.token.issuer.clone(),
@@ -89,7 +98,7 @@ impl Regent {
             service: config.token.service.clone(),
             issuer: config.token.issuer.clone(),
             realm: config.token.realm.clone(),
-            signing: SigningIdentity { certificate_der, kid },
+            signing: SigningIdentity { certificate_der, kid, other_certificates },
             signer,
             key_dirs,
         })

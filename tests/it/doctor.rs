@@ -146,6 +146,22 @@ fn a_working_setup_passes_every_check() {
 }
 
 #[test]
+fn a_pending_key_missing_from_the_bundle_warns() {
+    let stack = Stack::start(|_, _| {});
+    let mut rotate = Command::new(env!("CARGO_BIN_EXE_regent"));
+    rotate.args(["keys", "rotate", "--config"]).arg(stack.env.config_path()).env_remove("REGENT_CONFIG");
+    let rotated = run_with_timeout(rotate, TIMEOUT, None);
+    assert!(rotated.status.success(), "{}", String::from_utf8_lossy(&rotated.stderr));
+    // The bundle the registry reads predates the pending key: it works until that key signs.
+    let out = stack.doctor(&["--registry-user", "root"]);
+    assert_exit(&out, 0);
+    let text = stdout(&out);
+    let bundle = line(&text, "WARN", "bundle");
+    assert!(bundle.contains("but not key(s)") && bundle.contains("regent keys bundle --out"), "{bundle}");
+    line(&text, "ok", "token");
+}
+
+#[test]
 fn a_registry_expecting_another_issuer() {
     let stack = Stack::start(|auth, _| auth.issuer = "someone-else".into());
     let out = stack.doctor(&["--registry-user", "root"]);
