@@ -1,5 +1,5 @@
 //! The `regent` command line: `init`, `serve`, `passwd`, `policy check`, `policy explain`,
-//! `authn test`, `keys list|rotate|activate|retire|bundle|jwks`, `doctor`.
+//! `policy test`, `authn test`, `keys list|rotate|activate|retire|bundle|jwks`, `doctor`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,16 +11,19 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{BackendConfig, Config, ConfigSource, locate};
 use crate::init::{InitOptions, init};
-use crate::policy::examples::EXAMPLE_POLICIES;
+use crate::policy::examples::EXAMPLE_POLICY_DIRECTORY;
 use crate::token::KeyType;
 
 mod authn;
 mod commands;
 mod doctor;
 mod keys;
+mod logging;
+mod policy_test;
 
 pub use doctor::DoctorArgs;
 pub use keys::{KeysCommand, KidArgs, OutArgs, RetireArgs, RotateArgs};
+pub use logging::{DEFAULT_LOG_FILTER, init_logging, use_colour};
 
 /// regent: a token-auth server for Docker/OCI registries.
 #[derive(Debug, Parser)]
@@ -103,7 +106,9 @@ pub struct InitArgs {
     #[arg(long, default_value = "127.0.0.1:5001")]
     pub listen: SocketAddr,
     /// A name for the TLS server certificate (DNS name or IP address; repeatable): makes a local
-    /// CA and a server certificate in certs/ unless certs/server.crt and server.key exist.
+    /// CA and a server certificate in certs/ unless certs/server.crt and server.key exist. On a
+    /// directory that already has a regent.toml, adds only the certificates and the TLS listener
+    /// (the signing key stays).
     #[arg(long = "host", value_name = "NAME")]
     pub hosts: Vec<String>,
     /// The TLS listen address (with --host).
@@ -112,7 +117,8 @@ pub struct InitArgs {
     /// The registry the TLS listener forwards to (with --host).
     #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:5000", requires = "hosts")]
     pub upstream: String,
-    /// Replace existing keys, certificates and config.
+    /// Replace existing keys, certificates and config (a new signing key: the registry then
+    /// needs the new certificate).
     #[arg(long)]
     pub force: bool,
 }
@@ -167,6 +173,23 @@ pub enum PolicyCommand {
     Check(ConfigArg),
     /// For each requested action: granted or denied, and the rule that decided it.
     Explain(ExplainArgs),
+    /// Run policy test files (`[[case]]`: who, scope, granted); prints each mismatch with the
+    /// rule that decided it; exit status 1 when a case fails, 2 when a file is invalid.
+    Test(PolicyTestArgs),
+}
+
+/// Arguments of `regent policy test`.
+#[derive(Debug, Args)]
+pub struct PolicyTestArgs {
+    /// The configuration whose policy directory is tested.
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The policy directory to test instead of the configuration's.
+    #[arg(long, value_name = "DIR")]
+    pub policies: Option<PathBuf>,
+    /// Policy test files, e.g. policies/tests/*.toml.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 }
 
 /// Arguments of `regent policy explain`.
@@ -205,6 +228,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Passwd(args) => commands::passwd_command(args),
         Command::Policy(PolicyCommand::Check(args)) => commands::policy_check(args),
         Command::Policy(PolicyCommand::Explain(args)) => commands::policy_explain(args),
+        Command::Policy(PolicyCommand::Test(args)) => policy_test::policy_test(args),
         Command::Authn(AuthnCommand::Test(args)) => authn::authn_test(args),
         Command::Keys(command) => keys::keys_command(command),
         Command::Doctor(args) => Ok(doctor::doctor_command(args)),
@@ -227,7 +251,7 @@ fn find_config(arg: &ConfigArg) -> anyhow::Result<Option<PathBuf>> {
 /// Runs `regent init` into `dir` with default settings (the embedded default's first run).
 fn init_default(dir: &Path) -> anyhow::Result<()> {
     let opts = InitOptions { dir: dir.to_path_buf(), ..InitOptions::default() };
-    init(&opts, EXAMPLE_POLICIES, SystemClock.now())
+    init(&opts, EXAMPLE_POLICY_DIRECTORY, SystemClock.now())
         .with_context(|| format!("initialising {}", dir.display()))?;
     Ok(())
 }

@@ -17,7 +17,7 @@ use crate::authn::htpasswd::{delete_user, set_password};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, DEFAULT_MAX_BCRYPT_COST};
 use crate::init::{InitOptions, default_realm, init};
-use crate::policy::examples::EXAMPLE_POLICIES;
+use crate::policy::examples::{EXAMPLE_POLICIES, EXAMPLE_POLICY_DIRECTORY};
 use crate::policy::{LoadedPolicies, PolicySet, PolicySource, Principal};
 use crate::scope::parse_scopes;
 use crate::secret::Secret;
@@ -49,7 +49,7 @@ pub(super) fn init_command(args: InitArgs) -> anyhow::Result<ExitCode> {
         tls_listen: args.tls_listen,
         upstream: args.upstream,
     };
-    let report = init(&opts, EXAMPLE_POLICIES, SystemClock.now())?;
+    let report = init(&opts, EXAMPLE_POLICY_DIRECTORY, SystemClock.now())?;
     println!("{report}");
     Ok(ExitCode::SUCCESS)
 }
@@ -184,7 +184,7 @@ pub(super) fn read_password(confirm: bool) -> anyhow::Result<Secret> {
 }
 
 /// Loads the policies of the configuration, or the embedded examples when there is none.
-fn load_policies(arg: &ConfigArg) -> anyhow::Result<LoadedPolicies> {
+pub(super) fn load_policies(arg: &ConfigArg) -> anyhow::Result<LoadedPolicies> {
     match existing_config(arg)? {
         Some(path) => Ok(PolicySet::load_dir(&Config::load(&path)?.policy.directory)?),
         None => {

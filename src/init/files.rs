@@ -54,7 +54,7 @@ pub(crate) fn create_if_absent(path: &Path, contents: &[u8], mode: u32) -> Resul
     }
 }
 
-/// Creates directory `path` holding `files` (name, text) unless it exists: the files are written
+/// Creates directory `path` holding `files` (relative path, text) unless it exists: the files are written
 /// into a temporary directory which is then renamed into place.
 pub(crate) fn create_dir_if_absent(path: &Path, files: &[(&str, &str)]) -> Result<Outcome, InitError> {
     if path.try_exists().map_err(io_error(path))? {
@@ -65,6 +65,10 @@ pub(crate) fn create_dir_if_absent(path: &Path, files: &[(&str, &str)]) -> Resul
         tempfile::Builder::new().prefix(".regent-init").tempdir_in(parent).map_err(io_error(parent))?;
     for (name, text) in files {
         let file = staging.path().join(name);
+        if let Some(subdir) = file.parent().filter(|parent| *parent != staging.path()) {
+            fs::create_dir_all(subdir).map_err(io_error(subdir))?;
+            set_path_mode(subdir, 0o755).map_err(io_error(subdir))?;
+        }
         fs::write(&file, text).map_err(io_error(&file))?;
         set_path_mode(&file, 0o644).map_err(io_error(&file))?;
     }

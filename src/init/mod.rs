@@ -6,12 +6,18 @@
 //! DIR/keys/token.crt    its self-signed certificate, 0644 (the registry's rootcertbundle)
 //! DIR/htpasswd          empty user file, 0600 (only if absent)
 //! DIR/groups            AuthGroupFile with an example (only if absent)
-//! DIR/policies/         the example policies (only if the directory is absent)
+//! DIR/policies/         the example policies and policies/tests/examples.test.toml, their
+//!                       policy tests (only if the directory is absent)
 //! DIR/certs/            with --host: a local CA and a server certificate (see [`tls`])
 //! ```
 //!
+//! `--host` on a directory that already has a `regent.toml` only adds TLS (the certificates and
+//! the listener), keeping the signing key; see `add_tls`.
+//!
 //! Every file is written atomically: a temporary file in the same directory, then a rename.
 
+mod add_tls;
+mod error;
 mod files;
 mod report;
 mod templates;
@@ -21,7 +27,6 @@ mod tls_report;
 #[cfg(test)]
 mod tests;
 
-use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
@@ -30,72 +35,15 @@ use time::OffsetDateTime;
 use crate::config::{CONFIG_FILE_NAME, Config, ConfigError};
 use crate::token::{GeneratedKey, KeyType, TokenError};
 
+pub use error::InitError;
 pub use report::InitReport;
 pub use templates::{
     CERTIFICATE_FILE, GROUPS_FILE, GROUPS_TEXT, HTPASSWD_FILE, HTPASSWD_TEXT, KEY_FILE, POLICY_DIR,
-    config_text,
+    POLICY_TESTS_DIR, config_text,
 };
 pub use tls::{TlsHost, TlsReport};
 
 use files::Outcome;
-
-/// Errors from `regent init`.
-#[derive(Debug, thiserror::Error)]
-pub enum InitError {
-    /// A file or directory could not be read or written.
-    #[error("{}: {error}", path.display())]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// What the operating system said.
-        error: io::Error,
-    },
-    /// A signing key (or its certificate) exists and `--force` was not given.
-    #[error(
-        "{}: a signing key already exists; use --force to replace it (the registry then needs the new certificate)",
-        path.display()
-    )]
-    KeyExists {
-        /// The existing key or certificate.
-        path: PathBuf,
-    },
-    /// An option makes an invalid config (an empty service, a realm that is not a URL).
-    #[error("{message}")]
-    InvalidOption {
-        /// What is wrong.
-        message: String,
-    },
-    /// The `regent.toml` already in the directory is invalid.
-    #[error("{0} (fix it, or use --force to replace it)")]
-    ExistingConfig(#[source] ConfigError),
-    /// A policy file name is not a plain file name.
-    #[error("bad policy file name {name:?}: expected a plain file name")]
-    PolicyFileName {
-        /// The name.
-        name: String,
-    },
-    /// Generating the signing key failed.
-    #[error("generating the signing key: {0}")]
-    KeyGeneration(#[from] TokenError),
-    /// One TLS file is in place but a file that goes with it is not.
-    #[error(
-        "{} exists but {} does not: put both in place, remove the first, or use --force to make a new local CA and server certificate",
-        present.display(),
-        missing.display()
-    )]
-    TlsIncomplete {
-        /// The file that exists.
-        present: PathBuf,
-        /// The file that is missing.
-        missing: PathBuf,
-    },
-    /// Generating the local CA or the server certificate failed.
-    #[error("generating the TLS certificates: {message}")]
-    Certificate {
-        /// What rcgen said.
-        message: String,
-    },
-}
 
 /// Generates a key and a self-signed certificate: [`crate::token::generate_key`], or a fake in
 /// tests.
@@ -198,8 +146,12 @@ pub fn init_with_key_generator(
     let config_path = dir.join(CONFIG_FILE_NAME);
     let text = config_text(opts);
     Config::parse(&text, &config_path).map_err(invalid_option)?;
-    if let Some((name, _)) = policies.iter().find(|(name, _)| !is_plain_file_name(name)) {
+    if let Some((name, _)) = policies.iter().find(|(name, _)| !is_policy_dir_entry(name)) {
         return Err(InitError::PolicyFileName { name: (*name).to_owned() });
+    }
+    if !opts.force && !hosts.is_empty() && config_path.is_file() {
+        // An existing data directory: add TLS only, never a new signing key.
+        return add_tls::add_tls(opts, &dir, &config_path, &hosts, now);
     }
     let key_path = dir.join(KEY_FILE);
     let certificate_path = dir.join(CERTIFICATE_FILE);
@@ -266,6 +218,7 @@ pub fn init_with_key_generator(
         realm: config.token.realm,
         root_cert_bundle,
         tls,
+        notes: Vec::new(),
     })
 }
 
@@ -275,6 +228,14 @@ fn invalid_option(error: ConfigError) -> InitError {
         ConfigError::Invalid { message, .. } => InitError::InvalidOption { message },
         other => InitError::InvalidOption { message: other.to_string() },
     }
+}
+
+/// A policy directory entry: a plain file name, or one in its `tests/` subdirectory (policy
+/// tests, which the policy loader never reads).
+fn is_policy_dir_entry(name: &str) -> bool {
+    is_plain_file_name(
+        name.strip_prefix(POLICY_TESTS_DIR).and_then(|rest| rest.strip_prefix('/')).unwrap_or(name),
+    )
 }
 
 /// A name that stays inside its directory: no separators, not `.` or `..`, not hidden.

@@ -33,6 +33,8 @@ pub struct InitReport {
     pub root_cert_bundle: PathBuf,
     /// The TLS files and the trust commands, with `--host`.
     pub tls: Option<super::TlsReport>,
+    /// What else the run did or the operator must do (e.g. a config that was edited).
+    pub notes: Vec<String>,
 }
 
 impl InitReport {
@@ -68,6 +70,9 @@ impl std::fmt::Display for InitReport {
         }
         for path in &self.kept {
             writeln!(f, "  kept  {}", path.display())?;
+        }
+        for note in &self.notes {
+            writeln!(f, "  note: {note}")?;
         }
         writeln!(f, "\nFor the registry's config.yml:\n\n{}", self.registry_snippet())?;
         writeln!(f, "or as environment variables:\n\n{}", self.registry_env())?;

@@ -16,6 +16,8 @@ pub const HTPASSWD_FILE: &str = "htpasswd";
 pub const GROUPS_FILE: &str = "groups";
 /// The policy directory, relative to the data directory.
 pub const POLICY_DIR: &str = "policies";
+/// The policy tests' subdirectory of the policy directory.
+pub const POLICY_TESTS_DIR: &str = "tests";
 
 /// The header of a new, empty htpasswd file.
 pub const HTPASSWD_TEXT: &str = "\
@@ -46,7 +48,7 @@ pub fn config_text(opts: &InitOptions) -> String {
 }
 
 /// The TLS listener for `--host`: the front end serving /token and proxying to the registry.
-fn tls_listener_text(opts: &InitOptions) -> String {
+pub(super) fn tls_listener_text(opts: &InitOptions) -> String {
     format!(
         r#"
 # The TLS front end (regent init --host): one HTTPS endpoint for /token and, through it, the

@@ -205,12 +205,14 @@ fn bad_options_are_refused_before_anything_is_written() {
         assert!(matches!(error, InitError::InvalidOption { .. }));
         assert!(error.to_string().contains(expected), "{error}");
     }
-    let error = init_with_key_generator(&InitOptions::new(&dir), &[("../evil", "")], NOW, &|_, _, _| {
-        unreachable!("no key is generated")
-    })
-    .unwrap_err();
-    assert!(matches!(error, InitError::PolicyFileName { .. }));
-    assert!(!dir.exists());
+    for name in ["../evil", "tests/../evil", "tests/", "other/x.toml", "tests/a/b.toml", "tests/.x"] {
+        let error = init_with_key_generator(&InitOptions::new(&dir), &[(name, "")], NOW, &|_, _, _| {
+            unreachable!("no key is generated")
+        })
+        .unwrap_err();
+        assert!(matches!(error, InitError::PolicyFileName { .. }), "{name}");
+        assert!(!dir.exists());
+    }
 }
 
 #[test]

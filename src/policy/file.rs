@@ -48,14 +48,14 @@ pub(crate) struct ParsedFile {
 }
 
 /// Turns byte offsets of one source into `file:line:col` errors and warnings.
-struct Locator<'a> {
+pub(super) struct Locator<'a> {
     /// The source.
-    source: &'a PolicySource,
+    pub(super) source: &'a PolicySource,
 }
 
 impl Locator<'_> {
     /// The 1-based line and column (in characters) of a byte offset.
-    fn position(&self, offset: usize) -> (usize, usize) {
+    pub(super) fn position(&self, offset: usize) -> (usize, usize) {
         let text = &self.source.text;
         let offset = offset.min(text.len());
         let before = text.get(..offset).unwrap_or(text);
@@ -66,9 +66,17 @@ impl Locator<'_> {
     }
 
     /// An error at `span`.
-    fn error(&self, span: &Range<usize>, message: impl Into<String>) -> PolicyError {
+    pub(super) fn error(&self, span: &Range<usize>, message: impl Into<String>) -> PolicyError {
         let (line, column) = self.position(span.start);
         PolicyError::Invalid { path: self.source.path.clone(), line, column, message: message.into() }
+    }
+
+    /// Parses the source as TOML into `T`, a syntax or schema error at its position.
+    pub(super) fn parse_toml<T: serde::de::DeserializeOwned>(&self) -> Result<T, PolicyError> {
+        toml::from_str(&self.source.text).map_err(|err| {
+            let message = err.message().lines().collect::<Vec<_>>().join(": ");
+            self.error(&err.span().unwrap_or(0..0), message)
+        })
     }
 
     /// A warning at `span`.
@@ -81,10 +89,7 @@ impl Locator<'_> {
 /// Parses and validates one policy file.
 pub(crate) fn parse_file(source: &PolicySource) -> Result<ParsedFile, PolicyError> {
     let at = Locator { source };
-    let raw: RawFile = toml::from_str(&source.text).map_err(|err| {
-        let message = err.message().lines().collect::<Vec<_>>().join(": ");
-        at.error(&err.span().unwrap_or(0..0), message)
-    })?;
+    let raw: RawFile = at.parse_toml()?;
     let mut parsed = ParsedFile { rules: Vec::new(), warnings: Vec::new() };
     if raw.allow.is_empty() && raw.deny.is_empty() {
         parsed.warnings.push(at.warning(&(0..0), "no rules in this file"));
@@ -146,6 +151,9 @@ fn parse_rule(
     if let Some(warning) = void_rule_warning(&rule) {
         warnings.push(at.warning(&header.span(), warning));
     }
+    if let Some(warning) = broad_grant_warning(&rule, raw) {
+        warnings.push(at.warning(&header.span(), &warning));
+    }
     Ok(rule)
 }
 
@@ -190,6 +198,51 @@ fn void_rule_warning(rule: &Rule) -> Option<&'static str> {
         Target::Registry(_) => (!rule.actions.contains(&Action::All))
             .then_some("rule never applies: registry resources only know the action \"*\""),
     }
+}
+
+/// A warning for an allow rule that lets `everyone`, `anonymous` or `authenticated` push or
+/// delete on a broad pattern ([`RepositoryPattern::is_broad`]): every such user may then
+/// overwrite or delete other people's repositories.
+fn broad_grant_warning(rule: &Rule, raw: &RawRule) -> Option<String> {
+    let Target::Repositories(patterns) = &rule.target else {
+        return None;
+    };
+    let broad_subjects: Vec<&str> = rule
+        .subjects
+        .iter()
+        .filter_map(|subject| match subject {
+            Subject::Everyone => Some("everyone"),
+            Subject::Anonymous => Some("anonymous"),
+            Subject::Authenticated => Some("authenticated"),
+            _ => None,
+        })
+        .collect();
+    let writes: Vec<&str> = [Action::Push, Action::Delete]
+        .into_iter()
+        .filter(|action| rule.actions.iter().any(|named| named == action || *named == Action::All))
+        .map(Action::as_str)
+        .collect();
+    let texts = raw.repositories.iter().flat_map(|list| list.get_ref().iter().map(Spanned::get_ref));
+    let broad_patterns: Vec<String> = patterns
+        .iter()
+        .zip(texts)
+        .filter(|(pattern, _)| pattern.is_broad())
+        .map(|(_, text)| format!("{text:?}"))
+        .collect();
+    if rule.effect != Effect::Allow
+        || broad_subjects.is_empty()
+        || writes.is_empty()
+        || broad_patterns.is_empty()
+    {
+        return None;
+    }
+    Some(format!(
+        "broad grant: {} may {} on {}, which covers every namespace (narrow `who` or `repositories`, \
+         e.g. \"${{user}}/**\" or \"team/**\")",
+        broad_subjects.join(", "),
+        writes.join(" and "),
+        broad_patterns.join(", "),
+    ))
 }
 
 #[cfg(test)]

@@ -78,6 +78,16 @@ impl RepositoryPattern {
         })
     }
 
+    /// Whether the pattern covers every namespace: its first segment is `**` or a bare `*`
+    /// (`**`, `*`, `*/**`, `**/app`, `*/app`), so it names no owner, team or `${user}`.
+    pub(crate) fn is_broad(&self) -> bool {
+        match self.segments.first() {
+            Some(Segment::AnyDepth) => true,
+            Some(Segment::Stars(chunks)) => chunks.len() > 1 && chunks.iter().all(|chunk| chunk.0.is_empty()),
+            None => false,
+        }
+    }
+
     /// Whether `name` matches; `user` is the login name (`None` for anonymous).
     ///
     /// Takes time linear in the pattern's segments times the name's segments, plus linear in

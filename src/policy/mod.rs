@@ -2,12 +2,14 @@
 //!
 //! Policy files (`policies/*.toml`, loaded in name order) hold `[[allow]]` and `[[deny]]` rules.
 //! A requested action is granted when some allow rule matches and no deny rule does.
+//! [`test_file`] runs policy test files (who, scope, expected grant) against a set.
 
 mod eval;
 pub mod examples;
 mod file;
 mod glob;
 mod rule;
+pub mod test_file;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -146,7 +148,9 @@ impl PolicySet {
 
     /// Loads every `*.toml` in `dir`, in file-name order.
     ///
-    /// Other files and hidden files (names starting with `.`, e.g. editor lock files) are ignored.
+    /// Other files, subdirectories (e.g. `tests/` with policy tests) and hidden files (names
+    /// starting with `.`, e.g. editor lock files) are ignored. A directory without any rule gets
+    /// the warning `DIR: no policy rules: every request is denied`.
     pub fn load_dir(dir: &Path) -> Result<LoadedPolicies, PolicyError> {
         let read_error = |path: &Path| {
             let path = path.to_path_buf();
@@ -170,8 +174,8 @@ impl PolicySet {
             sources.push(PolicySource { path, text });
         }
         let mut loaded = Self::from_sources(&sources)?;
-        if sources.is_empty() {
-            let warning = format!("{}: no policy files: every request is denied", dir.display());
+        if loaded.set.rules.is_empty() {
+            let warning = format!("{}: no policy rules: every request is denied", dir.display());
             loaded.warnings.push(warning);
         }
         Ok(loaded)

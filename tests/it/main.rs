@@ -12,7 +12,9 @@
 //! [`front`] tests the TLS front end and the proxy, and runs the registry and clients through it;
 //! [`registry2_keys`] checks the key settings against registry 2.8; [`registry3`] runs
 //! distribution v3.1.1 against regent (bundle and JWKS, every key type, a rotation); [`keys_cli`] runs `regent keys` and a rotation under a running server;
-//! [`token_limits`] bounds the work of one token request; [`reload`] reloads policy files safely.
+//! [`token_limits`] bounds the work of one token request; [`reload`] reloads policy files safely;
+//! [`logging`] checks the binary's log output; [`init_existing`] adds TLS to a data directory;
+//! [`policy_test_cli`] runs `regent policy test`.
 
 // Test code: a failed setup step should stop the test loudly, and nothing here is a public API.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
@@ -28,11 +30,14 @@ mod fixture_selftest;
 mod fixtures;
 mod front;
 mod htpasswd_outage;
+mod init_existing;
 mod jwks_route;
 mod keys_cli;
 mod ldap;
 mod ldap_e2e;
+mod logging;
 mod passwd;
+mod policy_test_cli;
 mod registry2_keys;
 mod registry3;
 mod reload;

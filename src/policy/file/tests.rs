@@ -130,3 +130,41 @@ fn rules_carry_their_header_line_and_effect() {
     let summary: Vec<(Effect, usize)> = parsed.rules.iter().map(|r| (r.effect, r.at.line)).collect();
     assert_eq!(summary, [(Effect::Deny, 3), (Effect::Allow, 8)]);
 }
+
+#[test]
+fn warns_about_broad_write_grants() {
+    let rule = |who: &str, repositories: &str, actions: &str| {
+        format!("[[allow]]\nwho = [{who}]\nrepositories = [{repositories}]\nactions = [{actions}]\n")
+    };
+    let broad = |subjects: &str, actions: &str, patterns: &str| {
+        vec![format!(
+            "p.toml:1:1: broad grant: {subjects} may {actions} on {patterns}, which covers every namespace \
+             (narrow `who` or `repositories`, e.g. \"${{user}}/**\" or \"team/**\")"
+        )]
+    };
+    let cases: Vec<(String, Vec<String>)> = vec![
+        (rule("\"everyone\"", "\"**\"", "\"push\""), broad("everyone", "push", "\"**\"")),
+        (rule("\"anonymous\"", "\"*\"", "\"delete\""), broad("anonymous", "delete", "\"*\"")),
+        (
+            rule("\"authenticated\", \"group:x\"", "\"team/**\", \"*/**\"", "\"*\""),
+            broad("authenticated", "push and delete", "\"*/**\""),
+        ),
+        (rule("\"everyone\"", "\"**/app\"", "\"pull\", \"push\""), broad("everyone", "push", "\"**/app\"")),
+        (rule("\"everyone\"", "\"*/app\"", "\"push\""), broad("everyone", "push", "\"*/app\"")),
+        // Not broad: pull only, a named subject, a namespace, ${user}, a literal first segment.
+        (rule("\"everyone\"", "\"**\"", "\"pull\""), vec![]),
+        (rule("\"group:admins\", \"user:root\"", "\"**\"", "\"*\""), vec![]),
+        (rule("\"authenticated\"", "\"${user}/**\"", "\"*\""), vec![]),
+        (rule("\"anonymous\"", "\"public/**\"", "\"push\""), vec![]),
+        (rule("\"everyone\"", "\"team-*/**\"", "\"push\""), vec![]),
+        (rule("\"everyone\"", "\"*-team/**\"", "\"push\""), vec![]),
+        (
+            "[[deny]]\nwho = [\"everyone\"]\nrepositories = [\"**\"]\nactions = [\"push\"]\n".to_owned(),
+            vec![],
+        ),
+    ];
+    for (text, expected) in cases {
+        let parsed = parse(&text).expect(&text);
+        assert_eq!(parsed.warnings, expected, "{text}");
+    }
+}

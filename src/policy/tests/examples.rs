@@ -1,7 +1,8 @@
 use std::path::Path;
 
 use super::*;
-use crate::policy::examples::EXAMPLE_POLICIES;
+use crate::policy::examples::{EXAMPLE_POLICIES, EXAMPLE_POLICY_DIRECTORY, EXAMPLE_POLICY_TESTS_FILE};
+use crate::policy::test_file::PolicyTestFile;
 
 fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("policies")
@@ -43,8 +44,9 @@ fn shipped_policies_grant_exactly_the_documented_access() {
 fn example_constant_lists_every_shipped_file() {
     let mut on_disk: Vec<(String, String)> = std::fs::read_dir(examples_dir())
         .expect("policies/ exists")
-        .map(|entry| {
-            let path = entry.expect("entry").path();
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.is_file())
+        .map(|path| {
             let name = path.file_name().expect("name").to_string_lossy().into_owned();
             (name, std::fs::read_to_string(&path).expect("readable"))
         })
@@ -64,4 +66,18 @@ fn compiled_examples_load_like_the_directory() {
     let loaded = PolicySet::from_sources(&sources).expect("examples load");
     assert_eq!(loaded.warnings, Vec::<String>::new());
     assert_eq!(loaded.set.rule_count(), 6);
+}
+
+#[test]
+fn the_shipped_policy_tests_pass_and_are_written_by_init() {
+    let loaded = PolicySet::load_dir(&examples_dir()).expect("examples load");
+    let tests =
+        PolicyTestFile::read(&examples_dir().join(EXAMPLE_POLICY_TESTS_FILE)).expect("test file parses");
+    assert!(tests.cases.len() >= 10, "{} cases", tests.cases.len());
+    assert_eq!(loaded.set.run_tests(&tests), Vec::new());
+
+    let (tests_entry, policies) = EXAMPLE_POLICY_DIRECTORY.split_last().expect("not empty");
+    assert_eq!(policies, EXAMPLE_POLICIES);
+    let on_disk = std::fs::read_to_string(examples_dir().join(EXAMPLE_POLICY_TESTS_FILE)).expect("readable");
+    assert_eq!(*tests_entry, (EXAMPLE_POLICY_TESTS_FILE, on_disk.as_str()));
 }

@@ -53,6 +53,21 @@ fn an_empty_directory_warns() {
     assert_eq!(loaded.set.rule_count(), 0);
     assert_eq!(
         loaded.warnings,
-        [format!("{}: no policy files: every request is denied", dir.path().display())]
+        [format!("{}: no policy rules: every request is denied", dir.path().display())]
+    );
+}
+
+#[test]
+fn a_directory_of_files_without_rules_warns_that_everything_is_denied() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::write(dir.path().join("10-a.toml"), "# nothing yet\n").expect("write");
+    let loaded = PolicySet::load_dir(dir.path()).expect("loads");
+    assert_eq!(loaded.set.rule_count(), 0);
+    assert_eq!(
+        loaded.warnings,
+        [
+            format!("{}:1:1: no rules in this file", dir.path().join("10-a.toml").display()),
+            format!("{}: no policy rules: every request is denied", dir.path().display()),
+        ]
     );
 }
