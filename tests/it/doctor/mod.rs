@@ -1,26 +1,25 @@
 //! `regent doctor` (the real binary) against the real registry 2.8: a setup that works passes
 //! every check; each way of breaking it fails the check that names it, with exit status 1.
-//! Registry 3 (v3.1.1) with only a JWKS: the `jwks` check. Clock skew cannot be injected into the registry here: `doctor::clock_check` has unit tests.
+//! [`trust`]: the checks of what the registry trusts (bundle, pending keys, registry 3's JWKS).
+//! Clock skew cannot be injected into the registry here: `doctor::clock_check` has unit tests.
+
+mod trust;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use regent::clock::{Clock, SystemClock};
-use regent::token::{KeyType, generate_key};
-
 use crate::env::{ISSUER, RunningRegent, SERVICE, TestEnv, bind_realm};
 use crate::fixtures::{Registry, RegistryAuth, free_port, run_with_timeout};
-use crate::registry3::stack::{Stack3, Trust};
 
-const TIMEOUT: Duration = Duration::from_secs(60);
+pub(super) const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// regent's data directory and a registry configured from it by `adjust`.
-struct Stack {
-    env: TestEnv,
+pub(super) struct Stack {
+    pub(super) env: TestEnv,
     _regent: Option<RunningRegent>,
-    registry: Registry,
+    pub(super) registry: Registry,
     /// Holds files a test puts beside the data directory (other bundles).
     _files: tempfile::TempDir,
 }
@@ -28,7 +27,7 @@ struct Stack {
 impl Stack {
     /// A registry set up as `regent init` says, changed by `adjust` (which may write into the
     /// given directory).
-    fn start(adjust: impl FnOnce(&mut RegistryAuth, &Path)) -> Self {
+    pub(super) fn start(adjust: impl FnOnce(&mut RegistryAuth, &Path)) -> Self {
         let (listener, realm) = bind_realm();
         let env = TestEnv::new(&realm);
         let regent = RunningRegent::start(&env, listener, Duration::ZERO);
@@ -59,7 +58,7 @@ impl Stack {
     }
 
     /// `regent doctor --config ... --registry-config ... --registry-url ... EXTRA`.
-    fn doctor(&self, extra: &[&str]) -> Output {
+    pub(super) fn doctor(&self, extra: &[&str]) -> Output {
         let config = self.env.config_path().display().to_string();
         let registry_config = self.registry.config_path().display().to_string();
         let url = self.registry.url();
@@ -70,20 +69,20 @@ impl Stack {
     }
 }
 
-fn data_dir(env: &TestEnv) -> PathBuf {
+pub(super) fn data_dir(env: &TestEnv) -> PathBuf {
     env.config_path().parent().unwrap().to_path_buf()
 }
 
-fn chmod(path: &Path, mode: u32) {
+pub(super) fn chmod(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
-fn doctor(args: &[&str]) -> Output {
+pub(super) fn doctor(args: &[&str]) -> Output {
     doctor_with_env(args, &[])
 }
 
 /// `regent doctor ARGS` with exactly the `REGISTRY_*` variables in `env`.
-fn doctor_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+pub(super) fn doctor_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_regent"));
     command.arg("doctor").args(args).env_remove("REGENT_CONFIG");
     for (name, _) in std::env::vars() {
@@ -95,17 +94,17 @@ fn doctor_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     run_with_timeout(command, TIMEOUT, None)
 }
 
-fn stdout(out: &Output) -> String {
+pub(super) fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The line of check `name`, which must have `status`.
-fn line<'a>(out: &'a str, status: &str, name: &str) -> &'a str {
+pub(super) fn line<'a>(out: &'a str, status: &str, name: &str) -> &'a str {
     let prefix = format!("{status:<6}{name}: ");
     out.lines().find(|l| l.starts_with(&prefix)).unwrap_or_else(|| panic!("no `{prefix}` line in:\n{out}"))
 }
 
-fn assert_exit(out: &Output, code: i32) {
+pub(super) fn assert_exit(out: &Output, code: i32) {
     assert_eq!(
         out.status.code(),
         Some(code),
@@ -143,22 +142,6 @@ fn a_working_setup_passes_every_check() {
     line(&text, "ok", "token");
     line(&text, "skip", "bundle");
     line(&text, "skip", "issuer");
-}
-
-#[test]
-fn a_pending_key_missing_from_the_bundle_warns() {
-    let stack = Stack::start(|_, _| {});
-    let mut rotate = Command::new(env!("CARGO_BIN_EXE_regent"));
-    rotate.args(["keys", "rotate", "--config"]).arg(stack.env.config_path()).env_remove("REGENT_CONFIG");
-    let rotated = run_with_timeout(rotate, TIMEOUT, None);
-    assert!(rotated.status.success(), "{}", String::from_utf8_lossy(&rotated.stderr));
-    // The bundle the registry reads predates the pending key: it works until that key signs.
-    let out = stack.doctor(&["--registry-user", "root"]);
-    assert_exit(&out, 0);
-    let text = stdout(&out);
-    let bundle = line(&text, "WARN", "bundle");
-    assert!(bundle.contains("but not key(s)") && bundle.contains("regent keys bundle --out"), "{bundle}");
-    line(&text, "ok", "token");
 }
 
 #[test]
@@ -212,37 +195,6 @@ fn a_registry_for_another_service() {
     let token = line(&text, "FAIL", "token");
     assert!(token.contains("service, challenge"), "{token}");
     line(&text, "ok", "issuer");
-}
-
-#[test]
-fn a_registry_trusting_an_old_certificate() {
-    let stack = Stack::start(|auth, dir| {
-        let old = generate_key(KeyType::Rsa, ISSUER, SystemClock.now()).unwrap();
-        let bundle = dir.join("old-bundle.crt");
-        std::fs::write(&bundle, old.cert_pem).unwrap();
-        auth.rootcertbundle = bundle;
-    });
-    let out = stack.doctor(&["--registry-user", "root"]);
-    assert_exit(&out, 1);
-    let text = stdout(&out);
-    let bundle = line(&text, "FAIL", "bundle");
-    assert!(bundle.contains("not regent's signing certificate"), "{bundle}");
-    assert!(bundle.contains("restart the registry"), "{bundle}");
-    let token = line(&text, "FAIL", "token");
-    assert!(token.contains("invalid_token") && token.contains("bundle"), "{token}");
-    for name in ["service", "issuer", "realm", "challenge"] {
-        line(&text, "ok", name);
-    }
-
-    // The file now holds regent's certificate, but the registry read it at start: only the
-    // probe token shows that it still trusts the old one, and the fix says to restart it.
-    std::fs::copy(&stack.env.report.root_cert_bundle, stack.registry_bundle()).unwrap();
-    let out = stack.doctor(&["--registry-user", "root"]);
-    assert_exit(&out, 1);
-    let text = stdout(&out);
-    line(&text, "ok", "bundle");
-    let token = line(&text, "FAIL", "token");
-    assert!(token.contains("it reads rootcertbundle only at start: restart it"), "{token}");
 }
 
 #[test]
@@ -335,48 +287,4 @@ fn usage_and_configuration_errors_exit_2() {
     let auth = line(&text, "FAIL", "auth");
     assert!(auth.contains("uses auth.htpasswd, not token auth"), "{auth}");
     assert!(!text.contains("FAIL  issuer"), "{text}");
-}
-
-#[test]
-fn registry3_with_a_jwks_lacking_the_kid() {
-    // Registry 3 trusting only a JWKS (regent: RFC 7638 kid, no x5c), written by `regent keys jwks`.
-    let mut stack = Stack3::start(KeyType::Ec, Trust::JwksOnly);
-    let doctor3 = |stack: &Stack3| {
-        let config = stack.env.config_path().display().to_string();
-        let registry_config = stack.registry.config_path().display().to_string();
-        let url = stack.registry.url();
-        doctor(&[
-            "--config",
-            &config,
-            "--registry-config",
-            &registry_config,
-            "--registry-url",
-            &url,
-            "--registry-user",
-            "root",
-        ])
-    };
-    let out = doctor3(&stack);
-    assert_exit(&out, 0);
-    let text = stdout(&out);
-    line(&text, "ok", "jwks");
-    line(&text, "skip", "bundle");
-    line(&text, "ok", "token");
-
-    // The registry restarted with a JWKS whose key goes by another kid: every token is refused.
-    let jwks = stack.env.config_path().parent().unwrap().join("jwks.json");
-    let mut value: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&jwks).unwrap()).unwrap();
-    let kid = value["keys"][0]["kid"].as_str().unwrap().to_owned();
-    value["keys"][0]["kid"] = "some-old-kid".into();
-    std::fs::write(&jwks, value.to_string()).unwrap();
-    stack.registry.restart();
-    let out = doctor3(&stack);
-    assert_exit(&out, 1);
-    let text = stdout(&out);
-    let jwks_line = line(&text, "FAIL", "jwks");
-    assert!(jwks_line.contains(&format!("lists kid(s) [some-old-kid], not {kid}")), "{jwks_line}");
-    assert!(jwks_line.contains("regent keys jwks --out"), "{jwks_line}");
-    let token = line(&text, "FAIL", "token");
-    assert!(token.contains("fix the failed jwks check"), "{token}");
 }
