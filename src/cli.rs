@@ -1,5 +1,5 @@
 //! The `regent` command line: `init`, `serve`, `passwd`, `policy check`, `policy explain`,
-//! `policy test`, `authn test`, `keys list|rotate|activate|retire|bundle|jwks`.
+//! `policy test`, `authn test`, `keys list|rotate|activate|retire|bundle|jwks`, `doctor`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,10 +16,12 @@ use crate::token::KeyType;
 
 mod authn;
 mod commands;
+mod doctor;
 mod keys;
 mod logging;
 mod policy_test;
 
+pub use doctor::DoctorArgs;
 pub use keys::{KeysCommand, KidArgs, OutArgs, RetireArgs, RotateArgs};
 pub use logging::{DEFAULT_LOG_FILTER, init_logging, use_colour};
 
@@ -50,6 +52,9 @@ pub enum Command {
     /// Manage the signing keys: list, rotate, activate, retire; write the registry's bundle/JWKS.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Check that a registry accepts regent's tokens: one line per check with a fix; exit
+    /// status 1 on any failure, 2 on a usage or configuration error.
+    Doctor(DoctorArgs),
 }
 
 /// `regent authn ...`.
@@ -226,6 +231,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy(PolicyCommand::Test(args)) => policy_test::policy_test(args),
         Command::Authn(AuthnCommand::Test(args)) => authn::authn_test(args),
         Command::Keys(command) => keys::keys_command(command),
+        Command::Doctor(args) => Ok(doctor::doctor_command(args)),
     }
 }
 

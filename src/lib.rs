@@ -9,6 +9,7 @@
 //! - [`cli`]: the `regent` command line (clap); the only place besides `main.rs` using `anyhow`.
 //! - [`server`]: binds nothing itself; `run(listeners, state, shutdown)` serves the router.
 //! - [`front`]: the rustls listener and the streaming reverse proxy to the registry.
+//! - [`doctor`]: `regent doctor`: checks from outside that regent and a registry fit together.
 //! - [`init`]: `regent init`: writes a working data directory (config, keys, htpasswd, policies).
 //! - [`http`]: axum routes (`/token`, `/auth/token`, `/healthz`, `/readyz`, `/metrics`,
 //!   `/.well-known/jwks.json`), extractors, `ApiError`, the token metrics layer and brute-force
@@ -28,6 +29,7 @@ pub mod authn;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod doctor;
 pub mod front;
 pub mod http;
 pub mod init;

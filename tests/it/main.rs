@@ -5,7 +5,8 @@
 //! [`env`] makes a data directory with the library's `init` and serves it; [`token_api`] drives
 //! the router in-process ([`token_names`]: user names, duplicate headers, log escaping);
 //! [`e2e_registry`] runs the real registry and clients against regent;
-//! [`cli`] runs the `regent` binary ([`passwd`]: many `regent passwd` at once on one file);
+//! [`cli`] runs the `regent` binary ([`passwd`]: many `regent passwd` at once on one file;
+//! [`doctor`]: `regent doctor` against the real registry);
 //! [`ldap_e2e`] runs a real slapd behind regent end to end; [`htpasswd_outage`] fills the bcrypt
 //! slots and gets a 503;
 //! [`front`] tests the TLS front end and the proxy, and runs the registry and clients through it;
@@ -23,6 +24,7 @@ mod authn_cli;
 mod authn_http;
 mod cli;
 mod compose;
+mod doctor;
 mod e2e_registry;
 mod env;
 mod fixture_selftest;

@@ -6,4 +6,4 @@
 
 mod e2e;
 mod rotation;
-mod stack;
+pub mod stack;
