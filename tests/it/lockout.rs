@@ -138,7 +138,7 @@ async fn a_lockout_is_logged_with_the_user_and_address_never_the_password() {
     let mut env = env;
     env.config.lockout = quick();
     let app = router(env.state());
-    let (log, _guard) = crate::token_names::CapturedLog::start();
+    let (log, _guard) = crate::fixtures::CapturedLog::start();
     let client: SocketAddr = "198.51.100.7:40000".parse().unwrap();
     let mut statuses = Vec::new();
     for n in 0..5 {
