@@ -1,5 +1,5 @@
 //! The `regent` command line: `init`, `serve`, `passwd`, `policy check`, `policy explain`,
-//! `policy test`, `authn test`, `keys list|rotate|activate|retire|bundle|jwks`, `revoke`.
+//! `policy test`, `authn test`, `keys list|rotate|activate|retire|bundle|jwks`, `doctor`, `revoke`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,11 +16,13 @@ use crate::token::KeyType;
 
 mod authn;
 mod commands;
+mod doctor;
 mod keys;
 mod logging;
 mod policy_test;
 mod revoke;
 
+pub use doctor::DoctorArgs;
 pub use keys::{KeysCommand, KidArgs, OutArgs, RetireArgs, RotateArgs};
 pub use logging::{DEFAULT_LOG_FILTER, init_logging, use_colour};
 pub use revoke::RevokeArgs;
@@ -52,6 +54,9 @@ pub enum Command {
     /// Manage the signing keys: list, rotate, activate, retire; write the registry's bundle/JWKS.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Check that a registry accepts regent's tokens: one line per check with a fix; exit
+    /// status 1 on any failure, 2 on a usage or configuration error.
+    Doctor(DoctorArgs),
     /// Revoke USER's refresh tokens (docker identity tokens), or everyone's with --all: every
     /// replica refuses them within about a second; `docker login` works again.
     Revoke(RevokeArgs),
@@ -231,6 +236,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy(PolicyCommand::Test(args)) => policy_test::policy_test(args),
         Command::Authn(AuthnCommand::Test(args)) => authn::authn_test(args),
         Command::Keys(command) => keys::keys_command(command),
+        Command::Doctor(args) => Ok(doctor::doctor_command(args)),
         Command::Revoke(args) => revoke::revoke_command(args),
     }
 }

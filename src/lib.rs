@@ -9,14 +9,17 @@
 //! - [`cli`]: the `regent` command line (clap); the only place besides `main.rs` using `anyhow`.
 //! - [`server`]: binds nothing itself; `run(listeners, state, shutdown)` serves the router.
 //! - [`front`]: the rustls listener and the streaming reverse proxy to the registry.
+//! - [`doctor`]: `regent doctor`: checks from outside that regent and a registry fit together.
 //! - [`init`]: `regent init`: writes a working data directory (config, keys, htpasswd, policies).
-//! - [`http`]: axum routes (`/token`, `/auth/token`, `/healthz`, `/.well-known/jwks.json`),
-//!   extractors and `ApiError`.
+//! - [`http`]: axum routes (`/token`, `/auth/token`, `/healthz`, `/readyz`, `/metrics`,
+//!   `/.well-known/jwks.json`), extractors, `ApiError`, the token metrics layer and brute-force
+//!   protection (`http::lockout`).
 //! - [`policy`]: pure and synchronous: (principal, scopes) -> grant + reasons.
 //! - [`token`]: signing keys and the key directory, libtrust and RFC 7638 `kid`s, `x5c`, JWKS,
 //!   claims, the token issuer, and refresh tokens (docker's identity tokens) with their
 //!   revocations.
 //! - [`authn`]: the `Authenticator` trait, the backend chain and the htpasswd backend.
+//! - [`metrics`]: Prometheus families ([`metrics::Metrics`]) and the backends' last state for `/readyz`.
 //! - [`config`]: `regent.toml` file structs (`deny_unknown_fields`) -> validated [`config::Config`].
 //! - [`reload`]: one mechanism for every watched file: read, parse, swap, keep the last good.
 //! - [`scope`]: the scope grammar (`repository:team/app:pull,push`) and token access entries.
@@ -27,9 +30,11 @@ pub mod authn;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod doctor;
 pub mod front;
 pub mod http;
 pub mod init;
+pub mod metrics;
 pub mod policy;
 pub mod reload;
 pub mod scope;

@@ -17,7 +17,7 @@ mod fingerprint;
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
@@ -35,6 +35,11 @@ const NEVER_SETTLING: u32 = 20;
 
 /// A loader erased to a string error, so the value type alone names a [`Reloadable`].
 type Loader<T> = Box<dyn Fn() -> Result<T, String> + Send + Sync>;
+
+/// Told of every reload attempt after the first load: what is reloaded (the first word of its
+/// name: `policies`, `htpasswd`, `groups`, `certificate`, ...), whether the new version loaded,
+/// and the wall-clock time of the attempt. Metrics count reloads through it.
+pub type ReloadObserver = Arc<dyn Fn(&str, bool, OffsetDateTime) + Send + Sync>;
 
 /// How a watcher polls: how often, and how long a change must settle before it is loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +76,8 @@ pub struct Reloadable<T> {
     /// What the files looked like at the last load attempt, and a change waiting to settle;
     /// held while loading, so loads never run concurrently.
     state: Mutex<WatchState>,
+    /// Told of every reload attempt, when set.
+    observer: OnceLock<ReloadObserver>,
 }
 
 /// The watcher's memory between two looks at the files.
@@ -100,6 +107,7 @@ impl<T: Send + Sync + 'static> Reloadable<T> {
             current: ArcSwap::from_pointee(first),
             load: Box::new(move || load().map_err(|err| err.to_string())),
             state: Mutex::new(WatchState { loaded, settling: None, changing_since: None }),
+            observer: OnceLock::new(),
         }))
     }
 
@@ -111,6 +119,22 @@ impl<T: Send + Sync + 'static> Reloadable<T> {
     /// What is loaded, as given to [`Reloadable::new`].
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The first word of the name: what kind of thing is loaded (`policies`, `htpasswd`, ...).
+    pub fn kind(&self) -> &str {
+        self.name.split_whitespace().next().unwrap_or("")
+    }
+
+    /// Tells `observer` of every later reload attempt. Only the first observer set counts.
+    pub fn set_observer(&self, observer: ReloadObserver) {
+        let _ = self.observer.set(observer);
+    }
+
+    fn notify(&self, loaded: bool, wall: OffsetDateTime) {
+        if let Some(observer) = self.observer.get() {
+            observer(self.kind(), loaded, wall);
+        }
     }
 
     /// Reloads at once, without a settle time, if the files' fingerprint changed since the
@@ -158,10 +182,12 @@ impl<T: Send + Sync + 'static> Reloadable<T> {
             Ok(value) => {
                 self.current.store(Arc::new(value));
                 tracing::info!(name = %self.name, "reloaded");
+                self.notify(true, wall);
                 PollOutcome::Reloaded
             }
             Err(error) => {
                 tracing::error!(name = %self.name, %error, "reload failed; keeping the last good version");
+                self.notify(false, wall);
                 PollOutcome::Failed
             }
         }
@@ -174,9 +200,10 @@ impl<T: Send + Sync + 'static> Reloadable<T> {
         state.loaded = Fingerprint::of(&self.paths);
         state.settling = None;
         state.changing_since = None;
-        let value = (self.load)()?;
+        let value = (self.load)().inspect_err(|_| self.notify(false, SystemClock.now()))?;
         self.current.store(Arc::new(value));
         tracing::info!(name = %self.name, "reloaded");
+        self.notify(true, SystemClock.now());
         Ok(())
     }
 

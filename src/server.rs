@@ -22,9 +22,11 @@ use crate::clock::Clock;
 use crate::config::{BackendConfig, Config, FrontConfig, LimitsConfig, ListenConfig};
 use crate::front::serve::{ServeLimits, serve};
 use crate::front::{CertificateStore, ListenerFront, ListenerRoutes, Proxy, listener_router, server_config};
-use crate::http::{AppState, router};
+use crate::http::lockout::Lockout;
+use crate::http::{AppState, router, router_with_metrics};
+use crate::metrics::{Metrics, ReloadResult};
 use crate::policy::PolicySet;
-use crate::reload::Reloadable;
+use crate::reload::{ReloadObserver, Reloadable};
 use crate::token::refresh::{RefreshTokens, Revocations, RevocationsError};
 use crate::token::{KeySet, TokenIssuer, compatibility_warnings, load_key_set, watched_paths};
 
@@ -74,29 +76,68 @@ pub enum ServerError {
 /// Loads keys, backends and policies named by `config`, and starts their file watchers.
 /// Must be called inside a tokio runtime.
 pub fn build_state(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState, ServerError> {
+    let metrics = Arc::new(Metrics::new());
+    let keys = watch_keys(config)?;
+    keys.set_observer(reload_observer(&metrics, Some("keys")));
+    metrics.record_reload_loaded("keys", clock.now().unix_timestamp());
     let issuer = TokenIssuer::watched(
-        watch_keys(config)?,
+        keys,
         config.token.issuer.clone(),
         config.token.service.clone(),
         config.token.ttl,
     );
     let policies = watch_policies(config.policy.directory.clone())?;
+    policies.set_observer(reload_observer(&metrics, None));
+    metrics.record_reload_loaded("policies", clock.now().unix_timestamp());
     let revocations = watch_revocations(config.refresh.revocations.clone())?;
+    revocations.set_observer(reload_observer(&metrics, Some("revocations")));
+    metrics.record_reload_loaded("revocations", clock.now().unix_timestamp());
     let refresh = RefreshTokens::new(&config.token.issuer, &config.token.service, config.refresh.ttl);
     Ok(AppState {
         service: config.token.service.as_str().into(),
         issuer: Arc::new(issuer),
-        authn: Arc::new(build_chain(config)?),
+        authn: Arc::new(build_chain_metered(config, &metrics, clock.as_ref())?),
         policies,
         clock,
         refresh: refresh.map(Arc::new),
         revocations,
+        metrics_on_listeners: config.metrics.address.is_none(),
+        lockout: Arc::new(Lockout::new(config.lockout, Arc::clone(&metrics))),
+        metrics,
+    })
+}
+
+/// Counts every reload in `metrics`, under `what` or else the reloadable's own kind.
+fn reload_observer(metrics: &Arc<Metrics>, what: Option<&'static str>) -> ReloadObserver {
+    let metrics = Arc::clone(metrics);
+    Arc::new(move |kind, loaded, wall| {
+        let result = if loaded { ReloadResult::Ok } else { ReloadResult::Failed };
+        metrics.record_reload(what.unwrap_or(kind), result, wall.unix_timestamp());
     })
 }
 
 /// Builds the authentication backends named by `config`, in order, as `regent serve` does
-/// (htpasswd file watchers included). Must be called inside a tokio runtime.
+/// (htpasswd file watchers included), without metrics. Must be called inside a tokio runtime.
 pub fn build_chain(config: &Config) -> Result<Chain, ServerError> {
+    Ok(Chain::new(build_backends(config, None, None)?))
+}
+
+/// Like [`build_chain`], each backend's calls, the cache, the LDAP pools and the htpasswd
+/// reloads counted in `metrics` (at `clock`'s time).
+pub fn build_chain_metered(
+    config: &Config,
+    metrics: &Arc<Metrics>,
+    clock: &dyn Clock,
+) -> Result<Chain, ServerError> {
+    let backends = build_backends(config, Some(metrics), Some(clock))?;
+    Ok(Chain::metered(backends, Arc::clone(metrics)))
+}
+
+fn build_backends(
+    config: &Config,
+    metrics: Option<&Arc<Metrics>>,
+    clock: Option<&dyn Clock>,
+) -> Result<Vec<Arc<dyn Authenticator>>, ServerError> {
     let mut backends: Vec<Arc<dyn Authenticator>> = Vec::new();
     for authn in &config.authn {
         match &authn.backend {
@@ -105,6 +146,13 @@ pub fn build_chain(config: &Config) -> Result<Chain, ServerError> {
                     BcryptLimits { max_cost: *max_bcrypt_cost, queue_timeout: *verify_queue_timeout };
                 let backend =
                     HtpasswdBackend::open(&authn.name, file.clone(), groups.clone(), *cache_ttl, limits)?;
+                if let (Some(metrics), Some(clock)) = (metrics, clock) {
+                    backend.set_reload_observer(reload_observer(metrics, None));
+                    metrics.record_reload_loaded("htpasswd", clock.now().unix_timestamp());
+                    if groups.is_some() {
+                        metrics.record_reload_loaded("groups", clock.now().unix_timestamp());
+                    }
+                }
                 backend.spawn_watchers(RELOAD_INTERVAL);
                 backends.push(Arc::new(backend));
             }
@@ -112,7 +160,14 @@ pub fn build_chain(config: &Config) -> Result<Chain, ServerError> {
                 let backend = LdapBackend::new(&authn.name, config.clone()).map_err(|error| {
                     ServerError::Backend { name: authn.name.clone(), error: error.into() }
                 })?;
-                backends.push(Arc::new(backend));
+                let backend = Arc::new(backend);
+                if let Some(metrics) = metrics {
+                    let pool = Arc::downgrade(&backend);
+                    metrics.register_pool(&authn.name, move || {
+                        pool.upgrade().map_or(0, |ldap| ldap.connections_in_use() as i64)
+                    });
+                }
+                backends.push(backend);
             }
             BackendConfig::Http { config } => {
                 let backend = HttpBackend::new(&authn.name, config.clone()).map_err(|error| {
@@ -122,7 +177,7 @@ pub fn build_chain(config: &Config) -> Result<Chain, ServerError> {
             }
         }
     }
-    Ok(Chain::new(backends))
+    Ok(backends)
 }
 
 /// Loads the signing keys once (an error is fatal) and watches their files: a rotation, an
@@ -226,6 +281,27 @@ pub fn reload_certificates_on_sighup(listeners: &[BoundListener]) -> Result<(), 
     Ok(())
 }
 
+/// Serves `/metrics`, `/healthz` and `/readyz` of `state` on `listener` (the `[metrics]
+/// address`, plain HTTP) until `shutdown` resolves.
+pub async fn serve_metrics(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let app = crate::http::metrics_router(state.clone()).merge(health_router(state));
+    tracing::info!(addr = %listener.local_addr()?, "serving /metrics");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    Ok(())
+}
+
+fn health_router(state: AppState) -> axum::Router {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/healthz", get(crate::http::health::healthz))
+        .route("/readyz", get(crate::http::health::readyz))
+        .with_state(state)
+}
+
 /// Serves `state` on plain-HTTP listeners until `shutdown` resolves, then drains open
 /// connections. See [`run_listeners`] for TLS and proxying.
 pub async fn run(
@@ -248,8 +324,10 @@ pub async fn run_listeners(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let app = router(state);
-    let proxy = Proxy::new(front.connect_timeout, front.response_timeout);
+    let metrics = Arc::clone(&state.metrics);
+    let metrics_on_listeners = state.metrics_on_listeners;
+    let (app, app_with_metrics) = (router(state.clone()), router_with_metrics(state));
+    let proxy = Proxy::new(front.connect_timeout, front.response_timeout).metered(Arc::clone(&metrics));
     let serve_limits = ServeLimits::new(*limits);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
@@ -257,6 +335,7 @@ pub async fn run_listeners(
         let addr = bound.listener.local_addr()?;
         let acceptor = match &bound.tls {
             Some(store) => {
+                store.set_reload_observer(reload_observer(&metrics, Some("certificate")));
                 store.spawn_watchers(RELOAD_INTERVAL);
                 Some(TlsAcceptor::from(server_config(store.clone())?))
             }
@@ -267,8 +346,11 @@ pub async fn run_listeners(
         tracing::info!(%addr, tls, upstream = upstream.as_deref().unwrap_or("none"), "listening");
         let routes = ListenerRoutes::new(bound.address, bound.upstream, &front.routes);
         let trusted_proxies: Arc<[ipnet::IpNet]> = bound.trusted_proxies.into();
+        // `/metrics` tells who is logging in how often: only on plain loopback listeners (or
+        // the separate `[metrics] address`, see `serve_metrics`).
+        let serves_metrics = metrics_on_listeners && !tls && addr.ip().is_loopback();
         let front = ListenerFront {
-            app: app.clone(),
+            app: if serves_metrics { app_with_metrics.clone() } else { app.clone() },
             routes,
             proxy: proxy.clone(),
             tls,

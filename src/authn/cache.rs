@@ -42,6 +42,11 @@ struct CachedEntry<V> {
 }
 
 impl<V: Clone> CredentialCache<V> {
+    /// Whether anything is ever cached (a capacity above zero).
+    pub fn is_enabled(&self) -> bool {
+        self.capacity > 0
+    }
+
     /// A cache keeping at most `capacity` identities for `ttl` each.
     pub fn new(ttl: Duration, capacity: usize) -> Self {
         let key = hmac::Key::generate(hmac::HMAC_SHA256, &SystemRandom::new());

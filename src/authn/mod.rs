@@ -9,12 +9,14 @@ mod chain;
 pub mod htpasswd;
 pub mod http;
 pub mod ldap;
+mod metered;
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 
 pub use self::chain::{Chain, ChainLookup, ChainOutcome, Verified};
+pub use self::metered::Metered;
 use crate::secret::Secret;
 
 /// Who a backend says the user is.

@@ -22,7 +22,7 @@ use crate::policy::{LoadedPolicies, PolicySet, PolicySource, Principal};
 use crate::scope::parse_scopes;
 use crate::secret::Secret;
 use crate::server::{
-    BoundListener, bind_listeners, build_state, reload_certificates_on_sighup, run_listeners,
+    BoundListener, bind_listeners, build_state, reload_certificates_on_sighup, run_listeners, serve_metrics,
 };
 
 /// The user the embedded default creates on its first run.
@@ -84,6 +84,17 @@ pub(super) fn serve_command(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         reload_certificates_on_sighup(&listeners)?;
         let state = build_state(&config, Arc::new(SystemClock))?;
+        if let Some(address) = config.metrics.address {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("binding the [metrics] address {address}"))?;
+            let state = state.clone();
+            tokio::spawn(async move {
+                if let Err(error) = serve_metrics(listener, state, shutdown_signal()).await {
+                    tracing::error!(%error, "the metrics listener stopped");
+                }
+            });
+        }
         tracing::info!(config = %path.display(), service = %config.token.service, "regent serving");
         run_listeners(listeners, &config.front, &config.limits, state, shutdown_signal()).await?;
         Ok(ExitCode::SUCCESS)

@@ -25,6 +25,10 @@ pub(crate) struct FileConfig {
     pub(crate) front: Option<super::front::FileFront>,
     /// `[limits]`: timeouts and connection caps.
     pub(crate) limits: Option<super::limits::FileLimits>,
+    /// `[metrics]`: where `/metrics` is served.
+    pub(crate) metrics: Option<super::metrics::FileMetrics>,
+    /// `[lockout]`: brute-force protection.
+    pub(crate) lockout: Option<super::lockout::FileLockout>,
 }
 
 /// `[token]`.

@@ -50,6 +50,12 @@
 //!
 //! [limits]                               # optional: timeouts and connection caps (see `limits`)
 //! idle_timeout = "60s"
+//!
+//! [metrics]                              # optional: a separate listener for /metrics (see `metrics`)
+//! address = "127.0.0.1:9090"
+//!
+//! [lockout]                              # optional: brute-force protection, on by default (see `lockout`)
+//! max_failures = 10
 //! ```
 //!
 //! Relative paths resolve against the directory of the config file.
@@ -61,6 +67,8 @@ mod file;
 mod front;
 mod limits;
 mod locate;
+mod lockout;
+mod metrics;
 mod refresh;
 mod token;
 mod validate;
@@ -90,6 +98,8 @@ pub use front::{
 };
 pub use limits::LimitsConfig;
 pub use locate::{CONFIG_ENV, CONFIG_FILE_NAME, ConfigSource, locate};
+pub use lockout::LockoutConfig;
+pub use metrics::MetricsConfig;
 pub use refresh::{DEFAULT_REFRESH_TTL, RefreshConfig};
 pub use validate::{DEFAULT_TOKEN_TTL, MIN_TOKEN_TTL};
 
@@ -115,6 +125,10 @@ pub struct Config {
     pub front: FrontConfig,
     /// `[limits]`: timeouts and connection caps of every listener.
     pub limits: LimitsConfig,
+    /// `[metrics]`: where `/metrics` is served.
+    pub metrics: MetricsConfig,
+    /// `[lockout]`: brute-force protection of the token endpoint.
+    pub lockout: LockoutConfig,
 }
 
 /// `[token]`.

@@ -93,6 +93,8 @@ fn valid_file_parses_with_resolved_paths() {
         ],
         front: FrontConfig::default(),
         limits: LimitsConfig::default(),
+        metrics: crate::config::MetricsConfig::default(),
+        lockout: crate::config::LockoutConfig::default(),
     };
     assert_eq!(config, expected);
 }

@@ -35,7 +35,20 @@ pub(crate) fn validate(
     let listen = listen(&locator, base, file.listen)?;
     let front = super::front::front(&locator, file.front, &listen)?;
     let limits = super::limits::limits(&locator, file.limits)?;
-    Ok(Config { path: path.to_path_buf(), token, refresh, authn, policy, listen, front, limits })
+    let metrics = super::metrics::metrics(&locator, file.metrics)?;
+    let lockout = super::lockout::lockout(&locator, file.lockout)?;
+    Ok(Config {
+        path: path.to_path_buf(),
+        token,
+        refresh,
+        authn,
+        policy,
+        listen,
+        front,
+        limits,
+        metrics,
+        lockout,
+    })
 }
 
 fn listen(

@@ -122,6 +122,13 @@ pub fn set_forwarded(headers: &mut HeaderMap, host: Option<&HeaderValue>, forwar
     }
 }
 
+/// The client a trusted proxy forwarded: the last `X-Forwarded-For` entry (the address the
+/// proxy itself saw; earlier entries are the client's word). `None` when absent or not an IP.
+pub fn forwarded_client(headers: &HeaderMap) -> Option<IpAddr> {
+    let last = headers.get_all(X_FORWARDED_FOR).iter().next_back()?;
+    last.to_str().ok()?.rsplit(',').next()?.trim().parse().ok()
+}
+
 /// Appends `item` to the comma-separated list of header `name`, leaving one header line.
 fn append(headers: &mut HeaderMap, name: HeaderName, item: &str) {
     let earlier: Vec<&str> = headers.get_all(&name).iter().filter_map(|value| value.to_str().ok()).collect();

@@ -135,3 +135,13 @@ fn api_version_is_added_only_when_missing() {
     add_api_version(&mut present);
     assert_eq!(values(&present, "docker-distribution-api-version"), ["registry/2.0"]);
 }
+
+#[test]
+fn the_forwarded_client_is_the_last_x_forwarded_for_entry() {
+    let one = map(&[("x-forwarded-for", "203.0.113.5")]);
+    assert_eq!(forwarded_client(&one), Some("203.0.113.5".parse().unwrap()));
+    let chain = map(&[("x-forwarded-for", "10.0.0.1, 198.51.100.2"), ("x-forwarded-for", "2001:db8::7")]);
+    assert_eq!(forwarded_client(&chain), Some("2001:db8::7".parse().unwrap()), "the proxy's own entry");
+    assert_eq!(forwarded_client(&map(&[("x-forwarded-for", "not-an-ip")])), None);
+    assert_eq!(forwarded_client(&HeaderMap::new()), None);
+}

@@ -7,7 +7,8 @@
 //!   every timeout and cap of `[limits]` ([`limits`]: connection caps; [`activity`]: idleness).
 //! - [`routes`]: the one router per listener: token paths in-process, the rest proxied by host
 //!   and listener (`[[front.route]]`), else to the listener's `upstream`.
-//! - [`proxy`]: the streaming reverse proxy (no buffering, no size limit) with its 502/504s.
+//! - [`proxy`]: the streaming reverse proxy (no buffering, no size limit) with its 502/504s;
+//!   [`counted`]: the body wrapper counting proxied bytes for the metrics.
 //! - [`checks`]: requests refused before routing (two `Host`s, `CONNECT`, absolute-form).
 //! - [`headers`]: hop-by-hop headers, `Host` and `X-Forwarded-*`, the registry API version.
 //!
@@ -16,6 +17,7 @@
 pub mod activity;
 pub mod body;
 pub mod checks;
+pub mod counted;
 pub mod headers;
 pub mod limits;
 pub mod proxy;

@@ -4,6 +4,7 @@
 //! request body has ended.
 
 use std::error::Error as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -15,8 +16,10 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use super::body::WatchedBody;
+use super::counted::counted;
 use super::headers::{Forwarding, add_api_version, client_host, set_forwarded, strip_hop_by_hop};
 use crate::http::ApiError;
+use crate::metrics::{Direction, Metrics};
 
 /// How long an idle upstream connection stays in the pool.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
@@ -28,6 +31,8 @@ pub struct Proxy {
     client: Client<HttpConnector, WatchedBody>,
     /// How long the upstream may take to start answering once the request body has ended.
     response_timeout: Duration,
+    /// Where requests, bytes and upstream errors are counted, when metered.
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Proxy {
@@ -41,7 +46,12 @@ impl Proxy {
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .pool_timer(TokioTimer::new())
             .build(connector);
-        Self { client, response_timeout }
+        Self { client, response_timeout, metrics: None }
+    }
+
+    /// This proxy, counting requests, body bytes and upstream errors in `metrics`.
+    pub fn metered(self, metrics: Arc<Metrics>) -> Self {
+        Self { metrics: Some(metrics), ..self }
     }
 
     /// Sends `request` to `upstream` (an `http://host:port` URL) keeping its path and query,
@@ -56,8 +66,17 @@ impl Proxy {
     ) -> Response {
         let mut response = match self.try_forward(request, upstream, forwarding).await {
             Ok(response) => response,
-            Err(error) => error.into_response(),
+            Err(error) => {
+                if let Some(metrics) = &self.metrics {
+                    let timeout = matches!(error, ApiError::GatewayTimeout(_));
+                    metrics.record_upstream_error(&upstream_label(upstream), timeout);
+                }
+                error.into_response()
+            }
         };
+        if let Some(metrics) = &self.metrics {
+            metrics.record_proxy_request(&upstream_label(upstream), response.status().as_u16());
+        }
         if registry {
             add_api_version(response.headers_mut());
         }
@@ -76,6 +95,10 @@ impl Proxy {
         set_forwarded(&mut parts.headers, host.as_ref(), forwarding);
         parts.uri = upstream_uri(upstream, &parts.uri)?;
         parts.version = Version::HTTP_11;
+        let body = match &self.metrics {
+            Some(metrics) => counted(body, metrics.proxy_bytes(&upstream_label(upstream), Direction::Sent)),
+            None => body,
+        };
         let (body, ended) = WatchedBody::new(body);
         let timeout = self.response_timeout;
         let answer_deadline = async move {
@@ -94,8 +117,22 @@ impl Proxy {
         };
         let (mut parts, body) = response.into_parts();
         strip_hop_by_hop(&mut parts.headers);
-        Ok(Response::from_parts(parts, Body::new(body)))
+        let body = Body::new(body);
+        let body = match &self.metrics {
+            Some(metrics) => {
+                counted(body, metrics.proxy_bytes(&upstream_label(upstream), Direction::Received))
+            }
+            None => body,
+        };
+        Ok(Response::from_parts(parts, body))
     }
+}
+
+/// The metrics label naming `upstream`: `scheme://authority`, as configured.
+fn upstream_label(upstream: &Uri) -> String {
+    let scheme = upstream.scheme_str().unwrap_or("http");
+    let authority = upstream.authority().map_or("", |authority| authority.as_str());
+    format!("{scheme}://{authority}")
 }
 
 /// `upstream`'s scheme and authority with `original`'s path and query.

@@ -17,7 +17,8 @@ use super::proxy::Proxy;
 use crate::config::RouteConfig;
 
 /// The paths regent answers itself on registry routes (and when there is no upstream).
-pub const TOKEN_PATHS: &[&str] = &["/token", "/auth/token", "/healthz", "/.well-known/jwks.json"];
+pub const TOKEN_PATHS: &[&str] =
+    &["/token", "/auth/token", "/healthz", "/readyz", "/metrics", "/.well-known/jwks.json"];
 
 /// Where a request goes.
 #[derive(Debug, Clone, PartialEq, Eq)]

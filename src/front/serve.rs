@@ -28,8 +28,10 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use super::activity::{Activity, InFlight, TrackedBody};
+use super::headers::forwarded_client;
 use super::limits::{ConnectionLimiter, ConnectionPermit, LogThrottle, Refusal};
 use crate::config::LimitsConfig;
+use crate::http::ForwardedClient;
 use crate::http::token::BodyReadTimeout;
 
 /// The first pause after a failed accept; it doubles on each failure in a row.
@@ -119,6 +121,7 @@ pub async fn serve(
             builder: builder.clone(),
             app: app.clone(),
             peer,
+            trusted,
             limits: limits.limits,
             stop: stop.clone(),
             _permit: permit,
@@ -167,6 +170,8 @@ struct Connection {
     app: Router,
     /// The client's address (given to handlers as `ConnectInfo<SocketAddr>`).
     peer: SocketAddr,
+    /// Whether the peer is a trusted proxy (its `X-Forwarded-For` names the client).
+    trusted: bool,
     /// The timeouts.
     limits: LimitsConfig,
     /// Turns true when the server shuts down.
@@ -197,13 +202,16 @@ impl Connection {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let Self { builder, app, peer, limits, mut stop, .. } = self;
+        let Self { builder, app, peer, trusted, limits, mut stop, .. } = self;
         let activity = Activity::default();
         let requests = activity.clone();
         let body_read_timeout = BodyReadTimeout(limits.body_read_timeout);
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
             request.extensions_mut().insert(body_read_timeout);
+            if let Some(client) = trusted.then(|| forwarded_client(request.headers())).flatten() {
+                request.extensions_mut().insert(ForwardedClient(client));
+            }
             let in_flight = requests.begin();
             let response = app.clone().oneshot(request);
             async move {

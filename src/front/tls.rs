@@ -57,6 +57,13 @@ impl CertificateStore {
         chosen.map_or(&self.default, |(_, key)| key).get()
     }
 
+    /// Tells `observer` of every reload of every certificate.
+    pub fn set_reload_observer(&self, observer: crate::reload::ReloadObserver) {
+        for key in self.keys() {
+            key.set_observer(observer.clone());
+        }
+    }
+
     /// Starts one watcher per certificate; they end when the store is dropped.
     pub fn spawn_watchers(&self, interval: Duration) {
         for key in self.keys() {

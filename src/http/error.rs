@@ -31,6 +31,12 @@ pub enum ApiError {
     /// gone: 401 on GET, OAuth2 `invalid_grant` with 400 on POST.
     #[error("{0}")]
     InvalidGrant(String),
+    /// Too many failed logins: locked out for `retry_after` seconds (brute-force protection).
+    #[error("too many failed logins: retry after {retry_after} seconds")]
+    TooManyRequests {
+        /// Seconds until the lockout ends (the `Retry-After` header).
+        retry_after: u64,
+    },
     /// The grant type is not supported (OAuth2 POST only).
     #[error("unsupported grant type {0:?}")]
     UnsupportedGrantType(String),
@@ -60,6 +66,7 @@ impl ApiError {
             ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unauthorized(_) | ApiError::InvalidGrant(_) => StatusCode::UNAUTHORIZED,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -76,6 +83,7 @@ impl ApiError {
             ApiError::BodyTooLarge => "SIZE_INVALID",
             ApiError::RequestTimeout => "REQUEST_TIMEOUT",
             ApiError::Unauthorized(_) | ApiError::InvalidGrant(_) => "UNAUTHORIZED",
+            ApiError::TooManyRequests { .. } => "TOOMANYREQUESTS",
             ApiError::NotFound => "NOT_FOUND",
             ApiError::Unavailable(_) => "UNAVAILABLE",
             ApiError::Internal(_) => "UNKNOWN",
@@ -88,11 +96,19 @@ impl ApiError {
         match self {
             ApiError::Unauthorized(_) | ApiError::InvalidGrant(_) => "invalid_grant",
             ApiError::UnsupportedGrantType(_) => "unsupported_grant_type",
-            ApiError::Unavailable(_) | ApiError::BadGateway(_) | ApiError::GatewayTimeout(_) => {
-                "temporarily_unavailable"
-            }
+            ApiError::Unavailable(_)
+            | ApiError::BadGateway(_)
+            | ApiError::GatewayTimeout(_)
+            | ApiError::TooManyRequests { .. } => "temporarily_unavailable",
             ApiError::Internal(_) => "server_error",
             _ => "invalid_request",
+        }
+    }
+
+    /// `Retry-After` on a 429.
+    fn add_retry_after(&self, response: &mut Response) {
+        if let ApiError::TooManyRequests { retry_after } = self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
         }
     }
 
@@ -118,6 +134,7 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"regent\""));
         }
+        self.add_retry_after(&mut response);
         response
     }
 }
@@ -143,6 +160,8 @@ impl IntoResponse for OAuthError {
             ApiError::InvalidGrant(_) => StatusCode::BAD_REQUEST,
             _ => err.status(),
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        err.add_retry_after(&mut response);
+        response
     }
 }

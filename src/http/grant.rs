@@ -8,7 +8,9 @@ use std::net::SocketAddr;
 use super::AppState;
 use super::basic::BasicCredentials;
 use super::error::ApiError;
+use super::observe;
 use crate::authn::{ChainLookup, ChainOutcome, Verified};
+use crate::metrics::GrantType;
 use crate::policy::{Evaluation, Principal};
 use crate::scope::Scope;
 use crate::secret::Secret;
@@ -55,11 +57,18 @@ pub(super) async fn grant(
     credentials: Credentials,
     scopes: &[Scope],
 ) -> Result<Granted, ApiError> {
+    let client_ip = client.map(|a| a.ip());
     let client = client.map(|a| a.ip().to_string()).unwrap_or_else(|| "-".into());
+    let grant_type = match &credentials {
+        Credentials::Anonymous => GrantType::Anonymous,
+        Credentials::Password { .. } => GrantType::Password,
+        Credentials::RefreshToken { .. } => GrantType::Refresh,
+    };
+    observe::note_grant(grant_type, "");
     let (principal, grant, refresh_token) = match credentials {
         Credentials::Anonymous => (Principal::Anonymous, "anonymous", None),
         Credentials::Password { creds, offline } => {
-            let verified = authenticate(state, &client, &creds).await?;
+            let verified = authenticate(state, client_ip, &client, &creds).await?;
             let refresh_token = if offline { refresh_token_for(state, &verified)? } else { None };
             (principal(verified), "password", refresh_token)
         }
@@ -69,10 +78,12 @@ pub(super) async fn grant(
         }
     };
     let evaluation = state.policies.get().evaluate(&principal, scopes);
-    let subject = match &principal {
-        Principal::Anonymous => "",
-        Principal::User { name, .. } => name.as_str(),
+    let (subject, backend) = match &principal {
+        Principal::Anonymous => ("", ""),
+        Principal::User { name, backend, .. } => (name.as_str(), backend.as_str()),
     };
+    observe::note_grant(grant_type, backend);
+    observe::note_refusals(evaluation.decisions.iter().any(|d| !d.granted));
     let issued = state
         .issuer
         .issue(subject, &evaluation.access, state.clock.now())
@@ -81,13 +92,16 @@ pub(super) async fn grant(
     Ok(Granted { issued, evaluation, refresh_token })
 }
 
-/// The chain's verdict on a password: the verified user, or 401 / 503.
+/// The chain's verdict on a password, behind the brute-force protection: the verified user,
+/// or 401 / 429 / 503.
 async fn authenticate(
     state: &AppState,
+    client_ip: Option<std::net::IpAddr>,
     client: &str,
     creds: &BasicCredentials,
 ) -> Result<Verified, ApiError> {
-    match state.authn.authenticate(&creds.user, &creds.password).await {
+    let login = state.authn.authenticate(&creds.user, &creds.password);
+    match state.lockout.guard(client_ip, &creds.user, &creds.password, login).await? {
         Ok(ChainOutcome::Authenticated(verified)) => Ok(verified),
         Ok(ChainOutcome::Denied | ChainOutcome::UnknownUser) => {
             tracing::info!(%client, grant = "password", user = %Escaped(&creds.user), "authentication failed");

@@ -6,17 +6,22 @@
 pub mod basic;
 pub mod error;
 mod grant;
+pub mod health;
+pub mod lockout;
+pub mod observe;
 pub mod params;
 pub mod token;
 
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use axum::{Json, Router};
 
 use crate::authn::Chain;
 use crate::clock::Clock;
+use crate::metrics::Metrics;
 use crate::policy::PolicySet;
 use crate::reload::Reloadable;
 use crate::token::TokenIssuer;
@@ -35,6 +40,12 @@ pub const MAX_QUERY_BYTES: usize = 8 * 1024;
 /// The largest POST `/token` body accepted.
 pub const MAX_FORM_BYTES: usize = 16 * 1024;
 
+/// The client address a trusted proxy forwarded (`X-Forwarded-For`), set per request by the
+/// listener when the peer is one of its `trusted_proxies`; brute-force protection and the log
+/// count the client by it instead of by the proxy's address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForwardedClient(pub std::net::IpAddr);
+
 /// Everything a request handler needs, shared by all requests.
 #[derive(Clone)]
 pub struct AppState {
@@ -52,17 +63,37 @@ pub struct AppState {
     pub refresh: Option<Arc<RefreshTokens>>,
     /// The refresh-token revocations (reloaded when `regent revoke` writes the file).
     pub revocations: Arc<Reloadable<Revocations>>,
+    /// The Prometheus families, and each backend's last state for `/readyz`.
+    pub metrics: Arc<Metrics>,
+    /// Brute-force protection: the failure counters (`[lockout]`).
+    pub lockout: Arc<lockout::Lockout>,
+    /// Whether `/metrics` is served on plain-HTTP loopback listeners (true when no separate
+    /// `[metrics] address` is configured).
+    pub metrics_on_listeners: bool,
 }
 
-/// The router: `/token` and `/auth/token` (GET and OAuth2 POST), `/healthz` and
-/// `/.well-known/jwks.json`.
+/// The router: `/token` and `/auth/token` (GET and OAuth2 POST, counted by
+/// [`observe::observe_token`]), `/healthz`, `/readyz` and `/.well-known/jwks.json`.
 pub fn router(state: AppState) -> Router {
-    let token_routes = get(token::get_token).post(token::post_token);
+    let observed = from_fn_with_state(state.metrics.clone(), observe::observe_token);
+    let token_routes = get(token::get_token).post(token::post_token).layer(observed);
     Router::new()
         .route("/token", token_routes.clone())
         .route("/auth/token", token_routes)
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .route("/.well-known/jwks.json", get(jwks))
         .fallback(|| async { ApiError::NotFound })
         .with_state(state)
+}
+
+/// [`router`] plus `/metrics`, for listeners allowed to serve it.
+pub fn router_with_metrics(state: AppState) -> Router {
+    router(state.clone()).merge(metrics_router(state))
+}
+
+/// `/metrics` alone (merged into a listener's router, or served with `/healthz` and `/readyz`
+/// on the separate `[metrics] address`).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new().route("/metrics", get(health::metrics)).with_state(state)
 }

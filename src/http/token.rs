@@ -16,7 +16,7 @@ use super::basic::{
 use super::error::{ApiError, OAuthError};
 use super::grant::{Credentials, grant, granted_scopes};
 use super::params::Params;
-use super::{AppState, MAX_FORM_BYTES, MAX_QUERY_BYTES};
+use super::{AppState, ForwardedClient, MAX_FORM_BYTES, MAX_QUERY_BYTES};
 use crate::scope::parse_scopes;
 use crate::secret::Secret;
 use crate::token::IssuedToken;
@@ -153,8 +153,12 @@ fn check_service(state: &AppState, service: Option<&str>) -> Result<(), ApiError
     }
 }
 
+/// The client: the address a trusted proxy forwarded ([`ForwardedClient`], with the peer's
+/// port), else the TCP peer.
 fn client_addr(request: &Request) -> Option<SocketAddr> {
-    request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0)?;
+    let forwarded = request.extensions().get::<ForwardedClient>();
+    Some(forwarded.map_or(peer, |client| SocketAddr::new(client.0, peer.port())))
 }
 
 /// The form, within [`MAX_FORM_BYTES`] and the request's [`BodyReadTimeout`] (a body that

@@ -127,3 +127,26 @@ async fn watcher_sees_a_change_and_stops_when_dropped() {
         .expect("the watcher ends once the value is dropped")
         .unwrap();
 }
+
+#[test]
+fn the_observer_hears_of_every_reload_ok_or_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("n");
+    std::fs::write(&path, "1").unwrap();
+    let value =
+        Reloadable::new("numbers in a file", vec![path.clone()], number_loader(path.clone())).unwrap();
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&heard);
+    value.set_observer(Arc::new(move |what: &str, loaded, _wall| {
+        log.lock().unwrap().push((what.to_owned(), loaded));
+    }));
+    replace(&path, "2");
+    assert!(value.reload_now());
+    replace(&path, "broken");
+    assert!(!value.reload_now());
+    assert!(value.force_reload().is_err());
+    assert_eq!(*value.get(), 2, "the last good value stays");
+    let expected = [("numbers", true), ("numbers", false), ("numbers", false)];
+    let expected: Vec<(String, bool)> = expected.iter().map(|(w, l)| ((*w).to_owned(), *l)).collect();
+    assert_eq!(*heard.lock().unwrap(), expected);
+}

@@ -263,7 +263,7 @@ async fn a_name_with_control_characters_or_spaces_in_the_answer_is_an_outage_log
         backend: BackendConfig::Http { config: config(&api.url("/check")) },
     });
     let app = router(env.state());
-    let (log, _guard) = crate::token_names::CapturedLog::start();
+    let (log, _guard) = crate::fixtures::CapturedLog::start();
     for user in ["forger", "spacey"] {
         let (status, body) = token_request(app.clone(), user, &format!("{user}-pw")).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{user}: never a token: {body}");

@@ -5,7 +5,8 @@
 //! [`env`] makes a data directory with the library's `init` and serves it; [`token_api`] drives
 //! the router in-process ([`token_names`]: user names, duplicate headers, log escaping);
 //! [`e2e_registry`] runs the real registry and clients against regent;
-//! [`cli`] runs the `regent` binary ([`passwd`]: many `regent passwd` at once on one file);
+//! [`cli`] runs the `regent` binary ([`passwd`]: many `regent passwd` at once on one file;
+//! [`doctor`]: `regent doctor` against the real registry);
 //! [`ldap_e2e`] runs a real slapd behind regent end to end; [`htpasswd_outage`] fills the bcrypt
 //! slots and gets a 503;
 //! [`front`] tests the TLS front end and the proxy, and runs the registry and clients through it;
@@ -13,7 +14,8 @@
 //! distribution v3.1.1 against regent (bundle and JWKS, every key type, a rotation); [`keys_cli`] runs `regent keys` and a rotation under a running server;
 //! [`token_limits`] bounds the work of one token request; [`reload`] reloads policy files safely;
 //! [`logging`] checks the binary's log output; [`init_existing`] adds TLS to a data directory;
-//! [`policy_test_cli`] runs `regent policy test`.
+//! [`policy_test_cli`] runs `regent policy test`; [`metrics`] scrapes `/metrics` and checks
+//! `/readyz`; [`lockout`] tests brute-force protection.
 
 // Test code: a failed setup step should stop the test loudly, and nothing here is a public API.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
@@ -23,6 +25,7 @@ mod authn_http;
 mod cli;
 mod compose;
 mod docker_refresh;
+mod doctor;
 mod e2e_refresh;
 mod e2e_registry;
 mod env;
@@ -36,7 +39,9 @@ mod keys_cli;
 mod ldap;
 mod ldap_e2e;
 mod ldap_refresh;
+mod lockout;
 mod logging;
+mod metrics;
 mod passwd;
 mod policy_test_cli;
 mod registry2_keys;

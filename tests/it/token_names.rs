@@ -2,8 +2,6 @@
 //! 400 before any backend, two `Authorization` headers are refused, and untrusted text reaches
 //! the log only escaped (captured with the same `tracing_subscriber::fmt` formatter `main` uses).
 
-use std::sync::{Arc, Mutex};
-
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use base64::Engine;
@@ -113,58 +111,11 @@ async fn two_authorization_headers_are_400() {
     assert_eq!(send(&app, post("alice", "alice-pw", &[&alice])).await.0, StatusCode::OK);
 }
 
-/// Everything a `tracing_subscriber::fmt` subscriber (as in `main`, without colours) writes.
-#[derive(Clone, Default)]
-pub struct CapturedLog(Arc<Mutex<Vec<u8>>>);
-
-impl CapturedLog {
-    /// Captures this thread's log (`regent=info`) until the guard is dropped.
-    pub fn start() -> (Self, tracing::subscriber::DefaultGuard) {
-        let log = Self::default();
-        let writer = log.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("regent=info"))
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        (log, tracing::subscriber::set_default(subscriber))
-    }
-
-    /// The text so far.
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().expect("log lock")).into_owned()
-    }
-
-    /// Checks that no line was forged and no control character but the line ends was written.
-    pub fn assert_clean(&self) {
-        let text = self.text();
-        assert!(!text.contains('\x1b') && !text.contains('\r'), "a raw escape or CR in:\n{text}");
-        assert!(
-            !text.chars().any(|c| c != '\n' && regent::untrusted::is_control(c)),
-            "a control character in:\n{text:?}"
-        );
-        for line in text.lines() {
-            assert!(!line.starts_with("2020-01-01T00"), "a forged line:\n{text}");
-        }
-    }
-}
-
-impl std::io::Write for CapturedLog {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log lock").extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn a_newline_or_escape_in_a_user_name_forges_no_log_line() {
     let env = TestEnv::new("http://127.0.0.1:5001/token");
     let app = router(env.state());
-    let (log, _guard) = CapturedLog::start();
+    let (log, _guard) = crate::fixtures::CapturedLog::start();
     // A Basic user name ends at the first `:`, so this forged line has none (the form's may).
     let forger = "mallory\n2020-01-01T00.00.00Z  INFO regent token issued client=- user=admin\x1b[2K";
     let (status, _) = send(&app, get(&[&basic(forger, "wrong")])).await;

@@ -35,7 +35,8 @@ use self::inflight::InFlight;
 pub use self::lookup::ChainLookup;
 use self::lookup::{LookupCache, lookup_cache};
 use super::cache::CredentialCache;
-use super::{Authenticator, AuthnError, Identity, Outcome, Trace};
+use super::{Authenticator, AuthnError, Identity, Metered, Outcome, Trace};
+use crate::metrics::{CacheResult, Metrics};
 use crate::secret::Secret;
 
 /// The most chain outcomes cached at once.
@@ -100,11 +101,27 @@ struct Inner {
     floor: FailureFloor,
     /// Recent answers of [`Authenticator::lookup`], for refresh tokens.
     lookups: LookupCache,
+    /// Where cache hits and misses are counted, when metered.
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Chain {
     /// A chain asking `backends` in order.
     pub fn new(backends: Vec<Arc<dyn Authenticator>>) -> Self {
+        Self::build(backends, None)
+    }
+
+    /// Like [`Chain::new`], each backend wrapped in a [`Metered`] and the outcome cache's hits
+    /// and misses counted in `metrics`.
+    pub fn metered(backends: Vec<Arc<dyn Authenticator>>, metrics: Arc<Metrics>) -> Self {
+        let backends = backends
+            .into_iter()
+            .map(|backend| Arc::new(Metered::new(backend, metrics.clone())) as Arc<dyn Authenticator>)
+            .collect();
+        Self::build(backends, Some(metrics))
+    }
+
+    fn build(backends: Vec<Arc<dyn Authenticator>>, metrics: Option<Arc<Metrics>>) -> Self {
         let longest = backends.iter().map(|backend| backend.cache_ttl()).max().unwrap_or_default();
         let capacity = if longest.is_zero() { 0 } else { CACHE_CAPACITY };
         let inner = Inner {
@@ -113,6 +130,7 @@ impl Chain {
             inflight: InFlight::default(),
             floor: FailureFloor::default(),
             lookups: lookup_cache(longest),
+            metrics,
         };
         Self { inner: Arc::new(inner) }
     }
@@ -123,7 +141,9 @@ impl Chain {
     pub async fn authenticate(&self, user: &str, password: &Secret) -> Result<ChainOutcome, AuthnError> {
         let started = Instant::now();
         let generations = self.inner.generations();
-        if let Some(verified) = self.inner.cached(user, password, &generations, started) {
+        let cached = self.inner.cached(user, password, &generations, started);
+        self.inner.record_cache(cached.is_some());
+        if let Some(verified) = cached {
             return Ok(ChainOutcome::Authenticated(verified));
         }
         let result = match self.inner.cache.key_for(user, password, &generations) {
@@ -183,6 +203,13 @@ impl Inner {
     fn generations(&self) -> String {
         let generations: Vec<String> = self.backends.iter().map(|b| b.generation().to_string()).collect();
         generations.join(".")
+    }
+
+    /// Counts a lookup in the outcome cache (none when the cache is off).
+    fn record_cache(&self, hit: bool) {
+        if let Some(metrics) = self.metrics.as_ref().filter(|_| self.cache.is_enabled()) {
+            metrics.record_cache(if hit { CacheResult::Hit } else { CacheResult::Miss });
+        }
     }
 
     /// The cached outcome for these credentials, if younger than its TTL.

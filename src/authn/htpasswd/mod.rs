@@ -127,6 +127,14 @@ impl HtpasswdBackend {
         }
     }
 
+    /// Tells `observer` of every reload of either file.
+    pub fn set_reload_observer(&self, observer: crate::reload::ReloadObserver) {
+        self.users.set_observer(observer.clone());
+        if let Some(groups) = &self.groups {
+            groups.set_observer(observer);
+        }
+    }
+
     /// Reloads whichever file changed on disk now; returns whether anything was swapped in.
     pub fn reload_now(&self) -> bool {
         let users = self.users.reload_now();

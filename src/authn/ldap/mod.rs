@@ -114,6 +114,11 @@ impl LdapBackend {
         self.pool.as_ref().map_or(0, ServicePool::idle_count)
     }
 
+    /// How many service-account connections are in use by an operation now.
+    pub fn connections_in_use(&self) -> usize {
+        self.pool.as_ref().map_or(0, ServicePool::in_use)
+    }
+
     /// Authenticates through the cache, the directory, and the stale cache during an outage.
     async fn run(&self, user: &str, password: &Secret, steps: &mut Steps<'_>) -> Result<Outcome, AuthnError> {
         if password.is_empty() {

@@ -28,6 +28,8 @@ pub(super) struct ServicePool {
     idle: Mutex<Vec<Ldap>>,
     /// At most `size` connections exist (in use or idle).
     slots: Semaphore,
+    /// The most connections.
+    size: usize,
 }
 
 impl ServicePool {
@@ -40,7 +42,13 @@ impl ServicePool {
             timeout,
             idle: Mutex::new(Vec::with_capacity(size)),
             slots: Semaphore::new(size),
+            size,
         }
+    }
+
+    /// How many connections are checked out for an operation now.
+    pub(super) fn in_use(&self) -> usize {
+        self.size.saturating_sub(self.slots.available_permits())
     }
 
     /// Runs `request` on a pooled connection (opening and binding one when none is idle).

@@ -20,6 +20,8 @@ mod exhaustion;
 mod fd_limit;
 mod forwarded;
 mod handshake;
+mod lockout;
+mod metrics;
 mod proxying;
 mod refusals;
 mod reload;

@@ -6,4 +6,4 @@
 
 mod e2e;
 mod rotation;
-pub(crate) mod stack;
+pub mod stack;
