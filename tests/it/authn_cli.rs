@@ -1,17 +1,9 @@
 //! `regent authn test USER`: the steps, the outcome, the policy subjects and the exit status,
 //! against a data directory made by `regent init` and `regent passwd`; never the password.
 
-use std::path::Path;
-use std::process::{Command, Output};
-use std::time::Duration;
+use std::process::Output;
 
-use crate::fixtures::run_with_timeout;
-
-fn regent(args: &[&str], cwd: &Path, stdin: Option<&[u8]>) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_regent"));
-    command.args(args).current_dir(cwd).env_remove("REGENT_CONFIG");
-    run_with_timeout(command, Duration::from_secs(60), stdin)
-}
+use crate::fixtures::regent_with_stdin as regent;
 
 fn text(output: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))

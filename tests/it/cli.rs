@@ -1,23 +1,12 @@
 //! The `regent` binary itself: init, passwd, policy check/explain and the embedded default.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::fixtures::{http_get, run_with_timeout};
-
-const TIMEOUT: Duration = Duration::from_secs(60);
-
-fn regent(args: &[&str], cwd: &Path, stdin: Option<&[u8]>) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_regent"));
-    command.args(args).current_dir(cwd).env_remove("REGENT_CONFIG");
-    run_with_timeout(command, TIMEOUT, stdin)
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use crate::fixtures::http_get;
+use crate::fixtures::regent_with_stdin as regent;
+use crate::fixtures::text;
 
 #[test]
 fn init_writes_a_working_directory_and_never_overwrites_keys() {

@@ -1,23 +1,12 @@
 //! `regent init --host` on an existing data directory: adds TLS without `--force`, keeps the
 //! signing key, and the edited config serves HTTPS with the new certificate.
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::fixtures::{ChildGuard, free_port, https_get, run_with_timeout};
-
-const TIMEOUT: Duration = Duration::from_secs(60);
-
-fn regent(args: &[&str], cwd: &Path) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_regent"));
-    command.args(args).current_dir(cwd).env_remove("REGENT_CONFIG");
-    run_with_timeout(command, TIMEOUT, None)
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use crate::fixtures::regent;
+use crate::fixtures::text;
+use crate::fixtures::{ChildGuard, free_port, https_get};
 
 #[test]
 fn init_host_on_an_existing_directory_adds_tls_and_keeps_the_key() {

@@ -9,15 +9,11 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::Value;
 
+use crate::fixtures::regent;
+use crate::fixtures::text;
 use crate::fixtures::{ChildGuard, free_port, http_get, run_with_timeout};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
-
-fn regent(args: &[&str], cwd: &Path) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_regent"));
-    command.args(args).current_dir(cwd).env_remove("REGENT_CONFIG");
-    run_with_timeout(command, TIMEOUT, None)
-}
 
 /// Runs `regent keys ARGS --config d/regent.toml`; asserts success; returns stdout + stderr.
 fn keys_ok(args: &[&str], cwd: &Path) -> (String, String) {
@@ -31,10 +27,6 @@ fn keys(args: &[&str], cwd: &Path) -> Output {
     let mut all = vec!["keys", args[0], "--config", "d/regent.toml"];
     all.extend(&args[1..]);
     regent(&all, cwd)
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// `keys list` rows as (state, name, alg, libtrust kid, rfc7638 kid).

@@ -2,22 +2,9 @@
 //! writes both, and a wrong expectation fails naming the rule that decided.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::Duration;
 
-use crate::fixtures::run_with_timeout;
-
-const TIMEOUT: Duration = Duration::from_secs(60);
-
-fn regent(args: &[&str], cwd: &Path) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_regent"));
-    command.args(args).current_dir(cwd).env_remove("REGENT_CONFIG");
-    run_with_timeout(command, TIMEOUT, None)
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use crate::fixtures::regent;
+use crate::fixtures::text;
 
 fn shipped(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
