@@ -1,6 +1,7 @@
 //! `regent revoke` (the binary): it finds the revocations file through the usual config
 //! lookup, and a server built from that config refuses the revoked refresh tokens within
-//! about a second.
+//! about a second; and a full `regent serve` run at trace level logs the grant of each token
+//! but never a password, a Basic header or a token.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -91,7 +92,7 @@ async fn regent_revoke_user_and_all_reach_a_running_server_within_seconds() {
 /// `regent serve` (the binary, its real logging): the token lines say `grant=password` and
 /// `grant=refresh`, a refused refresh token is logged with its reason, and no token appears.
 #[test]
-fn the_log_names_the_grant_and_never_a_token() {
+fn the_log_names_the_grant_and_never_a_password_or_token() {
     let env = TestEnv::new("http://127.0.0.1:5001/token");
     let port = crate::fixtures::free_port();
     let text = std::fs::read_to_string(env.config_path()).expect("regent.toml");
@@ -104,7 +105,8 @@ fn the_log_names_the_grant_and_never_a_token() {
         .args(["serve", "--config"])
         .arg(env.config_path())
         .env_remove("REGENT_CONFIG")
-        .env("RUST_LOG", "regent=info")
+        // The most verbose level regent has: no level may print a secret.
+        .env("RUST_LOG", "regent=trace")
         .env("NO_COLOR", "1")
         .stdout(std::process::Stdio::null())
         .stderr(log)
@@ -124,6 +126,11 @@ fn the_log_names_the_grant_and_never_a_token() {
     );
     assert_eq!(login.status, 200, "{}", login.body);
     let token = login.json()["refresh_token"].as_str().expect("refresh_token").to_owned();
+    let access = login.json()["token"].as_str().expect("token").to_owned();
+    let wrong = format!("Basic {}", STANDARD.encode("alice:not-alices-secret"));
+    let refused =
+        crate::fixtures::http_get(&format!("{base}/token?service={SERVICE}"), &[("Authorization", &wrong)]);
+    assert_eq!(refused.status, 401, "{}", refused.body);
     let form_type = [("Content-Type", "application/x-www-form-urlencoded")];
     let refresh = |token: &str| {
         let form =
@@ -159,4 +166,9 @@ fn the_log_names_the_grant_and_never_a_token() {
     );
     let signature = token.rsplit('.').next().expect("signature");
     assert!(!text.contains(signature) && !text.contains(&token[..40]), "a token in the log:\n{text}");
+    let access_signature = access.rsplit('.').next().expect("signature");
+    assert!(!text.contains(access_signature), "an access token in the log:\n{text}");
+    for secret in ["alice-pw", "not-alices-secret", &auth["Basic ".len()..], &wrong["Basic ".len()..]] {
+        assert!(!text.contains(secret), "{secret:?} in the log:\n{text}");
+    }
 }
