@@ -1,23 +1,12 @@
 //! `[limits]`: defaults, every key, and each error's `file:line:col`.
 
-use std::path::Path;
 use std::time::Duration;
 
+use crate::config::test_head::parse_after_head;
 use crate::config::{Config, LimitsConfig};
 
-const HEAD: &str = r#"[token]
-service = "registry.local"
-issuer = "regent"
-realm = "https://registry.local/token"
-[[token.keys]]
-key = "keys/token.key"
-certificate = "keys/token.crt"
-[policy]
-directory = "policies"
-"#;
-
 fn parse(limits: &str) -> Result<Config, String> {
-    Config::parse(&format!("{HEAD}{limits}"), Path::new("/srv/regent/regent.toml")).map_err(|e| e.to_string())
+    parse_after_head(limits)
 }
 
 #[test]

@@ -139,25 +139,14 @@ pub(crate) fn lockout(
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
+
     use std::time::Duration;
 
+    use crate::config::test_head::parse_after_head;
     use crate::config::{Config, LockoutConfig};
 
-    const HEAD: &str = r#"[token]
-service = "registry.local"
-issuer = "regent"
-realm = "https://registry.local/token"
-[[token.keys]]
-key = "keys/token.key"
-certificate = "keys/token.crt"
-[policy]
-directory = "policies"
-"#;
-
     fn parse(table: &str) -> Result<Config, String> {
-        Config::parse(&format!("{HEAD}{table}"), Path::new("/srv/regent/regent.toml"))
-            .map_err(|e| e.to_string())
+        parse_after_head(table)
     }
 
     #[test]

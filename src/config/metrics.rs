@@ -55,24 +55,12 @@ pub(crate) fn metrics(
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
 
+    use crate::config::test_head::parse_after_head;
     use crate::config::{Config, MetricsConfig};
 
-    const HEAD: &str = r#"[token]
-service = "registry.local"
-issuer = "regent"
-realm = "https://registry.local/token"
-[[token.keys]]
-key = "keys/token.key"
-certificate = "keys/token.crt"
-[policy]
-directory = "policies"
-"#;
-
     fn parse(table: &str) -> Result<Config, String> {
-        Config::parse(&format!("{HEAD}{table}"), Path::new("/srv/regent/regent.toml"))
-            .map_err(|e| e.to_string())
+        parse_after_head(table)
     }
 
     #[test]

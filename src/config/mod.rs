@@ -74,6 +74,8 @@ mod token;
 mod validate;
 
 #[cfg(test)]
+mod test_head;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_refresh;

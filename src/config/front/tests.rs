@@ -1,20 +1,10 @@
 //! `[listen.tls]`, `upstream` and `[front]`: what is accepted, and each error's `file:line:col`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::config::test_head::parse_after_head;
 use crate::config::{Config, FrontConfig, RouteConfig, SniCertificate, TlsConfig};
-
-const HEAD: &str = r#"[token]
-service = "registry.local"
-issuer = "regent"
-realm = "https://registry.local/token"
-[[token.keys]]
-key = "keys/token.key"
-certificate = "keys/token.crt"
-[policy]
-directory = "policies"
-"#;
 
 const FRONT: &str = r#"[[listen]]
 address = "0.0.0.0:443"
@@ -42,7 +32,7 @@ registry = true
 "#;
 
 fn parse(front: &str) -> Result<Config, String> {
-    Config::parse(&format!("{HEAD}{front}"), Path::new("/srv/regent/regent.toml")).map_err(|e| e.to_string())
+    parse_after_head(front)
 }
 
 #[test]
