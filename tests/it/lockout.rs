@@ -9,14 +9,13 @@ use std::time::Duration;
 use axum::body::{Body, to_bytes};
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use regent::config::{AuthnConfig, BackendConfig, HttpAuthConfig, HttpCredentials, LockoutConfig};
 use regent::http::router;
 use serde_json::Value;
 use tower::ServiceExt;
 
 use crate::env::{RunningRegent, SERVICE, TestEnv, bind_realm};
+use crate::fixtures::basic;
 use crate::fixtures::{http_get, http_request};
 
 /// Small thresholds and delays so the tests run quickly.
@@ -27,10 +26,6 @@ fn quick() -> LockoutConfig {
         max_delay: Duration::from_millis(40),
         ..LockoutConfig::default()
     }
-}
-
-fn basic(user: &str, password: &str) -> String {
-    format!("Basic {}", STANDARD.encode(format!("{user}:{password}")))
 }
 
 fn get_token(regent: &RunningRegent, user: &str, password: &str) -> crate::fixtures::HttpResponse {

@@ -5,11 +5,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use regent::config::{AuthnConfig, BackendConfig, HttpAuthConfig, HttpCredentials};
 
 use crate::env::{RunningRegent, SERVICE, TestEnv, bind_realm};
+use crate::fixtures::basic;
 use crate::fixtures::http_get;
 
 /// One sample: its metric name and labels.
@@ -74,10 +73,6 @@ fn scrape(regent: &RunningRegent) -> BTreeMap<Key, f64> {
     assert_eq!(response.status, 200, "{}", response.body);
     assert!(response.header("content-type").is_some_and(|c| c.starts_with("application/openmetrics-text")));
     parse_exposition(&response.body)
-}
-
-fn basic(user: &str, password: &str) -> String {
-    format!("Basic {}", STANDARD.encode(format!("{user}:{password}")))
 }
 
 #[test]

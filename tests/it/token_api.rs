@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use regent::authn::{Authenticator, AuthnError, Chain, Outcome};
 use regent::http::router;
 use regent::secret::Secret;
@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use crate::env::{ISSUER, SERVICE, TestEnv};
+use crate::fixtures::{basic, claims, get, post};
 
 /// Status, `WWW-Authenticate` (if any) and JSON body of one request.
 struct Answer {
@@ -34,31 +35,6 @@ async fn send_to(app: axum::Router, request: Request<Body>) -> Answer {
     let bytes = to_bytes(response.into_body(), 1 << 20).await.expect("body");
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     Answer { status, challenge, body }
-}
-
-fn basic(user: &str, password: &str) -> String {
-    format!("Basic {}", STANDARD.encode(format!("{user}:{password}")))
-}
-
-fn get(query: &str, auth: Option<&str>) -> Request<Body> {
-    let mut builder = Request::get(format!("/token?{query}"));
-    if let Some(auth) = auth {
-        builder = builder.header(header::AUTHORIZATION, auth);
-    }
-    builder.body(Body::empty()).expect("request")
-}
-
-fn post(form: &str) -> Request<Body> {
-    Request::post("/token")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(form.to_owned()))
-        .expect("request")
-}
-
-/// The claims of a compact JWT (signature checked by the registry in the end-to-end tests).
-fn claims(token: &str) -> Value {
-    let payload = token.split('.').nth(1).expect("three parts");
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("json")
 }
 
 fn access_of(answer: &Answer) -> Value {

@@ -4,14 +4,13 @@
 
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderValue, Request, StatusCode, header};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use regent::http::router;
 use serde_json::Value;
 use tower::ServiceExt;
 
 use crate::env::{SERVICE, TestEnv};
+use crate::fixtures::basic;
 
 /// A forged log line, as `main`'s formatter writes a real one.
 pub const FORGED: &str =
@@ -22,10 +21,6 @@ async fn send(app: &axum::Router, request: Request<Body>) -> (StatusCode, Value)
     let status = response.status();
     let bytes = to_bytes(response.into_body(), 1 << 20).await.expect("body");
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-}
-
-fn basic(user: &str, password: &str) -> String {
-    format!("Basic {}", STANDARD.encode(format!("{user}:{password}")))
 }
 
 fn get(authorizations: &[&str]) -> Request<Body> {

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, to_bytes};
-use axum::http::{Request, StatusCode, header};
+use axum::http::{Request, StatusCode};
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use regent::authn::htpasswd::delete_user;
 use regent::clock::{Clock, ShiftedClock, SystemClock};
 use regent::http::{AppState, router};
@@ -17,36 +17,13 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use crate::env::{SERVICE, TestEnv};
+use crate::fixtures::{basic, claims, get, post};
 
 async fn send(state: &AppState, request: Request<Body>) -> (StatusCode, Value) {
     let response = router(state.clone()).oneshot(request).await.expect("infallible");
     let status = response.status();
     let bytes = to_bytes(response.into_body(), 1 << 20).await.expect("body");
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-}
-
-fn basic(user: &str, password: &str) -> String {
-    format!("Basic {}", STANDARD.encode(format!("{user}:{password}")))
-}
-
-fn get(query: &str, auth: Option<&str>) -> Request<Body> {
-    let mut builder = Request::get(format!("/token?{query}"));
-    if let Some(auth) = auth {
-        builder = builder.header(header::AUTHORIZATION, auth);
-    }
-    builder.body(Body::empty()).expect("request")
-}
-
-fn post(form: &str) -> Request<Body> {
-    Request::post("/token")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(form.to_owned()))
-        .expect("request")
-}
-
-fn claims(token: &str) -> Value {
-    let payload = token.split('.').nth(1).expect("three parts");
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("json")
 }
 
 fn env() -> TestEnv {
