@@ -15,7 +15,8 @@
 //! [`token_limits`] bounds the work of one token request; [`reload`] reloads policy files safely;
 //! [`logging`] checks the binary's log output; [`init_existing`] adds TLS to a data directory;
 //! [`policy_test_cli`] runs `regent policy test`; [`metrics`] scrapes `/metrics` and checks
-//! `/readyz`; [`lockout`] tests brute-force protection.
+//! `/readyz`; [`lockout`] tests brute-force protection; [`replicas`] runs three replicas behind
+//! HAProxy (processes and containers).
 
 // Test code: a failed setup step should stop the test loudly, and nothing here is a public API.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
@@ -47,6 +48,7 @@ mod policy_test_cli;
 mod registry2_keys;
 mod registry3;
 mod reload;
+mod replicas;
 mod revoke_cli;
 mod token_api;
 mod token_limits;
