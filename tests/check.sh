@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests need, and the program each provides (checked on PATH, /usr/sbin and
-# /usr/bin like the fixtures do). nginx is the baseline of the proxy benchmark (smoke-run by the tests).
+# /usr/bin like the fixtures do). nginx is the baseline of the proxy benchmark (smoke-run by the tests);
+# haproxy balances the replica tests and the replica benchmark.
 REQUIRED="docker-registry:docker-registry skopeo:skopeo podman:podman slapd:slapd ldap-utils:ldapsearch nginx:nginx haproxy:haproxy"
 # The compose test: the docker CLI; dockerd when no daemon answers (the test then starts one by
 # hand); Debian's docker-compose unless `docker compose` (v2) works.
