@@ -17,7 +17,7 @@ pub async fn healthz() -> &'static str {
 /// `GET /readyz`: 200 when signing keys and policies are loaded and no backend's last call was
 /// an outage; else 503. The JSON body names each part's state (no error details).
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    let keys = !state.issuer.keys().keys().is_empty();
+    let keys = !state.token_service().issuer.keys().keys().is_empty();
     let policies = true; // a policy set is loaded before the server starts, and stays loaded
     let readiness = Readiness::new(keys, policies, state.metrics.backend_states());
     let status = if readiness.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };

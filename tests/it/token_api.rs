@@ -256,8 +256,8 @@ impl Authenticator for DownBackend {
 #[tokio::test]
 async fn backend_outage_is_503_not_401() {
     let env = env();
-    let mut state = env.state();
-    state.authn = Arc::new(Chain::new(vec![Arc::new(DownBackend)]));
+    let state = env.state();
+    state.update(|service| service.authn = Arc::new(Chain::new(vec![Arc::new(DownBackend)])));
     let a =
         send_to(router(state.clone()), get(&format!("service={SERVICE}"), Some(&basic("alice", "alice-pw"))))
             .await;
