@@ -2,13 +2,13 @@
 //! it on already-bound listeners (tests bind `127.0.0.1:0`) until a shutdown future resolves,
 //! then drains open connections within `[front] shutdown_timeout`.
 //!
-//! - [`state`]: the token service (keys, policies, revocations, refresh tokens, the backend
+//! - `state`: the token service (keys, policies, revocations, refresh tokens, the backend
 //!   chain) built from a config, sharing what did not change with the running one.
-//! - [`backends`]: the authentication backends of `[[authn]]`.
-//! - [`listeners`]: binding `[[listen]]` entries, and each served listener's swappable parts.
-//! - [`run`]: [`Server`], [`run`], [`run_listeners`] and the `[metrics] address` listener.
-//! - [`reconfigure`]: watching `regent.toml` and applying a change without a restart.
-//! - [`signals`]: SIGTERM/SIGINT (shut down) and SIGHUP (reload now).
+//! - `backends`: the authentication backends of `[[authn]]`.
+//! - `listeners`: binding `[[listen]]` entries, and each served listener's swappable parts.
+//! - `run`: [`Server`], [`run()`], [`run_listeners`] and the `[metrics] address` listener.
+//! - `reconfigure`: watching `regent.toml` and applying a change without a restart.
+//! - `signals`: SIGTERM/SIGINT (shut down) and SIGHUP (reload now).
 
 mod backends;
 mod listeners;

@@ -17,7 +17,6 @@ use super::ServerError;
 use super::run::{LiveServer, lock, new_proxy};
 use super::signals::reload_on_hangup;
 use super::state::{token_service, watch_counted};
-use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::reload::Reloadable;
 
@@ -54,7 +53,8 @@ pub(super) fn watch_config(server: Arc<LiveServer>, running: Config) -> Result<C
         applier.apply(config.clone())?;
         Ok::<_, ServerError>(config)
     })?;
-    watch_counted(&config, CONFIG_RELOAD_KIND, &metrics, &SystemClock);
+    let clock = Arc::clone(&server.state.token_service().clock);
+    watch_counted(&config, CONFIG_RELOAD_KIND, &metrics, clock.as_ref());
     reload_on_hangup(&config, server)?;
     Ok(ConfigWatch { _config: config })
 }

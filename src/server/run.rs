@@ -97,8 +97,8 @@ impl Server {
     }
 
     /// Watches `running.path` (and listens for SIGHUP) and applies every good new version of
-    /// it to this server; see [`crate::server::reconfigure`]. Watching ends when the returned
-    /// handle is dropped.
+    /// it to this server (what applies without a restart: see the README's "Reloading
+    /// `regent.toml`"). Watching ends when the returned handle is dropped.
     pub fn watch_config(&self, running: Config) -> Result<ConfigWatch, ServerError> {
         watch_config(Arc::clone(&self.live), running)
     }
