@@ -17,7 +17,8 @@
 //! under way keeps its backend chain); [`shutdown`] stops it with transfers under way;
 //! [`logging`] checks the binary's log output; [`init_existing`] adds TLS to a data directory;
 //! [`policy_test_cli`] runs `regent policy test`; [`metrics`] scrapes `/metrics` and checks
-//! `/readyz`; [`lockout`] tests brute-force protection.
+//! `/readyz`; [`lockout`] tests brute-force protection; [`kubernetes`] renders deploy/kubernetes/
+//! and runs regent and the registry on its files as the kubelet lays them out.
 
 // Test code: a failed setup step should stop the test loudly, and nothing here is a public API.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
@@ -39,6 +40,7 @@ mod htpasswd_outage;
 mod init_existing;
 mod jwks_route;
 mod keys_cli;
+mod kubernetes;
 mod ldap;
 mod ldap_e2e;
 mod ldap_refresh;
