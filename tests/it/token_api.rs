@@ -241,7 +241,7 @@ async fn oauth_post_errors_are_oauth_json_and_never_403() {
 }
 
 /// A backend that is always down, to check the outage mapping.
-struct DownBackend;
+pub struct DownBackend;
 
 #[async_trait]
 impl Authenticator for DownBackend {

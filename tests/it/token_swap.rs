@@ -14,6 +14,7 @@ use tower::ServiceExt;
 
 use crate::env::{SERVICE, TestEnv};
 use crate::fixtures::{basic, get};
+use crate::token_api::DownBackend;
 
 /// A backend that authenticates everyone, once the test lets it answer.
 struct GatedBackend {
@@ -33,20 +34,6 @@ impl Authenticator for GatedBackend {
         self.entered.notify_one();
         self.release.notified().await;
         Ok(Outcome::Authenticated(Identity { backend: "gated".into(), name: user.into(), groups: vec![] }))
-    }
-}
-
-/// A backend that is always down.
-struct DownBackend;
-
-#[async_trait]
-impl Authenticator for DownBackend {
-    fn name(&self) -> &str {
-        "down"
-    }
-
-    async fn authenticate(&self, _user: &str, _password: &Secret) -> Result<Outcome, AuthnError> {
-        Err(AuthnError::Unavailable { backend: "down".into(), reason: "connection refused".into() })
     }
 }
 
