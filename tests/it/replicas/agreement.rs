@@ -1,6 +1,7 @@
-//! Changes made with the CLI next to the writer (a revocation, a key rotation, a policy file, a
-//! new htpasswd user) reach all three replicas: each is timed from the moment the command
-//! returned until every replica answers the new way, and the times are printed.
+//! Changes made next to the writer (a revocation, a key rotation, a policy file, a new
+//! htpasswd user, `regent.toml` itself) reach all three replicas: each is timed from the moment
+//! the command returned (or the file was renamed in) until every replica answers the new way,
+//! and the times are printed.
 
 use std::time::{Duration, Instant};
 
@@ -90,7 +91,7 @@ fn grants(replica: &RegentServe, auth: &str, scope: &str, action: &str) -> bool 
 }
 
 #[test]
-fn a_revocation_a_rotation_a_policy_and_a_user_reach_every_replica() {
+fn a_revocation_a_rotation_a_policy_a_user_and_the_config_reach_every_replica() {
     let mut set = ReplicaSet::start();
     let image = set.push_image("alice/app", "v1", b"signed by the new key\n");
 
@@ -112,6 +113,21 @@ fn a_revocation_a_rotation_a_policy_and_a_user_reach_every_replica() {
     std::fs::write(policies.join(".60-shared.toml.tmp"), rule).expect("write the new policy");
     std::fs::rename(policies.join(".60-shared.toml.tmp"), policies.join("60-shared.toml")).expect("rename");
     time_until_all(&set, "policy change (a new file renamed in)", bob_pushes);
+
+    // regent.toml itself, replaced atomically: a longer token lifetime.
+    let expires_in = |r: &RegentServe| {
+        let answer =
+            token_request(&r.url(), &basic("alice", "alice-pw"), "", "").unwrap_or_else(|e| panic!("{e}"));
+        answer.json()["expires_in"].as_u64()
+    };
+    let config = set.data().join("regent.toml");
+    let text = std::fs::read_to_string(&config).expect("read regent.toml");
+    assert!(text.contains("\nttl = \"5m\"\n"), "{text}");
+    none_yet(&set, "config", |r| expires_in(r) == Some(600));
+    std::fs::write(config.with_extension("toml.new"), text.replace("\nttl = \"5m\"\n", "\nttl = \"10m\"\n"))
+        .expect("write the new regent.toml");
+    std::fs::rename(config.with_extension("toml.new"), &config).expect("rename");
+    time_until_all(&set, "regent.toml change (ttl, renamed in)", |r| expires_in(r) == Some(600));
 
     // `regent revoke alice`: her refresh token (issued before) stops working everywhere.
     let login = token_request(&set.replicas[0].url(), &basic("alice", "alice-pw"), "", "&offline_token=true");

@@ -71,7 +71,7 @@ impl ReplicaSet {
             .enumerate()
             .map(|(index, addr)| {
                 let access = if index == 0 { DataDir::Writable } else { DataDir::ReadOnly(&data) };
-                RegentServe::start(&data.join("regent.toml"), *addr, access)
+                RegentServe::replica(&data.join("regent.toml"), *addr, access)
             })
             .collect();
         haproxy.wait_all_up(UP_DEADLINE);
