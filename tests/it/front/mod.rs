@@ -15,11 +15,14 @@ mod server;
 mod upstream;
 
 mod big_body;
+mod body_limits;
+mod connections;
 mod e2e;
 mod exhaustion;
 mod fd_limit;
 mod forwarded;
 mod handshake;
+mod head_limits;
 mod lockout;
 mod metrics;
 mod proxying;
