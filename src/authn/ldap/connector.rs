@@ -3,7 +3,9 @@
 //! connect, times out on a bind or search (`timeout`), breaks a fresh connection or answers
 //! busy is marked down, and the next one is used. Down servers are probed in the background
 //! (a connection and a bind: the service account in search mode, anonymous otherwise), never
-//! by a user's login, and used again once they answer.
+//! by a user's login, and used again once they answer. A server with an operation pending for
+//! more than half the `timeout` is connected to after the others (it may be hanging; logins
+//! that gave up waiting for the pool must not queue behind it).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -112,7 +114,9 @@ impl Connector {
     /// marked down. No server up: an outage at once, naming why each is down.
     pub(super) async fn connect(self: &Arc<Self>, steps: &mut Steps<'_>) -> Result<ServerConn, Outage> {
         let mut failures = Vec::new();
-        for server in self.servers.usable() {
+        let now = Instant::now();
+        let stalled_since = now.checked_sub(self.timeout / 2).unwrap_or(now);
+        for server in self.servers.usable(stalled_since) {
             let url = self.servers.url(server.index);
             let security = self.security(url);
             match self.open(url).await {
@@ -144,6 +148,7 @@ impl Connector {
         password: &str,
         reused: bool,
     ) -> Result<BindResult, Outage> {
+        let _pending = self.pending(conn.server);
         let result = conn::bind(&mut conn.ldap, dn, password, self.timeout).await;
         result.map_err(|outage| self.judge(conn.server, outage, reused))
     }
@@ -155,8 +160,14 @@ impl Connector {
         request: &SearchRequest<'_>,
         reused: bool,
     ) -> Result<Vec<SearchEntry>, Outage> {
+        let _pending = self.pending(conn.server);
         let result = conn::search(&mut conn.ldap, request, self.timeout).await;
         result.map_err(|outage| self.judge(conn.server, outage, reused))
+    }
+
+    /// Counts an operation on `server` until the guard is dropped.
+    fn pending(&self, server: Usable) -> Pending<'_> {
+        Pending { servers: &self.servers, id: self.servers.begin(server.index, Instant::now()) }
     }
 
     /// `outage` of an operation on `server`: when the server failed, it is marked down and the
@@ -232,6 +243,20 @@ impl Connector {
             Err(outage) if outage.server_failed() => Err(outage.reason),
             Err(_answered) => Ok(()),
         }
+    }
+}
+
+/// An operation in flight on a server, counted until dropped.
+struct Pending<'a> {
+    /// Where it is counted.
+    servers: &'a Servers,
+    /// Its id there.
+    id: u64,
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        self.servers.end(self.id);
     }
 }
 

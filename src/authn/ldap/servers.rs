@@ -4,7 +4,9 @@
 //! [`BACKOFF_MIN`] to [`BACKOFF_MAX`].
 //!
 //! Every mark-down starts a new *epoch* of the server: connections opened before it (pooled ones
-//! included) are no longer current and are dropped instead of reused. Time is passed in.
+//! included) are no longer current and are dropped instead of reused. Operations in flight are
+//! counted per server, so that a server with one pending for long (it may be hanging, but has
+//! not timed out yet) is tried after the others. Time is passed in.
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -28,6 +30,10 @@ struct State {
     servers: Vec<Health>,
     /// Whether a background prober is running (it stops when no server is down).
     probing: bool,
+    /// Operations in flight: (id, server, since when).
+    pending: Vec<(u64, usize, Instant)>,
+    /// The id of the next operation.
+    next_id: u64,
 }
 
 /// One server's health.
@@ -65,7 +71,8 @@ impl Servers {
     /// Every server of `urls`, all up.
     pub(super) fn new(urls: Vec<String>) -> Self {
         let servers = vec![Health { epoch: 0, down: None }; urls.len()];
-        Self { urls, state: Mutex::new(State { servers, probing: false }) }
+        let state = State { servers, probing: false, pending: Vec::new(), next_id: 0 };
+        Self { urls, state: Mutex::new(state) }
     }
 
     /// The URL of server `index`.
@@ -78,11 +85,33 @@ impl Servers {
         self.urls.len()
     }
 
-    /// The servers that are up, in order of preference.
-    pub(super) fn usable(&self) -> Vec<Usable> {
+    /// The servers that are up, in order of preference; those with an operation pending since
+    /// before `stalled_since` go last.
+    pub(super) fn usable(&self, stalled_since: Instant) -> Vec<Usable> {
         let state = self.lock();
         let up = state.servers.iter().enumerate().filter(|(_, health)| health.down.is_none());
-        up.map(|(index, health)| Usable { index, epoch: health.epoch }).collect()
+        let mut usable: Vec<Usable> =
+            up.map(|(index, health)| Usable { index, epoch: health.epoch }).collect();
+        let stalled = |server: &Usable| {
+            state.pending.iter().any(|&(_, index, since)| index == server.index && since < stalled_since)
+        };
+        usable.sort_by_key(stalled);
+        usable
+    }
+
+    /// Counts an operation on server `index` from `now` until [`Servers::end`] is called with
+    /// the id returned.
+    pub(super) fn begin(&self, index: usize, now: Instant) -> u64 {
+        let mut state = self.lock();
+        let id = state.next_id;
+        state.next_id += 1;
+        state.pending.push((id, index, now));
+        id
+    }
+
+    /// Operation `id` is over.
+    pub(super) fn end(&self, id: u64) {
+        self.lock().pending.retain(|&(pending, _, _)| pending != id);
     }
 
     /// Why each down server is down, as of `now` (for the error when none is up).
@@ -204,11 +233,11 @@ mod tests {
     #[test]
     fn a_server_marked_down_is_skipped_and_its_old_connections_are_not_current() {
         let (servers, now) = (servers(), Instant::now());
-        let [a, b] = servers.usable()[..] else { panic!("two servers") };
+        let [a, b] = servers.usable(now)[..] else { panic!("two servers") };
         assert_eq!(servers.mark_down(a, "timed out", now), MarkedDown::StartProber);
         assert_eq!(servers.mark_down(a, "timed out again", now), MarkedDown::Already, "one mark per epoch");
         assert_eq!(servers.mark_down(b, "refused", now), MarkedDown::Marked, "the prober runs already");
-        assert!(servers.usable().is_empty());
+        assert!(servers.usable(now).is_empty());
         assert!(!servers.is_current(a));
         let reasons = servers.down_reasons(now + Duration::from_secs(3));
         assert_eq!(reasons, ["ldap://a (down for 3s: timed out)", "ldap://b (down for 3s: refused)"]);
@@ -218,7 +247,7 @@ mod tests {
     #[test]
     fn probes_back_off_and_a_good_probe_brings_the_server_back_in_a_new_epoch() {
         let (servers, start) = (servers(), Instant::now());
-        let a = servers.usable()[0];
+        let a = servers.usable(start)[0];
         servers.mark_down(a, "timed out", start);
         assert_eq!(servers.due(start), Some((vec![], start + BACKOFF_MIN)));
         let mut now = start + BACKOFF_MIN;
@@ -234,10 +263,25 @@ mod tests {
         let secs: Vec<u64> = waits.iter().map(Duration::as_secs).collect();
         assert_eq!(secs, [2, 4, 8, 10, 10], "doubling up to BACKOFF_MAX");
         assert_eq!(servers.probed(0, Ok(()), now), Some(now - start));
-        let again = servers.usable()[0];
+        let again = servers.usable(now)[0];
         assert_eq!((again.index, again.epoch), (0, 1), "up again, in a new epoch");
         assert!(!servers.is_current(a) && servers.is_current(again));
         assert_eq!(servers.due(now), None, "nothing down: the prober stops");
         assert_eq!(servers.mark_down(again, "refused", now), MarkedDown::StartProber);
+    }
+
+    #[test]
+    fn a_server_with_an_operation_pending_for_long_is_tried_last() {
+        let (servers, start) = (servers(), Instant::now());
+        let order = |at: Instant| servers.usable(at).iter().map(|server| server.index).collect::<Vec<_>>();
+        let slow = servers.begin(0, start);
+        let quick = servers.begin(1, start + Duration::from_secs(1));
+        assert_eq!(order(start), [0, 1], "pending, but not since before `stalled_since`");
+        let half = start + Duration::from_millis(500);
+        assert_eq!(order(half), [1, 0], "only the first has one pending since before");
+        assert_eq!(order(start + Duration::from_secs(2)), [0, 1], "both have: the order stays");
+        servers.end(slow);
+        assert_eq!(order(half), [0, 1]);
+        servers.end(quick);
     }
 }

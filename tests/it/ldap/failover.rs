@@ -1,5 +1,5 @@
 //! Failover with real slapd: the first of two URLs is a SIGSTOPped slapd (hung), a killed one,
-//! or a socket that accepts and never answers. An uncached login succeeds through the second
+//! or a socket that accepts and never answers (plain, and as a TLS black hole). An uncached login succeeds through the second
 //! URL within about one `timeout` the first time and without that delay afterwards; the first
 //! server is marked down, re-probed in the background and used again once it answers; pooled
 //! connections to it are dropped, not tried one by one; and 32 concurrent logins with the hung
@@ -141,7 +141,7 @@ async fn a_killed_slapd_first_is_skipped_and_used_again_after_it_restarts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_socket_that_never_answers_first_costs_one_timeout_once_in_both_modes() {
+async fn a_socket_that_never_answers_first_costs_one_timeout_once_in_both_modes_and_over_tls() {
     let (silent, second) = (Silent::start(), Slapd::start());
     let backend = backend(two_urls(&silent.url, &second));
     fails_over("silent socket first (search mode)", &backend).await;
@@ -152,6 +152,13 @@ async fn a_socket_that_never_answers_first_costs_one_timeout_once_in_both_modes(
     direct.groups.attribute = Some("memberOf".to_owned());
     let backend = super::backend(direct);
     fails_over("silent socket first (direct bind)", &backend).await;
+
+    // A TLS black hole: the handshake never completes (bounded by connect_timeout).
+    let mut tls = two_urls(&silent.url.replace("ldap://", "ldaps://"), &second);
+    tls.urls[1] = second.ldaps_url();
+    tls.ca_file = Some(second.ca_file());
+    let backend = super::backend(tls);
+    fails_over("TLS black hole first (ldaps)", &backend).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
