@@ -179,6 +179,8 @@ impl Metrics {
         for (backend, probe) in lock(&self.pool_probes).iter() {
             self.pool_in_use.get_or_create(&BackendLabels { backend: backend.clone() }).set(probe());
         }
+        // Rebuilt at every scrape: a reload may have changed a backend's URLs.
+        self.server_up.clear();
         for (backend, probe) in lock(&self.server_probes).iter() {
             for (url, up) in probe() {
                 let labels = ServerLabels { backend: backend.clone(), url };
@@ -229,18 +231,37 @@ impl Metrics {
         self.cache.get_or_create(&CacheLabels { result }).inc();
     }
 
-    /// Reads `backend`'s LDAP pool connections in use with `probe` at every scrape.
+    /// Reads `backend`'s LDAP pool connections in use with `probe` at every scrape (instead of
+    /// an earlier probe of that name: a backend rebuilt by a reload).
     pub fn register_pool(&self, backend: &str, probe: impl Fn() -> i64 + Send + Sync + 'static) {
-        lock(&self.pool_probes).push((backend.to_owned(), Arc::new(probe)));
+        let mut probes = lock(&self.pool_probes);
+        probes.retain(|(name, _)| name != backend);
+        probes.push((backend.to_owned(), Arc::new(probe)));
     }
 
-    /// Reads which servers of LDAP backend `backend` are up with `probe` at every scrape.
+    /// Forgets every backend not in `backends` (removed from `regent.toml`): `/readyz` no
+    /// longer names it, and its `up` and pool gauges go. Its counters stay, as counters do.
+    pub fn keep_backends(&self, backends: &[&str]) {
+        let removed = self.backends.retain(backends);
+        lock(&self.pool_probes).retain(|(name, _)| backends.contains(&name.as_str()));
+        lock(&self.server_probes).retain(|(name, _)| backends.contains(&name.as_str()));
+        for backend in removed {
+            let labels = BackendLabels { backend };
+            self.backend_up.remove(&labels);
+            self.pool_in_use.remove(&labels);
+        }
+    }
+
+    /// Reads which servers of LDAP backend `backend` are up with `probe` at every scrape
+    /// (instead of an earlier probe of that name: a backend rebuilt by a reload).
     pub fn register_ldap_servers(
         &self,
         backend: &str,
         probe: impl Fn() -> Vec<(String, bool)> + Send + Sync + 'static,
     ) {
-        lock(&self.server_probes).push((backend.to_owned(), Arc::new(probe)));
+        let mut probes = lock(&self.server_probes);
+        probes.retain(|(name, _)| name != backend);
+        probes.push((backend.to_owned(), Arc::new(probe)));
     }
 
     /// A reload of `what` worked or failed; a good one at Unix time `now_unix` seconds.
