@@ -87,7 +87,9 @@ async fn a_full_listener_refuses_with_a_throttled_warning_while_the_other_serves
     for n in 0..5 {
         held.push(connect_from(&format!("127.0.0.{}", 2 + n), full).await);
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let refusing = Instant::now();
+    // Once regent has accepted (and counted) all five, the next one is refused.
+    wait_for("the listener to be full", || async { healthz_from("127.0.0.9", full).await.is_empty() }).await;
     for n in 0..20 {
         let answer = healthz_from(&format!("127.0.0.{}", 10 + n), full).await;
         assert_eq!(answer, "", "connection {n} over the listener's cap is closed without an answer");
@@ -102,7 +104,8 @@ async fn a_full_listener_refuses_with_a_throttled_warning_while_the_other_serves
     let text = log();
     let warnings: Vec<&str> =
         text.lines().filter(|line| line.contains("max_connections_per_listener")).collect();
-    assert_eq!(warnings.len(), 1, "20 refusals in under 10 s: one line:\n{text}");
+    let most = refusing.elapsed().as_secs() as usize / 10 + 1;
+    assert!(warnings.len() <= most, "one line per 10 s for 20 and more refusals:\n{text}");
     eprintln!("{}", warnings[0]);
     assert!(warnings[0].contains("WARN") && warnings[0].contains(&full.to_string()), "{}", warnings[0]);
 
