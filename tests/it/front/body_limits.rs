@@ -10,11 +10,10 @@ use regent::config::{FrontConfig, LimitsConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::pki::TestCerts;
-use super::server::{FrontServer, ListenerSpec};
+use super::server::{FrontServer, ListenerSpec, RegistryBehindTls};
 use super::upstream::{Behaviour, BodyEnd, Upstream};
-use crate::env::{ISSUER, SERVICE, TestEnv};
-use crate::fixtures::{Registry, RegistryAuth, Skopeo, assert_ok, oci};
+use crate::env::{SERVICE, TestEnv};
+use crate::fixtures::{Skopeo, assert_ok, oci};
 
 /// Limits far below what a registry transfer needs, were they applied to it.
 fn tight_limits() -> LimitsConfig {
@@ -100,23 +99,8 @@ fn incompressible(len: usize) -> Vec<u8> {
 
 #[test]
 fn a_large_layer_pushes_through_tight_limits_to_registry_2_8() {
-    let certs = TestCerts::new();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let host = listener.local_addr().unwrap().to_string();
-    let env = TestEnv::new(&format!("https://{host}/token"));
-    let registry = Registry::start(RegistryAuth {
-        realm: format!("https://{host}/token"),
-        service: SERVICE.into(),
-        issuer: ISSUER.into(),
-        rootcertbundle: env.report.certificate.clone(),
-    });
-    let spec = ListenerSpec {
-        listener,
-        tls: Some(certs.tls.clone()),
-        upstream: Some(registry.url()),
-        trusted_proxies: Vec::new(),
-    };
-    let _server = FrontServer::start_with_limits(&env, vec![spec], FrontConfig::default(), tight_limits());
+    let stack = RegistryBehindTls::start(tight_limits());
+    let (certs, host) = (&stack.certs, stack.host.clone());
     let images = tempfile::tempdir().unwrap();
     let payload = incompressible(40 << 20);
     let image = oci::write_layout(&images.path().join("big"), "v1", &payload);

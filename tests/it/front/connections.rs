@@ -5,7 +5,6 @@
 //! being answered in well under a second.
 
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use regent::config::FrontConfig;
@@ -13,8 +12,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
 use super::server::{FrontServer, ListenerSpec};
+use super::wait_until;
 use crate::env::{SERVICE, TestEnv};
-use crate::fixtures::{ChildGuard, basic, free_port, http_get};
+use crate::fixtures::{RegentServe, basic, free_port, http_get};
 
 /// `GET /healthz` on a fresh connection from `client`: the whole answer (empty when the server
 /// closed the connection without one).
@@ -43,15 +43,6 @@ async fn connect_from(client: &str, server: SocketAddr) -> TcpStream {
     socket.connect(server).await.unwrap()
 }
 
-/// Waits up to 30 s for `done`.
-async fn wait_for<F: std::future::Future<Output = bool>>(what: &str, mut done: impl FnMut() -> F) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_listener_refuses_with_a_throttled_warning_while_the_other_serves() {
     let env = TestEnv::new("http://127.0.0.1:5001/token");
@@ -62,26 +53,15 @@ async fn a_full_listener_refuses_with_a_throttled_warning_while_the_other_serves
         "{text}\n[[listen]]\naddress = \"127.0.0.1:{other}\"\n\n[limits]\nmax_connections_per_listener = 5\n"
     );
     std::fs::write(env.config_path(), text).unwrap();
-    let log_path = env.config_path().with_file_name("serve.log");
-    let child = Command::new(env!("CARGO_BIN_EXE_regent"))
-        .args(["serve", "--config"])
-        .arg(env.config_path())
-        .env_remove("REGENT_CONFIG")
-        .env("RUST_LOG", "regent=info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
-    let _regent = ChildGuard(child);
-    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let regent = RegentServe::start(env.config_path(), &env.config_path().with_file_name("serve.log"), &[]);
     let (full, other): (SocketAddr, SocketAddr) =
         (format!("127.0.0.1:{full}").parse().unwrap(), format!("127.0.0.1:{other}").parse().unwrap());
-    wait_for("regent to listen", || async {
+    wait_until("regent to listen", || async {
         TcpStream::connect(full).await.is_ok() && TcpStream::connect(other).await.is_ok()
     })
     .await;
-    wait_for("regent to answer", || async { healthz_from("127.0.0.1", full).await.contains(" 200 ") }).await;
+    wait_until("regent to answer", || async { healthz_from("127.0.0.1", full).await.contains(" 200 ") })
+        .await;
 
     let mut held = Vec::new();
     for n in 0..5 {
@@ -89,19 +69,15 @@ async fn a_full_listener_refuses_with_a_throttled_warning_while_the_other_serves
     }
     let refusing = Instant::now();
     // Once regent has accepted (and counted) all five, the next one is refused.
-    wait_for("the listener to be full", || async { healthz_from("127.0.0.9", full).await.is_empty() }).await;
+    wait_until("the listener to be full", || async { healthz_from("127.0.0.9", full).await.is_empty() })
+        .await;
     for n in 0..20 {
         let answer = healthz_from(&format!("127.0.0.{}", 10 + n), full).await;
         assert_eq!(answer, "", "connection {n} over the listener's cap is closed without an answer");
     }
     let answer = healthz_from("127.0.0.1", other).await;
     assert!(answer.starts_with("HTTP/1.1 200 "), "the other listener serves: {answer:?}");
-    wait_for("the WARN line", || {
-        let text = log();
-        async move { text.contains("max_connections_per_listener") }
-    })
-    .await;
-    let text = log();
+    let text = regent.wait_for_lines("max_connections_per_listener", 1);
     let warnings: Vec<&str> =
         text.lines().filter(|line| line.contains("max_connections_per_listener")).collect();
     let most = refusing.elapsed().as_secs() as usize / 10 + 1;
@@ -110,7 +86,7 @@ async fn a_full_listener_refuses_with_a_throttled_warning_while_the_other_serves
     assert!(warnings[0].contains("WARN") && warnings[0].contains(&full.to_string()), "{}", warnings[0]);
 
     drop(held);
-    wait_for("the full listener to serve again", || async {
+    wait_until("the full listener to serve again", || async {
         healthz_from("127.0.0.1", full).await.starts_with("HTTP/1.1 200 ")
     })
     .await;

@@ -96,14 +96,19 @@ async fn fails_over(what: &str, backend: &LdapBackend) -> (Duration, Duration) {
     (first, later)
 }
 
-/// Waits until the background probe brings the first server back; how long that took.
-async fn until_first_is_back(backend: &LdapBackend) -> Duration {
+/// Waits until the background probe brings `first` (the first URL) back, then checks that a
+/// login binds there again; how long the wait took.
+async fn first_is_used_again(backend: &LdapBackend, first: &Slapd, user: &str) -> Duration {
     let started = Instant::now();
     while !backend.server_states()[0].1 {
         assert!(started.elapsed() < PROBE_BOUND, "the first server is not back after {PROBE_BOUND:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    started.elapsed()
+    let back = started.elapsed();
+    let binds = first.bind_count(&dn_of(user));
+    assert_eq!(identity(backend, user, super::password_of(user)).await.name, user);
+    assert_eq!(first.bind_count(&dn_of(user)), binds + 1, "{user}'s bind went to the first server");
+    back
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -114,10 +119,7 @@ async fn a_hung_slapd_first_costs_one_timeout_once_and_is_used_again_when_it_ans
     fails_over("SIGSTOPped slapd first", &backend).await;
 
     first.resume();
-    let back = until_first_is_back(&backend).await;
-    let binds = first.bind_count(&dn_of("alice"));
-    assert_eq!(identity(&backend, "alice", "secret").await.name, "alice");
-    assert_eq!(first.bind_count(&dn_of("alice")), binds + 1, "alice's bind went to the first server");
+    let back = first_is_used_again(&backend, &first, "alice").await;
     eprintln!("SIGSTOPped slapd first: in use again {back:?} after SIGCONT");
 }
 
@@ -133,10 +135,7 @@ async fn a_killed_slapd_first_is_skipped_and_used_again_after_it_restarts() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(!backend.server_states()[0].1, "a killed server stays down");
     first.restart();
-    let back = until_first_is_back(&backend).await;
-    let binds = first.bind_count(&dn_of("carol"));
-    assert_eq!(identity(&backend, "carol", "carolpw").await.name, "carol");
-    assert_eq!(first.bind_count(&dn_of("carol")), binds + 1, "carol's bind went to the restarted server");
+    let back = first_is_used_again(&backend, &first, "carol").await;
     eprintln!("killed slapd first: in use again {back:?} after the restart");
 }
 
