@@ -18,7 +18,8 @@
 //! [`logging`] checks the binary's log output; [`init_existing`] adds TLS to a data directory;
 //! [`policy_test_cli`] runs `regent policy test`; [`metrics`] scrapes `/metrics` and checks
 //! `/readyz`; [`lockout`] tests brute-force protection; [`kubernetes`] renders deploy/kubernetes/
-//! and runs regent and the registry on its files as the kubelet lays them out.
+//! and runs regent and the registry on its files as the kubelet lays them out; [`replicas`] runs
+//! three replicas behind HAProxy (processes and containers).
 
 // Test code: a failed setup step should stop the test loudly, and nothing here is a public API.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
@@ -52,6 +53,7 @@ mod policy_test_cli;
 mod registry2_keys;
 mod registry3;
 mod reload;
+mod replicas;
 mod revoke_cli;
 mod served;
 mod shutdown;
