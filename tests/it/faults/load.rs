@@ -1,6 +1,6 @@
 //! The token load of the fault runs: `concurrency` tokio workers on keep-alive connections over
-//! loopback, each cycling through the request kinds ([`Kind`]), every answer recorded with its
-//! start time, so a run can be cut into phases afterwards.
+//! loopback, each cycling through the request kinds ([`Kind`]), every answer recorded with the
+//! time it came, so a run can be cut into phases afterwards.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,8 +55,8 @@ impl Kind {
 /// One answered (or failed) request.
 #[derive(Debug, Clone, Copy)]
 pub struct Sample {
-    /// When it was sent.
-    pub at: Instant,
+    /// When its answer (or the error) came.
+    pub done: Instant,
     /// What it asked for.
     pub kind: Kind,
     /// The status, or [`CONNECTION_ERROR`] / [`TIMED_OUT`].
@@ -188,9 +188,8 @@ async fn run(addr: SocketAddr, concurrency: usize, stop: Arc<AtomicBool>) -> Vec
             while !stop.load(Ordering::Relaxed) {
                 let kind = CYCLE[i % CYCLE.len()];
                 let bearer = token.read().expect("bearer lock").clone();
-                let at = Instant::now();
                 let status = send(&client, addr, kind, i / CYCLE.len(), &bearer).await;
-                samples.push(Sample { at, kind, status });
+                samples.push(Sample { done: Instant::now(), kind, status });
                 if status == CONNECTION_ERROR {
                     // Do not spin on a refused connection.
                     tokio::time::sleep(Duration::from_millis(20)).await;

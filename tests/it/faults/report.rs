@@ -15,10 +15,10 @@ fn status_name(status: u16) -> String {
     }
 }
 
-/// Requests of each kind by status in `phase` (sent from its start to its end).
+/// Requests of each kind by status in `phase` (answered from its start to its end).
 pub fn counts(phase: &Phase, samples: &[Sample]) -> BTreeMap<Kind, BTreeMap<u16, usize>> {
     let mut counts: BTreeMap<Kind, BTreeMap<u16, usize>> = BTreeMap::new();
-    for sample in samples.iter().filter(|s| s.at >= phase.start && s.at < phase.end) {
+    for sample in samples.iter().filter(|s| s.done >= phase.start && s.done < phase.end) {
         *counts.entry(sample.kind).or_default().entry(sample.status).or_default() += 1;
     }
     counts

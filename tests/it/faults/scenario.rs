@@ -133,17 +133,19 @@ pub fn run(plan: Plan) -> Findings {
     Findings { phases, samples, lost_entries, full_disk_error, rss_kib, log_warnings }
 }
 
-/// The distinct WARN and ERROR messages of `log` (what follows the level), at most 12.
+/// The distinct WARN and ERROR messages of `log` (what follows the level; messages differing
+/// only in numbers count once), at most 12.
 fn warnings(log: &str) -> Vec<String> {
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen: Vec<(String, String)> = Vec::new();
     for line in log.lines() {
         let Some(at) = line.find(" WARN ").or_else(|| line.find(" ERROR ")) else { continue };
         let message: String = line[at + 1..].chars().take(220).collect();
-        if !seen.contains(&message) && seen.len() < 12 {
-            seen.push(message);
+        let key: String = message.chars().filter(|c| !c.is_ascii_digit()).collect();
+        if !seen.iter().any(|(k, _)| *k == key) && seen.len() < 12 {
+            seen.push((key, message));
         }
     }
-    seen
+    seen.into_iter().map(|(_, message)| message).collect()
 }
 
 /// Sends `signal` to `pid`.
