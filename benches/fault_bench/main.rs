@@ -38,7 +38,9 @@ const SOAK: Duration = Duration::from_secs(30 * 60);
 
 fn main() {
     if !std::env::args().any(|arg| arg == "--bench") {
-        println!("fault_bench: run `cargo bench --bench fault_bench`; `cargo test --test it faults` runs it reduced");
+        println!(
+            "fault_bench: run `cargo bench --bench fault_bench`; `cargo test --test it faults` runs it reduced"
+        );
         return;
     }
     let soak_length = std::env::var("FAULT_BENCH_SOAK_SECS")

@@ -30,7 +30,8 @@ pub fn run(counts: &[usize]) -> Vec<IdleRow> {
         "{most} idle connections need an open-file limit above {}: raise it (ulimit -n, prlimit)",
         most + 256
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("rt");
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("rt");
     let mut held: Vec<TcpStream> = Vec::new();
     let mut rows = Vec::new();
     for &count in counts {
@@ -45,8 +46,12 @@ pub fn run(counts: &[usize]) -> Vec<IdleRow> {
         std::thread::sleep(Duration::from_millis(500));
         let started = Instant::now();
         let url = format!("http://{}/token?service={SERVICE}&scope=repository:alice/app:pull", stack.addr);
-        let auth = format!("Basic {}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "alice:alice-pw"));
-        let answer = try_http_request("GET", &url, &[("Authorization", &auth)], b"").expect("a token request");
+        let auth = format!(
+            "Basic {}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "alice:alice-pw")
+        );
+        let answer =
+            try_http_request("GET", &url, &[("Authorization", &auth)], b"").expect("a token request");
         assert_eq!(answer.status, 200, "a token request with {count} idle connections: {}", answer.body);
         rows.push(IdleRow { connections: count, rss_kib: stack.rss_kib(), token_latency: started.elapsed() });
     }
@@ -75,11 +80,17 @@ async fn open(addr: std::net::SocketAddr) -> TcpStream {
 /// Prints the rows.
 pub fn print(rows: &[IdleRow]) {
     let base = rows.first().map_or(0, |row| row.rss_kib);
-    println!("\n| idle keep-alive connections | regent RSS | over 0 connections | per connection | /token meanwhile |");
+    println!(
+        "\n| idle keep-alive connections | regent RSS | over 0 connections | per connection | /token meanwhile |"
+    );
     println!("| ---: | ---: | ---: | ---: | ---: |");
     for row in rows {
         let over = row.rss_kib.saturating_sub(base);
-        let per = if row.connections == 0 { "-".to_owned() } else { format!("{:.1} KiB", over as f64 / row.connections as f64) };
+        let per = if row.connections == 0 {
+            "-".to_owned()
+        } else {
+            format!("{:.1} KiB", over as f64 / row.connections as f64)
+        };
         println!(
             "| {} | {} KiB | {over} KiB | {per} | {:.1} ms |",
             row.connections,

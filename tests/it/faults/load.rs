@@ -73,7 +73,7 @@ pub async fn send(
 ) -> u16 {
     let (path, auth) = match kind {
         Kind::Htpasswd => (token_path("alice"), basic("alice", "alice-pw")),
-        Kind::Ldap if variant % 2 == 0 => (token_path("carol"), basic("carol", "carolpw")),
+        Kind::Ldap if variant.is_multiple_of(2) => (token_path("carol"), basic("carol", "carolpw")),
         Kind::Ldap => (token_path("dave"), basic("dave", "davepw")),
         Kind::Proxied => ("/v2/".to_owned(), format!("Bearer {bearer}")),
     };
@@ -170,11 +170,11 @@ async fn run(addr: SocketAddr, concurrency: usize, stop: Arc<AtomicBool>) -> Vec
             let mut renewed = Instant::now();
             while !stop.load(Ordering::Relaxed) {
                 tokio::time::sleep(Duration::from_millis(200)).await;
-                if renewed.elapsed() >= BEARER_RENEWAL {
-                    if let Some(fresh) = bearer(&client, addr).await {
-                        *token.write().expect("bearer lock") = fresh;
-                        renewed = Instant::now();
-                    }
+                if renewed.elapsed() >= BEARER_RENEWAL
+                    && let Some(fresh) = bearer(&client, addr).await
+                {
+                    *token.write().expect("bearer lock") = fresh;
+                    renewed = Instant::now();
                 }
             }
         })

@@ -26,12 +26,19 @@ pub fn counts(phase: &Phase, samples: &[Sample]) -> BTreeMap<Kind, BTreeMap<u16,
 
 /// Requests of any kind in `phase` answered otherwise than 200.
 pub fn failures(phase: &Phase, samples: &[Sample]) -> usize {
-    counts(phase, samples).values().flat_map(|by| by.iter()).filter(|(status, _)| **status != 200).map(|(_, n)| n).sum()
+    counts(phase, samples)
+        .values()
+        .flat_map(|by| by.iter())
+        .filter(|(status, _)| **status != 200)
+        .map(|(_, n)| n)
+        .sum()
 }
 
 /// Prints the Markdown tables of `findings`.
 pub fn print(findings: &Findings) {
-    println!("\n| phase | requests | by status (token htpasswd / token LDAP / proxied /v2/) | recovery after repair |");
+    println!(
+        "\n| phase | requests | by status (token htpasswd / token LDAP / proxied /v2/) | recovery after repair |"
+    );
     println!("| --- | ---: | --- | ---: |");
     for phase in &findings.phases {
         let counts = counts(phase, &findings.samples);
@@ -40,7 +47,8 @@ pub fn print(findings: &Findings) {
             .iter()
             .map(|kind| {
                 let by = counts.get(kind).cloned().unwrap_or_default();
-                let parts: Vec<String> = by.iter().map(|(status, n)| format!("{} {n}", status_name(*status))).collect();
+                let parts: Vec<String> =
+                    by.iter().map(|(status, n)| format!("{} {n}", status_name(*status))).collect();
                 if parts.is_empty() { "-".to_owned() } else { parts.join(", ") }
             })
             .collect();

@@ -76,39 +76,70 @@ pub fn run(plan: Plan) -> Findings {
     let begin = Instant::now();
     std::thread::sleep(plan.baseline);
     let now = Instant::now();
-    phases.push(Phase { name: "baseline", start: begin, end: now, probe: Kind::Htpasswd, recovery: Duration::ZERO });
+    phases.push(Phase {
+        name: "baseline",
+        start: begin,
+        end: now,
+        probe: Kind::Htpasswd,
+        recovery: Duration::ZERO,
+    });
 
-    let mut fault = |name, probe, stack: &mut Stack, break_it: &dyn Fn(&mut Stack), repair: &dyn Fn(&mut Stack)| {
-        let start = Instant::now();
-        break_it(stack);
-        std::thread::sleep(plan.outage);
-        repair(stack);
-        let repaired = Instant::now();
-        let recovery = await_probe(stack.addr, probe, repaired, name);
-        std::thread::sleep(plan.tail);
-        stack.assert_regent_healthy();
-        phases.push(Phase { name, start, end: Instant::now(), probe, recovery });
-    };
+    let mut fault =
+        |name, probe, stack: &mut Stack, break_it: &dyn Fn(&mut Stack), repair: &dyn Fn(&mut Stack)| {
+            let start = Instant::now();
+            break_it(stack);
+            std::thread::sleep(plan.outage);
+            repair(stack);
+            let repaired = Instant::now();
+            let recovery = await_probe(stack.addr, probe, repaired, name);
+            std::thread::sleep(plan.tail);
+            stack.assert_regent_healthy();
+            phases.push(Phase { name, start, end: Instant::now(), probe, recovery });
+        };
     fault("slapd killed, restarted", Kind::Ldap, &mut stack, &|s| s.slapd.stop(), &|s| s.slapd.restart());
-    fault("registry killed, restarted", Kind::Proxied, &mut stack, &|s| signal(s.registry.pid(), Signal::SIGKILL), &|s| {
-        s.registry.restart()
-    });
-    fault("registry SIGSTOPped, continued", Kind::Proxied, &mut stack, &|s| signal(s.registry.pid(), Signal::SIGSTOP), &|s| {
-        signal(s.registry.pid(), Signal::SIGCONT)
-    });
+    fault(
+        "registry killed, restarted",
+        Kind::Proxied,
+        &mut stack,
+        &|s| signal(s.registry.pid(), Signal::SIGKILL),
+        &|s| s.registry.restart(),
+    );
+    fault(
+        "registry SIGSTOPped, continued",
+        Kind::Proxied,
+        &mut stack,
+        &|s| signal(s.registry.pid(), Signal::SIGSTOP),
+        &|s| signal(s.registry.pid(), Signal::SIGCONT),
+    );
     let policy = stack.env.report.policies.join("10-namespaces.toml");
     let good_policy = std::fs::read_to_string(&policy).expect("read the policy");
-    fault("policy file broken, repaired", Kind::Htpasswd, &mut stack, &|_| {
-        std::fs::write(&policy, "[[allow]\nwho = [\"authenticated\"\n").expect("break the policy")
-    }, &|_| std::fs::write(&policy, &good_policy).expect("repair the policy"));
+    fault(
+        "policy file broken, repaired",
+        Kind::Htpasswd,
+        &mut stack,
+        &|_| std::fs::write(&policy, "[[allow]\nwho = [\"authenticated\"\n").expect("break the policy"),
+        &|_| std::fs::write(&policy, &good_policy).expect("repair the policy"),
+    );
     let good_htpasswd = std::fs::read_to_string(&stack.htpasswd).expect("read htpasswd");
-    fault("htpasswd file broken, repaired", Kind::Htpasswd, &mut stack, &|s| {
-        std::fs::write(&s.htpasswd, "alice:not-a-hash\n:::\n\u{0}\u{1}binary\n").expect("break htpasswd")
-    }, &|s| std::fs::write(&s.htpasswd, &good_htpasswd).expect("repair htpasswd"));
+    fault(
+        "htpasswd file broken, repaired",
+        Kind::Htpasswd,
+        &mut stack,
+        &|s| {
+            std::fs::write(&s.htpasswd, "alice:not-a-hash\n:::\n\u{0}\u{1}binary\n").expect("break htpasswd")
+        },
+        &|s| std::fs::write(&s.htpasswd, &good_htpasswd).expect("repair htpasswd"),
+    );
 
     let added: Vec<String> = (0..PARALLEL_PASSWD).map(|i| format!("load{i}")).collect();
     let config = stack.config.clone();
-    fault("30 regent passwd at once", Kind::Htpasswd, &mut stack, &|_| parallel_passwd(&config, &added), &|_| ());
+    fault(
+        "30 regent passwd at once",
+        Kind::Htpasswd,
+        &mut stack,
+        &|_| parallel_passwd(&config, &added),
+        &|_| (),
+    );
     let start = Instant::now();
     let filler = fill(stack.tmpfs.path());
     let out = passwd(&stack.config, "diskfull");
@@ -118,16 +149,28 @@ pub fn run(plan: Plan) -> Findings {
     std::fs::remove_file(&filler).expect("free the disk");
     let repaired = Instant::now();
     let out = passwd(&stack.config, "diskfull");
-    assert!(out.status.success(), "regent passwd after freeing the disk: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "regent passwd after freeing the disk: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let recovery = await_login(stack.addr, "diskfull", repaired);
     std::thread::sleep(plan.tail);
-    phases.push(Phase { name: "htpasswd disk full, freed", start, end: Instant::now(), probe: Kind::Htpasswd, recovery });
+    phases.push(Phase {
+        name: "htpasswd disk full, freed",
+        start,
+        end: Instant::now(),
+        probe: Kind::Htpasswd,
+        recovery,
+    });
 
     let samples = load.stop();
     stack.assert_regent_healthy();
     let text = std::fs::read_to_string(&stack.htpasswd).expect("read htpasswd");
-    let expected = USERS.iter().map(|(user, _)| (*user).to_owned()).chain(added).chain(["diskfull".to_owned()]);
-    let lost_entries = expected.filter(|user| !text.lines().any(|line| line.starts_with(&format!("{user}:")))).collect();
+    let expected =
+        USERS.iter().map(|(user, _)| (*user).to_owned()).chain(added).chain(["diskfull".to_owned()]);
+    let lost_entries =
+        expected.filter(|user| !text.lines().any(|line| line.starts_with(&format!("{user}:")))).collect();
     let rss_kib = stack.rss_kib();
     let log_warnings = warnings(&stack.regent.log());
     Findings { phases, samples, lost_entries, full_disk_error, rss_kib, log_warnings }

@@ -33,7 +33,9 @@ impl Soak {
     /// Prints the soak's row and RSS at a few points.
     pub fn print(&self, label: &str) {
         let max = self.rss_kib.iter().max().copied().unwrap_or_default();
-        println!("\n| soak | duration | requests ok / failed | tokens/s | RSS after warm-up | RSS max | RSS end |");
+        println!(
+            "\n| soak | duration | requests ok / failed | tokens/s | RSS after warm-up | RSS max | RSS end |"
+        );
         println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
         println!(
             "| {label} | {:.0} s | {} / {} | {:.0} | {} KiB | {max} KiB | {} KiB |",

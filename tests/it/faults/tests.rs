@@ -22,7 +22,9 @@ fn faults_under_load_lose_no_user_and_regent_keeps_serving() {
     assert!(findings.lost_entries.is_empty(), "htpasswd entries lost: {:?}", findings.lost_entries);
     assert!(!findings.full_disk_error.is_empty(), "regent passwd on a full disk said nothing");
     let baseline = &findings.phases[0];
-    assert!(report::counts(baseline, &findings.samples).values().flat_map(|by| by.values()).sum::<usize>() > 0);
+    assert!(
+        report::counts(baseline, &findings.samples).values().flat_map(|by| by.values()).sum::<usize>() > 0
+    );
     assert_eq!(report::failures(baseline, &findings.samples), 0, "failures before any fault");
     // Every phase saw load, and the faults of the proxied upstream show as failed proxied requests.
     for phase in &findings.phases {
