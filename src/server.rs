@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
+use crate::audit::AuditLog;
 use crate::authn::htpasswd::{BcryptLimits, HtpasswdBackend};
 use crate::authn::http::HttpBackend;
 use crate::authn::ldap::LdapBackend;
@@ -71,6 +72,9 @@ pub enum ServerError {
     /// A TLS certificate or key could not be loaded.
     #[error(transparent)]
     Front(#[from] crate::front::FrontError),
+    /// The `[log] audit_file` could not be opened.
+    #[error(transparent)]
+    AuditFile(#[from] crate::audit::AuditFileError),
 }
 
 /// Loads keys, backends and policies named by `config`, and starts their file watchers.
@@ -103,6 +107,7 @@ pub fn build_state(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState, S
         revocations,
         metrics_on_listeners: config.metrics.address.is_none(),
         lockout: Arc::new(Lockout::new(config.lockout, Arc::clone(&metrics))),
+        audit: AuditLog::open(config.log.audit_file.as_deref())?,
         metrics,
     })
 }

@@ -59,7 +59,9 @@ fn outcome_line(outcome: &Result<ChainOutcome, AuthnError>) -> String {
             identity.groups,
             if *owns_name { "" } else { " (an earlier backend was unavailable: not the owner of the name)" }
         ),
-        Ok(ChainOutcome::Denied) => "outcome: wrong password (/token answers 401)".to_owned(),
+        Ok(ChainOutcome::Denied { backend }) => {
+            format!("outcome: wrong password (/token answers 401), refused by {backend:?}")
+        }
         Ok(ChainOutcome::UnknownUser) => {
             "outcome: no backend knows this user (/token answers 401)".to_owned()
         }
@@ -106,6 +108,8 @@ mod tests {
         assert!(outcome_line(&Ok(ChainOutcome::Authenticated(not_owner))).contains("not the owner"));
         let down = Err(AuthnError::Unavailable { backend: "dir".into(), reason: "refused".into() });
         assert!(outcome_line(&down).ends_with("(/token answers 503)"));
-        assert!(outcome_line(&Ok(ChainOutcome::Denied)).contains("wrong password"));
+        assert!(
+            outcome_line(&Ok(ChainOutcome::Denied { backend: "local".into() })).contains("wrong password")
+        );
     }
 }

@@ -67,6 +67,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Brute-force protection: the failure counters (`[lockout]`).
     pub lockout: Arc<lockout::Lockout>,
+    /// Where each token decision is written (the server log, and `[log] audit_file`).
+    pub audit: crate::audit::AuditLog,
     /// Whether `/metrics` is served on plain-HTTP loopback listeners (true when no separate
     /// `[metrics] address` is configured).
     pub metrics_on_listeners: bool,

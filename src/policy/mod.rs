@@ -35,6 +35,14 @@ pub enum Principal {
     },
 }
 
+impl From<crate::authn::Verified> for Principal {
+    /// The principal of a user the backends verified (a login, a refresh, or a lookup).
+    fn from(verified: crate::authn::Verified) -> Self {
+        let crate::authn::Verified { identity, owns_name } = verified;
+        Principal::User { name: identity.name, groups: identity.groups, backend: identity.backend, owns_name }
+    }
+}
+
 /// The text of one policy file and the name it is reported under.
 #[derive(Debug, Clone)]
 pub struct PolicySource {
@@ -201,6 +209,16 @@ impl Evaluation {
     /// The denied decisions.
     pub fn denied(&self) -> impl Iterator<Item = &Decision> {
         self.decisions.iter().filter(|decision| !decision.granted)
+    }
+
+    /// The token's access as scopes, space-separated (`repository:team/app:pull,push`).
+    pub fn granted_scopes(&self) -> String {
+        let scopes: Vec<String> = self
+            .access
+            .iter()
+            .map(|access| format!("{}:{}:{}", access.resource_type, access.name, access.actions.join(",")))
+            .collect();
+        scopes.join(" ")
     }
 }
 

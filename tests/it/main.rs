@@ -20,6 +20,7 @@
 // Test code: a failed setup step should stop the test loudly, and nothing here is a public API.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+mod audit_log;
 mod authn_cli;
 mod authn_http;
 mod cli;
