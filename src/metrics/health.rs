@@ -78,4 +78,10 @@ impl Readiness {
         let ready = keys && policies && backends.iter().all(|b| b.state != BackendState::Unavailable);
         Self { ready, keys, policies, backends }
     }
+
+    /// The same answer with the backends' states left out of `ready` (they are still listed):
+    /// `/readyz?exclude=backends`, for load balancers whose replicas all share the backends.
+    pub fn excluding_backends(self) -> Self {
+        Self { ready: self.keys && self.policies, ..self }
+    }
 }

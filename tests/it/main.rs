@@ -15,7 +15,8 @@
 //! [`token_limits`] bounds the work of one token request; [`reload`] reloads policy files safely;
 //! [`logging`] checks the binary's log output; [`init_existing`] adds TLS to a data directory;
 //! [`policy_test_cli`] runs `regent policy test`; [`metrics`] scrapes `/metrics` and checks
-//! `/readyz`; [`lockout`] tests brute-force protection.
+//! `/readyz`; [`lockout`] tests brute-force protection; [`kubernetes`] renders deploy/kubernetes/
+//! and runs regent and the registry on its files as the kubelet lays them out.
 
 // Test code: a failed setup step should stop the test loudly, and nothing here is a public API.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
@@ -37,6 +38,7 @@ mod htpasswd_outage;
 mod init_existing;
 mod jwks_route;
 mod keys_cli;
+mod kubernetes;
 mod ldap;
 mod ldap_e2e;
 mod ldap_refresh;
