@@ -13,7 +13,9 @@
 //! [`registry2_keys`] checks the key settings against registry 2.8; [`registry3`] runs
 //! distribution v3.1.1 against regent (bundle and JWKS, every key type, a rotation); [`keys_cli`] runs `regent keys` and a rotation under a running server;
 //! [`token_limits`] bounds the work of one token request; [`reload`] reloads policy files safely;
-//! [`logging`] checks the binary's log output; [`init_existing`] adds TLS to a data directory;
+//! [`logging`] checks the binary's log output ([`audit_log`]: the access log, the audit lines
+//! and file, failure reasons, `policy explain --user`, no secret in a full run's logs);
+//! [`init_existing`] adds TLS to a data directory;
 //! [`policy_test_cli`] runs `regent policy test`; [`metrics`] scrapes `/metrics` and checks
 //! `/readyz`; [`lockout`] tests brute-force protection; [`kubernetes`] renders deploy/kubernetes/
 //! and runs regent and the registry on its files as the kubelet lays them out.
