@@ -26,7 +26,7 @@ pub fn use_colour(stderr_is_terminal: bool, no_color: Option<&OsStr>) -> bool {
 }
 
 /// Installs the global subscriber: stderr, `RUST_LOG` or [`DEFAULT_LOG_FILTER`], text with
-/// colour per [`use_colour`] until [`set_log_format`] says JSON.
+/// colour per [`use_colour`] until `regent serve` reads `[log] format = "json"`.
 pub fn init_logging() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER));
     let colour = use_colour(std::io::stderr().is_terminal(), std::env::var_os("NO_COLOR").as_deref());
