@@ -37,6 +37,7 @@ pub fn init_logging() {
     let json = tracing_subscriber::fmt::layer()
         .json()
         .flatten_event(true)
+        .with_ansi(false)
         .with_writer(std::io::stderr)
         .with_filter(filter_fn(|_| JSON.load(Ordering::Relaxed)));
     tracing_subscriber::registry().with(filter).with(text).with(json).init();
