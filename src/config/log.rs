@@ -27,6 +27,16 @@ pub enum LogFormat {
     Json,
 }
 
+impl LogFormat {
+    /// The value as written in `regent.toml`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
+    }
+}
+
 /// The validated `[log]` table.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogConfig {

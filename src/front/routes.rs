@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::Uri;
@@ -76,17 +77,23 @@ pub struct ListenerFront {
     pub trusted_proxies: Arc<[IpNet]>,
 }
 
+/// A listener's [`ListenerFront`], replaced whole when `regent.toml` changes (routes,
+/// upstream, trusted proxies, proxy timeouts); each request is routed by the version current
+/// when it arrived, so transfers under way keep theirs.
+pub type LiveFront = Arc<ArcSwap<ListenerFront>>;
+
 /// The router a listener serves: token paths in-process on registry routes and where no
 /// upstream is configured; everything else proxied. Requests that [`refusal`] names are
 /// answered 400 and go nowhere. Every request gets an access-log line ([`access_log`]).
-pub fn listener_router(front: ListenerFront) -> Router {
+pub fn listener_router(front: LiveFront) -> Router {
     Router::new()
         .fallback(dispatch)
-        .with_state(Arc::new(front))
+        .with_state(front)
         .layer(axum::middleware::from_fn(access_log::log_requests))
 }
 
-async fn dispatch(State(front): State<Arc<ListenerFront>>, request: Request) -> Response {
+async fn dispatch(State(front): State<LiveFront>, request: Request) -> Response {
+    let front = front.load_full();
     if let Some(error) = refusal(&request) {
         return error.into_response();
     }

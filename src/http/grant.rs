@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use super::AppState;
+use super::TokenService;
 use super::basic::BasicCredentials;
 use super::error::ApiError;
 use super::observe;
@@ -111,7 +111,7 @@ impl Stop {
 
 /// Authenticates (or re-checks), evaluates the policies, signs, and audits the decision.
 pub(super) async fn grant(
-    state: &AppState,
+    tokens: &TokenService,
     client: ClientAddr,
     credentials: Credentials,
     scopes: &[Scope],
@@ -122,7 +122,7 @@ pub(super) async fn grant(
         Credentials::RefreshToken { .. } => (GrantType::Refresh, "refresh"),
     };
     observe::note_grant(grant_type, "");
-    let result = decide(state, client, credentials, scopes, grant_type).await;
+    let result = decide(tokens, client, credentials, scopes, grant_type).await;
     let outcome = match &result {
         Ok(granted) => Outcome::Issued {
             principal: &granted.principal,
@@ -138,16 +138,16 @@ pub(super) async fn grant(
         },
         Err(Stop::Error(_)) => return result.map_err(Stop::into_error),
     };
-    let time = state.clock.now();
+    let time = tokens.clock.now();
     let entry =
         Entry { time, client: client.peer, forwarded: client.forwarded, grant, requested: scopes, outcome };
-    state.audit.record(&entry);
+    tokens.audit.record(&entry);
     result.map_err(Stop::into_error)
 }
 
 /// The decision: a signed token, or why not.
 async fn decide(
-    state: &AppState,
+    tokens: &TokenService,
     client: ClientAddr,
     credentials: Credentials,
     scopes: &[Scope],
@@ -156,25 +156,25 @@ async fn decide(
     let (principal, refresh_token) = match credentials {
         Credentials::Anonymous => (Principal::Anonymous, None),
         Credentials::Password { creds, offline } => {
-            let verified = authenticate(state, client.ip(), &creds).await?;
-            let refresh_token = if offline { refresh_token_for(state, &verified)? } else { None };
+            let verified = authenticate(tokens, client.ip(), &creds).await?;
+            let refresh_token = if offline { refresh_token_for(tokens, &verified)? } else { None };
             (Principal::from(verified), refresh_token)
         }
         Credentials::RefreshToken { token, account } => {
-            let verified = refresh(state, &token, account.as_deref()).await?;
+            let verified = refresh(tokens, &token, account.as_deref()).await?;
             (Principal::from(verified), None)
         }
     };
-    let evaluation = state.policies.get().evaluate(&principal, scopes);
+    let evaluation = tokens.policies.get().evaluate(&principal, scopes);
     let (subject, backend) = match &principal {
         Principal::Anonymous => ("", ""),
         Principal::User { name, backend, .. } => (name.as_str(), backend.as_str()),
     };
     observe::note_grant(grant_type, backend);
     observe::note_refusals(evaluation.decisions.iter().any(|d| !d.granted));
-    let issued = state
+    let issued = tokens
         .issuer
-        .issue(subject, &evaluation.access, state.clock.now())
+        .issue(subject, &evaluation.access, tokens.clock.now())
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(Granted { issued, principal, evaluation, refresh_token })
 }
@@ -183,7 +183,7 @@ async fn decide(
 /// or 401 / 429 / 503, each saying why (unknown user, wrong password and at which backend,
 /// locked out, which backend is unavailable).
 async fn authenticate(
-    state: &AppState,
+    tokens: &TokenService,
     client: Option<IpAddr>,
     creds: &BasicCredentials,
 ) -> Result<Verified, Stop> {
@@ -191,8 +191,8 @@ async fn authenticate(
         Stop::Refused(Refused { refusal, user: Some(creds.user.clone()), backend, reason, error })
     };
     let failed = || ApiError::Unauthorized("authentication failed: wrong user name or password".into());
-    let login = state.authn.authenticate(&creds.user, &creds.password);
-    let outcome = match state.lockout.guard(client, &creds.user, &creds.password, login).await {
+    let login = tokens.authn.authenticate(&creds.user, &creds.password);
+    let outcome = match tokens.lockout.guard(client, &creds.user, &creds.password, login).await {
         Ok(outcome) => outcome,
         Err(error) => return Err(refused(Refusal::LockedOut, None, None, error)),
     };
@@ -222,11 +222,11 @@ fn unavailable(user: Option<String>, err: AuthnError) -> Stop {
 
 /// A refresh token for `verified`, when refresh tokens are on and its backend can re-check
 /// users (an `http` backend cannot: its users get none and keep using their password).
-fn refresh_token_for(state: &AppState, verified: &Verified) -> Result<Option<Secret>, ApiError> {
-    let Some(refresh) = &state.refresh else {
+fn refresh_token_for(tokens: &TokenService, verified: &Verified) -> Result<Option<Secret>, ApiError> {
+    let Some(refresh) = &tokens.refresh else {
         return Ok(None);
     };
-    if !state.authn.supports_lookup(&verified.identity.backend) {
+    if !tokens.authn.supports_lookup(&verified.identity.backend) {
         return Ok(None);
     }
     let subject = RefreshSubject {
@@ -235,14 +235,14 @@ fn refresh_token_for(state: &AppState, verified: &Verified) -> Result<Option<Sec
         owns_name: verified.owns_name,
     };
     let token = refresh
-        .issue(&state.issuer.keys(), &subject, state.clock.now())
+        .issue(&tokens.issuer.keys(), &subject, tokens.clock.now())
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(Some(token))
 }
 
 /// Verifies a refresh token and re-checks its user: the user as they are now, or
 /// `invalid_grant` (audited with the reason, never the token) / 503 for a backend outage.
-async fn refresh(state: &AppState, token: &Secret, account: Option<&str>) -> Result<Verified, Stop> {
+async fn refresh(tokens: &TokenService, token: &Secret, account: Option<&str>) -> Result<Verified, Stop> {
     let refused = |user: Option<&str>, reason: String| {
         Stop::Refused(Refused {
             refusal: Refusal::RefreshRefused,
@@ -254,14 +254,14 @@ async fn refresh(state: &AppState, token: &Secret, account: Option<&str>) -> Res
             ),
         })
     };
-    let Some(refresh) = &state.refresh else {
+    let Some(refresh) = &tokens.refresh else {
         return Err(refused(None, "refresh tokens are turned off (refresh_ttl = \"0s\")".into()));
     };
     let verified = match refresh.verify(
-        &state.issuer.keys(),
-        &state.revocations.get(),
+        &tokens.issuer.keys(),
+        &tokens.revocations.get(),
         token.expose(),
-        state.clock.now(),
+        tokens.clock.now(),
     ) {
         Ok(verified) => verified,
         Err(error) => return Err(refused(None, error.to_string())),
@@ -273,7 +273,7 @@ async fn refresh(state: &AppState, token: &Secret, account: Option<&str>) -> Res
         return Err(ApiError::BadRequest("account does not match the refresh token's user".into()).into());
     }
     let user = Some(subject.name.as_str());
-    match state.authn.lookup(&subject.backend, &subject.name, subject.owns_name).await {
+    match tokens.authn.lookup(&subject.backend, &subject.name, subject.owns_name).await {
         Ok(ChainLookup::Found(verified)) => Ok(verified),
         Ok(ChainLookup::Gone) => Err(refused(user, format!("no longer in backend {:?}", subject.backend))),
         Ok(ChainLookup::NotSupported) => {

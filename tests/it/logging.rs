@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::fixtures::{Served, free_port, run_with_timeout};
+use crate::fixtures::{RegentServe, free_port, run_with_timeout};
 
 /// Generous: a reload is live within about a second; the machine is shared.
 const WAIT: Duration = Duration::from_secs(30);
@@ -28,8 +28,8 @@ fn logs_to_a_file_have_no_ansi_codes() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let config = init_dir(tmp.path());
     let log = tmp.path().join("stderr.log");
-    let server = Served::start(&config, &log, &[]);
-    let text = server.log();
+    let server = RegentServe::start(&config, &log, &[]);
+    let text = server.wait_for_lines("regent serving", 1);
     assert!(!text.contains('\u{1b}'), "ANSI escape codes in a log file:\n{text:?}");
     assert!(text.lines().any(|line| line.contains(" INFO ") && line.contains("regent serving")), "{text}");
 }
@@ -49,7 +49,7 @@ fn an_empty_policy_directory_is_a_warning_at_start_and_after_a_reload() {
         }
     }
     let log = tmp.path().join("stderr.log");
-    let server = Served::spawn(&config, &log, &[]);
+    let server = RegentServe::start(&config, &log, &[]);
     let text = server.wait_for_lines(EMPTY_WARNING, 1);
     let warning = text.lines().find(|line| line.contains(EMPTY_WARNING)).expect("warning line");
     assert!(warning.contains(" WARN "), "{warning}");

@@ -13,6 +13,8 @@
 //! [`registry2_keys`] checks the key settings against registry 2.8; [`registry3`] runs
 //! distribution v3.1.1 against regent (bundle and JWKS, every key type, a rotation); [`keys_cli`] runs `regent keys` and a rotation under a running server;
 //! [`token_limits`] bounds the work of one token request; [`reload`] reloads policy files safely;
+//! [`config_reload`] changes `regent.toml` under the running binary ([`token_swap`]: a request
+//! under way keeps its backend chain); [`shutdown`] stops it with transfers under way;
 //! [`logging`] checks the binary's log output ([`audit_log`]: the access log, the audit lines
 //! and file, failure reasons, `policy explain --user`, no secret in a full run's logs);
 //! [`init_existing`] adds TLS to a data directory;
@@ -28,6 +30,7 @@ mod authn_cli;
 mod authn_http;
 mod cli;
 mod compose;
+mod config_reload;
 mod docker_refresh;
 mod doctor;
 mod e2e_refresh;
@@ -53,9 +56,12 @@ mod registry2_keys;
 mod registry3;
 mod reload;
 mod revoke_cli;
+mod served;
+mod shutdown;
 mod token_api;
 mod token_limits;
 mod token_names;
 mod token_ownership;
 mod token_refresh;
+mod token_swap;
 mod token_tcp;

@@ -3,9 +3,10 @@
 
 use serde_json::Value;
 
-use super::{lines_of, realm_on_free_port, serve, token};
+use super::{base, lines_of, token};
 use crate::env::{ISSUER, SERVICE, TestEnv};
 use crate::fixtures::{Registry, RegistryAuth, http_get, http_request};
+use crate::served::{ConfigText, Served};
 
 /// `sha256:HEX` of `bytes`.
 fn digest(bytes: &[u8]) -> String {
@@ -23,7 +24,8 @@ fn line<'a>(lines: &'a [Value], method: &str, path: &str) -> &'a Value {
 
 #[test]
 fn each_proxied_request_gets_one_access_line_with_user_status_bytes_and_addresses() {
-    let (port, realm) = realm_on_free_port();
+    let mut config = ConfigText::new();
+    let realm = format!("http://{}/token", config.listen);
     let env = TestEnv::new(&realm);
     let registry = Registry::start(RegistryAuth {
         realm,
@@ -31,9 +33,10 @@ fn each_proxied_request_gets_one_access_line_with_user_status_bytes_and_addresse
         issuer: ISSUER.into(),
         rootcertbundle: env.report.certificate.clone(),
     });
-    let listen = format!("upstream = \"{}\"\ntrusted_proxies = [\"127.0.0.1/32\"]\n", registry.url());
-    let server = serve(&env, port, &listen, "[log]\nformat = \"json\"\n", "regent=info");
-    let base = format!("http://127.0.0.1:{port}");
+    config.listener = format!("upstream = \"{}\"\ntrusted_proxies = [\"127.0.0.1/32\"]\n", registry.url());
+    config.tables = "[log]\nformat = \"json\"\n".into();
+    let served = Served::start_in(env, config);
+    let base = base(&served);
 
     let answer = token(&base, Some(("alice", "alice-pw")), &["repository:alice/app:pull,push"], "");
     assert_eq!(answer.status, 200, "{}", answer.body);
@@ -61,7 +64,7 @@ fn each_proxied_request_gets_one_access_line_with_user_status_bytes_and_addresse
     let refused = http_get(&format!("{base}/token?scope=repository:alice/app:pull"), &[]);
     assert_eq!(refused.status, 400, "no service: {}", refused.body);
 
-    let text = server.wait_until("five access lines", |text| lines_of(text, "regent::access").len() >= 5);
+    let text = served.server.wait_for_lines("\"target\":\"regent::access\"", 5);
     let lines = lines_of(&text, "regent::access");
     assert_eq!(lines.len(), 5, "one line per request:\n{text}");
     let upstream = registry.url();

@@ -7,9 +7,10 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{audit_lines, lines_of, realm_on_free_port, rule_line, serve, token};
+use super::{audit_lines, base, lines_of, rule_line, token};
 use crate::env::TestEnv;
 use crate::fixtures::claims;
+use crate::served::{ConfigText, Served};
 
 /// A deny rule on line 3 of its file.
 const DENY_SECRET_PUSH: &str = "# alice reads her secret repository but may not push to it.\n\n[[deny]]\n\
@@ -17,15 +18,16 @@ const DENY_SECRET_PUSH: &str = "# alice reads her secret repository but may not 
 
 #[test]
 fn each_decision_is_audited_with_rules_groups_and_the_tokens_jti() {
-    let (port, realm) = realm_on_free_port();
-    let env = TestEnv::new(&realm);
+    let mut config = ConfigText::new();
+    let env = TestEnv::new(&format!("http://{}/token", config.listen));
     let policies = env.config.policy.directory.clone();
     std::fs::write(policies.join("90-audit.toml"), DENY_SECRET_PUSH).expect("write a policy");
-    let log = "[log]\nformat = \"json\"\naudit_file = \"audit/regent-audit.log\"\n";
     let audit_dir = env.config_path().with_file_name("audit");
     std::fs::create_dir(&audit_dir).expect("mkdir audit");
-    let server = serve(&env, port, "trusted_proxies = [\"127.0.0.1/32\"]\n", log, "regent=info");
-    let base = format!("http://127.0.0.1:{port}");
+    config.listener = "trusted_proxies = [\"127.0.0.1/32\"]\n".into();
+    config.tables = "[log]\nformat = \"json\"\naudit_file = \"audit/regent-audit.log\"\n".into();
+    let served = Served::start_in(env, config);
+    let base = base(&served);
     let before = SystemClock.now();
 
     let scopes =
@@ -94,7 +96,7 @@ fn each_decision_is_audited_with_rules_groups_and_the_tokens_jti() {
     assert!(third.get("user").is_none() && third.get("backend").is_none(), "{third}");
 
     // The server log has the same decisions, as JSON lines with the same field names.
-    let text = server.wait_for_lines("\"jti\"", 3);
+    let text = served.server.wait_for_lines("\"jti\"", 3);
     let logged = lines_of(&text, "regent::audit");
     assert_eq!(logged.len(), 3, "{text}");
     let line = &logged[0];

@@ -7,17 +7,22 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use super::{audit_lines, realm_on_free_port, serve, token};
-use crate::env::{LDAP_BACKEND, LdapGroupSource, LdapOrder, SERVICE, TestEnv};
+use super::{audit_lines, base, token};
+use crate::env::{LDAP_BACKEND, LdapGroupSource, LdapOrder, SERVICE, TestEnv, ldap_authn_toml};
 use crate::fixtures::{Slapd, http_request, ldif};
+use crate::served::{ConfigText, Served};
 
 #[test]
 fn failed_logins_say_why_and_nothing_secret_is_logged() {
     let mut slapd = Slapd::start();
-    let (port, realm) = realm_on_free_port();
+    let mut config = ConfigText::new();
+    let realm = format!("http://{}/token", config.listen);
     let env = TestEnv::with_ldap(&realm, &slapd, LdapOrder::Last, LdapGroupSource::MemberOf);
-    let server = serve(&env, port, "", "[log]\naudit_file = \"audit.log\"\n", "regent=trace");
-    let base = format!("http://127.0.0.1:{port}");
+    // After the htpasswd backend `local`, as in the LDAP tests' `LdapOrder::Last`.
+    let ldap = ldap_authn_toml(&slapd, LdapGroupSource::MemberOf);
+    config.tables = format!("{ldap}\n[log]\naudit_file = \"audit.log\"\n");
+    let served = Served::start_with(env, config, &[("RUST_LOG", "regent=trace"), ("NO_COLOR", "1")]);
+    let base = base(&served);
     let scope = ["repository:team/app:pull"];
     let tries =
         [("alice", "not-alices-pw", 401), ("nobody", "whatever-pw", 401), ("carol", "not-carols-pw", 401)];
@@ -42,7 +47,7 @@ fn failed_logins_say_why_and_nothing_secret_is_logged() {
     assert_eq!(down.status, 503, "the directory is down: {}", down.body);
     assert!(!down.body.contains(LDAP_BACKEND), "the backend is named in the log only: {}", down.body);
 
-    let audit_path = env.config_path().with_file_name("audit.log");
+    let audit_path = served.dir().join("audit.log");
     let lines = audit_lines(&audit_path, 6);
     let summary: Vec<Value> = lines
         .iter()
@@ -70,7 +75,7 @@ fn failed_logins_say_why_and_nothing_secret_is_logged() {
     assert!(lines.iter().all(|line| line["client"] == "127.0.0.1"), "{lines:#?}");
 
     // The server log says the same, in text.
-    let text = server.wait_for_lines("authentication unavailable", 1);
+    let text = served.server.wait_for_lines("authentication unavailable", 1);
     let failed: Vec<&str> = text.lines().filter(|line| line.contains("authentication failed")).collect();
     assert_eq!(failed.len(), 3, "{text}");
     assert!(

@@ -13,30 +13,15 @@ mod rotation;
 
 use std::path::Path;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 
-use crate::env::{SERVICE, TestEnv};
-use crate::fixtures::{HttpResponse, Served, free_port, http_get, json_lines};
+use crate::env::SERVICE;
+use crate::fixtures::{HttpResponse, basic, http_get};
+use crate::served::Served;
 
-/// A free loopback port and the realm regent will serve there.
-fn realm_on_free_port() -> (u16, String) {
-    let port = free_port();
-    (port, format!("http://127.0.0.1:{port}/token"))
-}
-
-/// Serves `env`'s `regent.toml` with the `regent serve` binary on `port` (`init`'s listener
-/// moved there, with `listen` lines added to it), `log` appended (e.g. a `[log]` table), and
-/// `RUST_LOG=filter`; stderr goes to `stderr.log` in the data directory.
-fn serve(env: &TestEnv, port: u16, listen: &str, log: &str, filter: &str) -> Served {
-    let text = std::fs::read_to_string(env.config_path()).expect("regent.toml");
-    let listener = "address = \"127.0.0.1:5001\"\n";
-    assert!(text.contains(listener), "init's listener:\n{text}");
-    let text = text.replace(listener, &format!("address = \"127.0.0.1:{port}\"\n{listen}"));
-    std::fs::write(env.config_path(), format!("{text}\n{log}")).expect("write regent.toml");
-    let stderr = env.config_path().with_file_name("stderr.log");
-    Served::start(env.config_path(), &stderr, &[("RUST_LOG", filter), ("NO_COLOR", "1")])
+/// `http://ADDR` of the server's listener.
+fn base(served: &Served) -> String {
+    format!("http://{}", served.config.listen)
 }
 
 /// `GET /token` for `scopes` with Basic `user:password` (none: anonymous) and `extra` query.
@@ -46,18 +31,19 @@ fn token(base: &str, credentials: Option<(&str, &str)>, scopes: &[&str], extra: 
         url.push_str(&format!("&scope={scope}"));
     }
     match credentials {
-        Some((user, password)) => {
-            let auth = format!("Basic {}", STANDARD.encode(format!("{user}:{password}")));
-            http_get(&url, &[("Authorization", &auth)])
-        }
+        Some((user, password)) => http_get(&url, &[("Authorization", &basic(user, password))]),
         None => http_get(&url, &[]),
     }
 }
 
-/// The JSON lines of `text` (a server log or an audit file) logged under `target`, or every
-/// JSON line with `target` empty (the audit file has no target).
+/// The JSON objects among the lines of `text` (a server log with `[log] format = "json"`, or
+/// an audit file) logged under `target`; every one with `target` empty (the audit file has no
+/// target).
 fn lines_of(text: &str, target: &str) -> Vec<Value> {
-    json_lines(text).into_iter().filter(|line| target.is_empty() || line["target"] == target).collect()
+    text.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line.is_object() && (target.is_empty() || line["target"] == target))
+        .collect()
 }
 
 /// The audit file's lines (JSON), waiting up to 30 s for `count` of them.

@@ -3,9 +3,11 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use super::{audit_lines, realm_on_free_port, serve, token};
-use crate::env::TestEnv;
+use nix::sys::signal::Signal;
+
+use super::{audit_lines, base, token};
 use crate::fixtures::{HttpResponse, claims};
+use crate::served::{ConfigText, Served};
 
 fn jti(answer: &HttpResponse) -> serde_json::Value {
     assert_eq!(answer.status, 200, "{}", answer.body);
@@ -14,12 +16,11 @@ fn jti(answer: &HttpResponse) -> serde_json::Value {
 
 #[test]
 fn the_audit_file_is_reopened_after_a_rename_and_sighup() {
-    let (port, realm) = realm_on_free_port();
-    let env = TestEnv::new(&realm);
-    let server = serve(&env, port, "", "[log]\naudit_file = \"audit.log\"\n", "regent=info");
-    let base = format!("http://127.0.0.1:{port}");
-    let (path, rotated) =
-        (env.config_path().with_file_name("audit.log"), env.config_path().with_file_name("audit.log.1"));
+    let mut config = ConfigText::new();
+    config.tables = "[log]\naudit_file = \"audit.log\"\n".into();
+    let served = Served::start(config);
+    let base = base(&served);
+    let (path, rotated) = (served.dir().join("audit.log"), served.dir().join("audit.log.1"));
     let pull = ["repository:public/tool:pull"];
     let mode = std::fs::metadata(&path).expect("created at start").permissions().mode();
     assert_eq!(mode & 0o007, 0, "not world-readable: {mode:o}");
@@ -31,17 +32,17 @@ fn the_audit_file_is_reopened_after_a_rename_and_sighup() {
     let old = audit_lines(&rotated, 2);
     assert_eq!((&old[0]["jti"], &old[1]["jti"]), (&first, &second), "still the renamed file until SIGHUP");
     std::fs::write(&path, "").expect("logrotate's create");
-    server.hangup();
-    server.wait_for_lines("SIGHUP: reopened the audit file", 1);
+    served.server.signal(Signal::SIGHUP);
+    served.server.wait_for_lines("SIGHUP: reopened the audit file", 1);
     let third = jti(&token(&base, Some(("bob", "bob-pw")), &pull, ""));
     let new = audit_lines(&path, 1);
     assert_eq!(new.len(), 1, "{new:#?}");
     assert_eq!((&new[0]["jti"], &new[0]["user"]), (&third, &serde_json::json!("bob")));
     assert_eq!(audit_lines(&rotated, 2).len(), 2, "nothing more in the rotated file");
     // A second rotation without `create`: regent creates the file itself.
-    std::fs::rename(&path, env.config_path().with_file_name("audit.log.2")).expect("rename");
-    server.hangup();
-    server.wait_for_lines("SIGHUP: reopened the audit file", 2);
+    std::fs::rename(&path, served.dir().join("audit.log.2")).expect("rename");
+    served.server.signal(Signal::SIGHUP);
+    served.server.wait_for_lines("SIGHUP: reopened the audit file", 2);
     let fourth = jti(&token(&base, None, &pull, ""));
     assert_eq!(audit_lines(&path, 1)[0]["jti"], fourth);
 }
