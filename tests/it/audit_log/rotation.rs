@@ -1,5 +1,6 @@
 //! logrotate's `create` flow on the audit file: rename it, create a new one, SIGHUP. Lines go
-//! on to the renamed file until the signal, then to the new one; none is lost.
+//! on to the renamed file until the signal, then to the new one; none is lost. And another
+//! `audit_file` in `regent.toml` applies on reload.
 
 use std::os::unix::fs::PermissionsExt;
 
@@ -45,4 +46,22 @@ fn the_audit_file_is_reopened_after_a_rename_and_sighup() {
     served.server.wait_for_lines("SIGHUP: reopened the audit file", 2);
     let fourth = jti(&token(&base, None, &pull, ""));
     assert_eq!(audit_lines(&path, 1)[0]["jti"], fourth);
+}
+
+#[test]
+fn a_new_audit_file_in_regent_toml_applies_without_a_restart() {
+    let mut config = ConfigText::new();
+    config.tables = "[log]\naudit_file = \"audit.log\"\n".into();
+    let served = Served::start(config.clone());
+    let base = base(&served);
+    let pull = ["repository:public/tool:pull"];
+    let first = jti(&token(&base, None, &pull, ""));
+    assert_eq!(audit_lines(&served.dir().join("audit.log"), 1)[0]["jti"], first);
+    config.tables = "[log]\naudit_file = \"moved.log\"\n".into();
+    served.rewrite(&config);
+    served.server.wait_for_lines("applied the new configuration", 1);
+    let second = jti(&token(&base, None, &pull, ""));
+    assert_eq!(audit_lines(&served.dir().join("moved.log"), 1)[0]["jti"], second);
+    let old = audit_lines(&served.dir().join("audit.log"), 1);
+    assert_eq!(old.len(), 1, "the old file got nothing more: {old:#?}");
 }
