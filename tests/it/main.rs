@@ -15,7 +15,8 @@
 //! [`token_limits`] bounds the work of one token request; [`reload`] reloads policy files safely;
 //! [`logging`] checks the binary's log output; [`init_existing`] adds TLS to a data directory;
 //! [`policy_test_cli`] runs `regent policy test`; [`metrics`] scrapes `/metrics` and checks
-//! `/readyz`; [`lockout`] tests brute-force protection.
+//! `/readyz`; [`lockout`] tests brute-force protection; [`token_subjects`] grants robots with
+//! claims and a scope ceiling.
 
 // Test code: a failed setup step should stop the test loudly, and nothing here is a public API.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
@@ -53,4 +54,5 @@ mod token_limits;
 mod token_names;
 mod token_ownership;
 mod token_refresh;
+mod token_subjects;
 mod token_tcp;
