@@ -7,7 +7,9 @@
 //! Module map (dependencies point down the list, never up):
 //!
 //! - [`cli`]: the `regent` command line (clap); the only place besides `main.rs` using `anyhow`.
-//! - [`server`]: binds nothing itself; `run(listeners, state, shutdown)` serves the router.
+//! - [`server`]: binds nothing itself; [`server::Server`] serves already-bound listeners,
+//!   applies changes of `regent.toml` without a restart (`server::reconfigure`), answers
+//!   SIGHUP, SIGTERM and SIGINT (`server::signals`) and drains connections on shutdown.
 //! - [`front`]: the rustls listener and the streaming reverse proxy to the registry.
 //! - [`doctor`]: `regent doctor`: checks from outside that regent and a registry fit together.
 //! - [`init`]: `regent init`: writes a working data directory (config, keys, htpasswd, policies).
@@ -20,7 +22,8 @@
 //!   revocations.
 //! - [`authn`]: the `Authenticator` trait, the backend chain and the htpasswd backend.
 //! - [`metrics`]: Prometheus families ([`metrics::Metrics`]) and the backends' last state for `/readyz`.
-//! - [`config`]: `regent.toml` file structs (`deny_unknown_fields`) -> validated [`config::Config`].
+//! - [`config`]: `regent.toml` file structs (`deny_unknown_fields`) -> validated [`config::Config`],
+//!   and what differs between two versions (what a running server applies, what needs a restart).
 //! - [`reload`]: one mechanism for every watched file: read, parse, swap, keep the last good.
 //! - [`subject`]: who a credential speaks for beyond name and groups: person or robot, claims,
 //!   and the scope ceiling a grant never exceeds.

@@ -62,6 +62,7 @@
 
 mod authn;
 mod backends;
+mod changes;
 mod error;
 mod file;
 mod front;
@@ -94,15 +95,17 @@ pub use authn::{
 pub use backends::{
     GroupSearch, HttpAuthConfig, HttpCredentials, LdapConfig, LdapGroups, LdapMode, NestedGroups, SearchScope,
 };
+pub use changes::RestartNeeded;
 pub use error::ConfigError;
 pub use front::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, FrontConfig, RouteConfig, SniCertificate, TlsConfig,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, FrontConfig, RouteConfig,
+    SniCertificate, TlsConfig,
 };
 pub use limits::LimitsConfig;
 pub use locate::{CONFIG_ENV, CONFIG_FILE_NAME, ConfigSource, locate};
 pub use lockout::LockoutConfig;
 pub use metrics::MetricsConfig;
-pub use refresh::{DEFAULT_REFRESH_TTL, RefreshConfig};
+pub use refresh::{DEFAULT_REFRESH_TTL, REVOCATIONS_FILE_NAME, RefreshConfig};
 pub use validate::{DEFAULT_TOKEN_TTL, MIN_TOKEN_TTL};
 
 use error::Locator;

@@ -28,7 +28,7 @@ pub mod tls;
 use std::path::PathBuf;
 
 pub use proxy::Proxy;
-pub use routes::{ListenerFront, ListenerRoutes, Target, listener_router};
+pub use routes::{ListenerFront, ListenerRoutes, LiveFront, Target, listener_router};
 pub use tls::{CertificateStore, server_config};
 
 /// Errors loading certificates and keys, or setting up TLS.

@@ -1,6 +1,8 @@
 //! The accept loop of one listener: TCP, then TLS when configured, then HTTP/1.1 or HTTP/2
 //! (hyper-util's auto builder) serving the listener's router. On shutdown it stops accepting
-//! and lets open connections finish (HTTP/1.1 after the current response, HTTP/2 by GOAWAY).
+//! (the socket is closed, so new connections are refused) and lets open connections finish
+//! (HTTP/1.1 after the current response, HTTP/2 by GOAWAY) until the shutdown deadline, then
+//! cuts the ones still open.
 //!
 //! Every timeout and cap of `[limits]` is applied here: connections over the caps are closed at
 //! once; a connection with no request in flight for `idle_timeout` is closed, whatever state it
@@ -14,22 +16,24 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwap;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use ipnet::IpNet;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-use super::activity::{Activity, InFlight, TrackedBody};
+use super::activity::{Activity, TrackedBody};
 use super::headers::forwarded_client;
 use super::limits::{ConnectionLimiter, ConnectionPermit, LogThrottle, Refusal};
+use super::routes::{LiveFront, listener_router};
 use crate::config::LimitsConfig;
 use crate::http::ForwardedClient;
 use crate::http::token::BodyReadTimeout;
@@ -43,11 +47,12 @@ const WARN_INTERVAL: Duration = Duration::from_secs(10);
 /// How long an idle connection may take to close once told to (then it is dropped).
 const IDLE_CLOSE_GRACE: Duration = Duration::from_secs(1);
 
-/// What every listener of the process shares: the limits and the connection counts.
+/// What every listener of the process shares: the limits (replaced whole when `regent.toml`
+/// changes; new connections get the new ones) and the connection counts.
 #[derive(Debug, Clone)]
 pub struct ServeLimits {
-    /// `[limits]`.
-    pub limits: LimitsConfig,
+    /// `[limits]`, as of now.
+    current: Arc<ArcSwap<LimitsConfig>>,
     /// Open connections over all listeners.
     pub connections: Arc<ConnectionLimiter>,
 }
@@ -56,27 +61,43 @@ impl ServeLimits {
     /// `limits`, with a fresh connection count.
     pub fn new(limits: LimitsConfig) -> Self {
         let connections = ConnectionLimiter::new(limits.max_connections, limits.max_connections_per_client);
-        Self { limits, connections }
+        Self { current: Arc::new(ArcSwap::from_pointee(limits)), connections }
+    }
+
+    /// The limits as of now.
+    pub fn current(&self) -> LimitsConfig {
+        **self.current.load()
+    }
+
+    /// Applies `limits` to the connections accepted from now on (open ones keep theirs).
+    pub fn set(&self, limits: LimitsConfig) {
+        self.connections.set_caps(limits.max_connections, limits.max_connections_per_client);
+        self.current.store(Arc::new(limits));
     }
 }
 
-/// Serves `app` on `listener` (over TLS when `tls` is given) within `limits` until `stop` turns
-/// true, then waits for the open connections to finish. Connections from `trusted_proxies`
-/// are not capped per client (a load balancer carries many clients).
+/// What the accept loops watch: `None` while serving; on shutdown, the time by which open
+/// connections must have finished (then they are cut).
+pub type StopSignal = watch::Receiver<Option<tokio::time::Instant>>;
+
+/// Serves `front`'s router on `listener` (over TLS when `tls` is given) within `limits` until
+/// `stop` names a deadline; then it stops accepting (new connections are refused), lets open
+/// connections finish until the deadline and cuts the rest. Returns how many were cut.
+/// Connections from the front's `trusted_proxies` are not capped per client (a load balancer
+/// carries many clients).
 pub async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
-    app: Router,
+    front: LiveFront,
     limits: ServeLimits,
-    trusted_proxies: Arc<[IpNet]>,
-    mut stop: watch::Receiver<bool>,
-) -> io::Result<()> {
-    let builder = http_builder(&limits.limits);
-    let open = Activity::default();
+    mut stop: StopSignal,
+) -> io::Result<usize> {
+    let app = listener_router(front.clone());
+    let mut open = JoinSet::new();
     let mut backoff = ACCEPT_BACKOFF_MIN;
     let (mut accept_warnings, mut refusal_warnings) =
         (LogThrottle::new(WARN_INTERVAL), LogThrottle::new(WARN_INTERVAL));
-    loop {
+    let deadline = loop {
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => {
@@ -93,16 +114,17 @@ pub async fn serve(
                     }
                     tokio::select! {
                         () = tokio::time::sleep(backoff) => {}
-                        () = stopped(&mut stop) => break,
+                        deadline = stopped(&mut stop) => break deadline,
                     }
                     backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
                     continue;
                 }
             },
-            () = stopped(&mut stop) => break,
+            Some(_) = open.join_next(), if !open.is_empty() => continue,
+            deadline = stopped(&mut stop) => break deadline,
         };
         let client = peer.ip().to_canonical();
-        let trusted = trusted_proxies.iter().any(|network| network.contains(&client));
+        let trusted = front.load().trusted_proxies.iter().any(|network| network.contains(&client));
         let permit = match limits.connections.try_open(client, trusted) {
             Ok(permit) => permit,
             Err(refusal) => {
@@ -117,21 +139,32 @@ pub async fn serve(
                 continue;
             }
         };
+        let limits = limits.current();
         let connection = Connection {
-            builder: builder.clone(),
+            builder: http_builder(&limits),
             app: app.clone(),
             peer,
             trusted,
-            limits: limits.limits,
+            limits,
             stop: stop.clone(),
             _permit: permit,
-            _open: open.begin(),
         };
-        tokio::spawn(connection.run(tcp, tls.clone()));
-    }
+        open.spawn(connection.run(tcp, tls.clone()));
+    };
     drop(listener);
-    open.finished().await;
-    Ok(())
+    Ok(drain(open, deadline).await)
+}
+
+/// Waits until every connection in `open` has finished or `deadline` has passed; then cuts
+/// (drops) those still open and returns how many they were.
+async fn drain(mut open: JoinSet<()>, deadline: tokio::time::Instant) -> usize {
+    let finished = async { while open.join_next().await.is_some() {} };
+    if tokio::time::timeout_at(deadline, finished).await.is_ok() {
+        return 0;
+    }
+    let cut = open.len();
+    open.shutdown().await;
+    cut
 }
 
 /// Whether an accept error concerns one connection only (reset before it was accepted), not
@@ -143,9 +176,13 @@ fn per_connection(error: &io::Error) -> bool {
     )
 }
 
-/// Resolves once `stop` is true (or its sender is gone).
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|stopped| *stopped).await;
+/// Resolves with the shutdown deadline once `stop` names one; when its sender is gone, with
+/// a deadline that has passed (nobody is left to wait for).
+async fn stopped(stop: &mut StopSignal) -> tokio::time::Instant {
+    match stop.wait_for(Option::is_some).await {
+        Ok(deadline) => deadline.unwrap_or_else(tokio::time::Instant::now),
+        Err(_) => tokio::time::Instant::now(),
+    }
 }
 
 /// HTTP/1.1 and HTTP/2 with timers (HTTP/1.1's header read timeout and HTTP/2's keep-alive
@@ -174,12 +211,10 @@ struct Connection {
     trusted: bool,
     /// The timeouts.
     limits: LimitsConfig,
-    /// Turns true when the server shuts down.
-    stop: watch::Receiver<bool>,
+    /// Names a deadline when the server shuts down.
+    stop: StopSignal,
     /// Its place under the connection caps, released when it ends.
     _permit: ConnectionPermit,
-    /// Its place among the listener's open connections, which shutdown waits for.
-    _open: InFlight,
 }
 
 impl Connection {
@@ -225,7 +260,7 @@ impl Connection {
         tokio::pin!(connection);
         let idle = tokio::select! {
             result = connection.as_mut() => return finished(peer, result),
-            () = stopped(&mut stop) => false,
+            _ = stopped(&mut stop) => false,
             () = activity.idle_for(limits.idle_timeout) => true,
         };
         connection.as_mut().graceful_shutdown();

@@ -8,7 +8,7 @@
 
 use std::net::SocketAddr;
 
-use super::AppState;
+use super::TokenService;
 use super::basic::BasicCredentials;
 use super::error::ApiError;
 use super::observe;
@@ -55,7 +55,7 @@ pub(super) struct Granted {
 
 /// Authenticates (or re-checks), evaluates the policies, signs, and logs the decision.
 pub(super) async fn grant(
-    state: &AppState,
+    tokens: &TokenService,
     client: Option<SocketAddr>,
     credentials: Credentials,
     scopes: &[Scope],
@@ -71,16 +71,16 @@ pub(super) async fn grant(
     let ((principal, ceiling), grant, refresh_token) = match credentials {
         Credentials::Anonymous => ((Principal::Anonymous, None), "anonymous", None),
         Credentials::Password { creds, offline } => {
-            let verified = authenticate(state, client_ip, &client, &creds).await?;
-            let refresh_token = if offline { refresh_token_for(state, &verified)? } else { None };
+            let verified = authenticate(tokens, client_ip, &client, &creds).await?;
+            let refresh_token = if offline { refresh_token_for(tokens, &verified)? } else { None };
             (principal(verified), "password", refresh_token)
         }
         Credentials::RefreshToken { token, account } => {
-            let verified = refresh(state, &client, &token, account.as_deref()).await?;
+            let verified = refresh(tokens, &client, &token, account.as_deref()).await?;
             (principal(verified), "refresh", None)
         }
     };
-    let mut evaluation = state.policies.get().evaluate(&principal, scopes);
+    let mut evaluation = tokens.policies.get().evaluate(&principal, scopes);
     if let Some(ceiling) = &ceiling {
         evaluation = evaluation.within(ceiling);
     }
@@ -91,9 +91,9 @@ pub(super) async fn grant(
     };
     observe::note_grant(grant_type, backend);
     observe::note_refusals(evaluation.decisions.iter().any(|d| !d.granted));
-    let issued = state
+    let issued = tokens
         .issuer
-        .issue(&subject, &evaluation.access, state.clock.now())
+        .issue(&subject, &evaluation.access, tokens.clock.now())
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     log_decision(&client, grant, &subject, scopes, &evaluation, refresh_token.is_some());
     Ok(Granted { issued, evaluation, refresh_token })
@@ -102,13 +102,13 @@ pub(super) async fn grant(
 /// The chain's verdict on a password, behind the brute-force protection: the verified user,
 /// or 401 / 429 / 503.
 async fn authenticate(
-    state: &AppState,
+    tokens: &TokenService,
     client_ip: Option<std::net::IpAddr>,
     client: &str,
     creds: &BasicCredentials,
 ) -> Result<Verified, ApiError> {
-    let login = state.authn.authenticate(&creds.user, &creds.password);
-    match state.lockout.guard(client_ip, &creds.user, &creds.password, login).await? {
+    let login = tokens.authn.authenticate(&creds.user, &creds.password);
+    match tokens.lockout.guard(client_ip, &creds.user, &creds.password, login).await? {
         Ok(ChainOutcome::Authenticated(verified)) => Ok(verified),
         Ok(ChainOutcome::Denied | ChainOutcome::UnknownUser) => {
             tracing::info!(%client, grant = "password", user = %Escaped(&creds.user), "authentication failed");
@@ -121,11 +121,11 @@ async fn authenticate(
 /// A refresh token for `verified`, when refresh tokens are on, its backend can re-check users
 /// (an `http` backend cannot: its users get none and keep using their password) and the
 /// identity is a plain person (a robot, claims or a ceiling would be lost in the re-check).
-fn refresh_token_for(state: &AppState, verified: &Verified) -> Result<Option<Secret>, ApiError> {
-    let Some(refresh) = &state.refresh else {
+fn refresh_token_for(tokens: &TokenService, verified: &Verified) -> Result<Option<Secret>, ApiError> {
+    let Some(refresh) = &tokens.refresh else {
         return Ok(None);
     };
-    if !verified.identity.may_refresh() || !state.authn.supports_lookup(&verified.identity.backend) {
+    if !verified.identity.may_refresh() || !tokens.authn.supports_lookup(&verified.identity.backend) {
         return Ok(None);
     }
     let subject = RefreshSubject {
@@ -134,7 +134,7 @@ fn refresh_token_for(state: &AppState, verified: &Verified) -> Result<Option<Sec
         owns_name: verified.owns_name,
     };
     let token = refresh
-        .issue(&state.issuer.keys(), &subject, state.clock.now())
+        .issue(&tokens.issuer.keys(), &subject, tokens.clock.now())
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(Some(token))
 }
@@ -142,7 +142,7 @@ fn refresh_token_for(state: &AppState, verified: &Verified) -> Result<Option<Sec
 /// Verifies a refresh token and re-checks its user: the user as they are now, or
 /// `invalid_grant` (logged with the reason, never the token) / 503 for a backend outage.
 async fn refresh(
-    state: &AppState,
+    tokens: &TokenService,
     client: &str,
     token: &Secret,
     account: Option<&str>,
@@ -151,14 +151,14 @@ async fn refresh(
         tracing::info!(%client, grant = "refresh", user = %Escaped(user), %reason, "refresh token refused");
         ApiError::InvalidGrant("the refresh token is invalid, expired or revoked: log in again".into())
     };
-    let Some(refresh) = &state.refresh else {
+    let Some(refresh) = &tokens.refresh else {
         return Err(refused("-", &"refresh tokens are turned off (refresh_ttl = \"0s\")"));
     };
     let verified = match refresh.verify(
-        &state.issuer.keys(),
-        &state.revocations.get(),
+        &tokens.issuer.keys(),
+        &tokens.revocations.get(),
         token.expose(),
-        state.clock.now(),
+        tokens.clock.now(),
     ) {
         Ok(verified) => verified,
         Err(error) => return Err(refused("-", &error)),
@@ -169,7 +169,7 @@ async fn refresh(
     {
         return Err(ApiError::BadRequest("account does not match the refresh token's user".into()));
     }
-    match state.authn.lookup(&subject.backend, &subject.name, subject.owns_name).await {
+    match tokens.authn.lookup(&subject.backend, &subject.name, subject.owns_name).await {
         Ok(ChainLookup::Found(verified)) if verified.identity.may_refresh() => Ok(verified),
         Ok(ChainLookup::Found(_)) => Err(refused(
             &subject.name,

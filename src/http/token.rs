@@ -16,7 +16,7 @@ use super::basic::{
 use super::error::{ApiError, OAuthError};
 use super::grant::{Credentials, grant, granted_scopes};
 use super::params::Params;
-use super::{AppState, ForwardedClient, MAX_FORM_BYTES, MAX_QUERY_BYTES};
+use super::{AppState, ForwardedClient, MAX_FORM_BYTES, MAX_QUERY_BYTES, TokenService};
 use crate::scope::parse_scopes;
 use crate::secret::Secret;
 use crate::token::IssuedToken;
@@ -69,7 +69,8 @@ pub async fn get_token(
         return Err(ApiError::QueryTooLong);
     }
     let params = Params::parse(query.as_bytes())?;
-    check_service(&state, params.single("service")?)?;
+    let service = state.token_service();
+    check_service(&service, params.single("service")?)?;
     let scopes = parse_scopes(params.all("scope")).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let account = params.single("account")?;
     let offline = params.single("offline_token")? == Some("true");
@@ -89,7 +90,7 @@ pub async fn get_token(
         }
     };
     let client = client_addr(&request);
-    let granted = grant(&state, client, credentials, &scopes).await?;
+    let granted = grant(&service, client, credentials, &scopes).await?;
     let issued_at = rfc3339(&granted.issued)?;
     let token = granted.issued.token.expose().to_owned();
     Ok(Json(TokenResponse {
@@ -111,7 +112,8 @@ pub async fn post_token(
     single_authorization(request.headers())?;
     let body = read_form(request, client).await?;
     let params = Params::parse(&body)?;
-    check_service(&state, params.single("service")?)?;
+    let service = state.token_service();
+    check_service(&service, params.single("service")?)?;
     let scopes = parse_scopes(params.all("scope")).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let credentials = match params.single("grant_type")? {
         Some("password") => {
@@ -134,7 +136,7 @@ pub async fn post_token(
         Some(other) => return Err(ApiError::UnsupportedGrantType(other.to_owned()).into()),
         None => return Err(ApiError::BadRequest("grant_type is required".into()).into()),
     };
-    let granted = grant(&state, client, credentials, &scopes).await?;
+    let granted = grant(&service, client, credentials, &scopes).await?;
     let issued_at = rfc3339(&granted.issued)?;
     Ok(Json(OAuthTokenResponse {
         access_token: granted.issued.token.expose().to_owned(),
@@ -145,10 +147,10 @@ pub async fn post_token(
     }))
 }
 
-fn check_service(state: &AppState, service: Option<&str>) -> Result<(), ApiError> {
+fn check_service(token_service: &TokenService, service: Option<&str>) -> Result<(), ApiError> {
     match service {
         None | Some("") => Err(ApiError::BadRequest("the service parameter is required".into())),
-        Some(s) if s == &*state.service => Ok(()),
+        Some(s) if s == &*token_service.service => Ok(()),
         Some(s) => Err(ApiError::BadRequest(format!("unknown service {s:?}"))),
     }
 }

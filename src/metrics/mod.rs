@@ -207,9 +207,24 @@ impl Metrics {
         self.cache.get_or_create(&CacheLabels { result }).inc();
     }
 
-    /// Reads `backend`'s LDAP pool connections in use with `probe` at every scrape.
+    /// Reads `backend`'s LDAP pool connections in use with `probe` at every scrape (instead of
+    /// an earlier probe of that name: a backend rebuilt by a reload).
     pub fn register_pool(&self, backend: &str, probe: impl Fn() -> i64 + Send + Sync + 'static) {
-        lock(&self.pool_probes).push((backend.to_owned(), Arc::new(probe)));
+        let mut probes = lock(&self.pool_probes);
+        probes.retain(|(name, _)| name != backend);
+        probes.push((backend.to_owned(), Arc::new(probe)));
+    }
+
+    /// Forgets every backend not in `backends` (removed from `regent.toml`): `/readyz` no
+    /// longer names it, and its `up` and pool gauges go. Its counters stay, as counters do.
+    pub fn keep_backends(&self, backends: &[&str]) {
+        let removed = self.backends.retain(backends);
+        lock(&self.pool_probes).retain(|(name, _)| backends.contains(&name.as_str()));
+        for backend in removed {
+            let labels = BackendLabels { backend };
+            self.backend_up.remove(&labels);
+            self.pool_in_use.remove(&labels);
+        }
     }
 
     /// A reload of `what` worked or failed; a good one at Unix time `now_unix` seconds.

@@ -58,3 +58,23 @@ fn readiness_follows_the_backends_last_state() {
     assert!(Readiness::new(true, true, metrics.backend_states()).ready, "an answer makes it ready again");
     assert!(!Readiness::new(false, true, metrics.backend_states()).ready, "no keys");
 }
+
+#[test]
+fn a_removed_backend_leaves_readyz_and_its_gauges() {
+    let metrics = Metrics::new();
+    for backend in ["local", "corp"] {
+        metrics.register_backend(backend);
+        metrics.record_backend_call(backend, BackendResult::Unavailable, Duration::from_millis(5));
+    }
+    metrics.register_pool("corp", || 3);
+    metrics.register_pool("corp", || 1);
+    let text = metrics.encode().unwrap();
+    assert_eq!(sample(&text, r#"regent_ldap_pool_connections_in_use{backend="corp"}"#), Some(1.0), "{text}");
+    metrics.keep_backends(&["local"]);
+    let names: Vec<String> = metrics.backend_states().into_iter().map(|(name, _)| name).collect();
+    assert_eq!(names, ["local"]);
+    let text = metrics.encode().unwrap();
+    assert_eq!(sample(&text, r#"regent_backend_up{backend="local"}"#), Some(0.0));
+    assert!(!text.contains(r#"regent_backend_up{backend="corp"}"#), "{text}");
+    assert!(!text.contains(r#"regent_ldap_pool_connections_in_use{backend="corp"}"#), "{text}");
+}

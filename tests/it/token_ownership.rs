@@ -61,8 +61,8 @@ const SCOPES: &str = "scope=repository:prod/app:push&scope=repository:shared/x:p
 
 /// The token's `access` for alice's request against `chain`, as `type:name:actions` strings.
 async fn access(env: &TestEnv, chain: Chain) -> (StatusCode, Vec<String>) {
-    let mut state = env.state();
-    state.authn = Arc::new(chain);
+    let state = env.state();
+    state.update(|service| service.authn = Arc::new(chain));
     let auth = format!("Basic {}", STANDARD.encode("alice:alice-pw"));
     let request = Request::get(format!("/token?service={SERVICE}&{SCOPES}"))
         .header(header::AUTHORIZATION, auth)

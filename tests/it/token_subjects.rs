@@ -77,8 +77,8 @@ const SCOPES: &str = "scope=repository:team/app:pull,push,delete&scope=repositor
 
 fn state(env: &TestEnv) -> AppState {
     std::fs::write(env.config.policy.directory.join("60-robots.toml"), POLICY).unwrap();
-    let mut state = env.state();
-    state.authn = Arc::new(Chain::new(vec![Arc::new(ScopedRobots)]));
+    let state = env.state();
+    state.update(|service| service.authn = Arc::new(Chain::new(vec![Arc::new(ScopedRobots)])));
     state
 }
 
@@ -160,9 +160,10 @@ async fn a_robot_with_a_ceiling_gets_exactly_the_intersection_and_no_refresh_tok
 async fn a_refresh_that_would_lose_a_ceiling_is_refused() {
     let env = TestEnv::new("http://127.0.0.1:5001/token");
     let state = state(&env);
-    let refresh = state.refresh.as_ref().expect("refresh tokens are on in the test data directory");
+    let service = state.token_service();
+    let refresh = service.refresh.as_ref().expect("refresh tokens are on in the test data directory");
     let subject = RefreshSubject { name: "deployer".into(), backend: "robots".into(), owns_name: true };
-    let token = refresh.issue(&state.issuer.keys(), &subject, SystemClock.now()).unwrap();
+    let token = refresh.issue(&service.issuer.keys(), &subject, SystemClock.now()).unwrap();
     let form = format!(
         "grant_type=refresh_token&client_id=docker&refresh_token={}&scope=repository:team/app:push&service={SERVICE}",
         token.expose()
