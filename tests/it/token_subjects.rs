@@ -20,7 +20,7 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 use crate::env::{SERVICE, TestEnv};
-use crate::fixtures::{CapturedLog, basic, claims, get, post};
+use crate::fixtures::{CapturedLog, access, basic, claims, get, post};
 
 /// A credential store of one robot, `deployer`, whose secret is limited to a ceiling and
 /// carries a claim (what access tokens and OIDC JWTs will produce). It can look the robot up,
@@ -89,26 +89,6 @@ async fn send(state: &AppState, request: Request<Body>) -> (StatusCode, Value) {
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
-/// A token's `access` as `type:name:actions` strings.
-fn access_of(token: &str) -> Vec<String> {
-    let claims = claims(token);
-    claims["access"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|entry| {
-            let actions: Vec<&str> =
-                entry["actions"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
-            format!(
-                "{}:{}:{}",
-                entry["type"].as_str().unwrap(),
-                entry["name"].as_str().unwrap(),
-                actions.join(",")
-            )
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn a_robot_with_a_ceiling_gets_exactly_the_intersection_and_no_refresh_token() {
     let env = TestEnv::new("http://127.0.0.1:5001/token");
@@ -122,7 +102,7 @@ async fn a_robot_with_a_ceiling_gets_exactly_the_intersection_and_no_refresh_tok
     // examples: `authenticated` includes robots); claimed/app push. Ceiling: team/app
     // push,delete and team/other pull. Intersection: team/app push, team/other pull; claimed/app
     // is outside the ceiling although the claim rule allows it.
-    assert_eq!(access_of(token), ["repository:team/app:push", "repository:team/other:pull"]);
+    assert_eq!(access(token), ["repository:team/app:push", "repository:team/other:pull"]);
     assert_eq!(claims(token)["sub"], "robot:deployer", "a robot never reads as the person deployer");
     assert!(
         body.get("refresh_token").is_none(),
@@ -150,7 +130,7 @@ async fn a_robot_with_a_ceiling_gets_exactly_the_intersection_and_no_refresh_tok
     );
     let (status, body) = send(&state, post(&form)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(access_of(body["access_token"].as_str().unwrap()), ["repository:team/app:push"]);
+    assert_eq!(access(body["access_token"].as_str().unwrap()), ["repository:team/app:push"]);
     assert!(body.get("refresh_token").is_none(), "{body}");
 }
 
