@@ -22,6 +22,7 @@ use crate::policy::{LoadedPolicies, PolicySet, PolicySource, Principal};
 use crate::scope::parse_scopes;
 use crate::secret::Secret;
 use crate::server::{BoundListener, Server, bind_listeners, build_state, serve_metrics, shutdown_signal};
+use crate::subject::{Ceiling, Claim, SubjectKind};
 
 /// The user the embedded default creates on its first run.
 const DEMO_USER: &str = "demo";
@@ -218,17 +219,30 @@ pub(super) fn policy_check(args: ConfigArg) -> anyhow::Result<ExitCode> {
 /// `regent policy explain`.
 pub(super) fn policy_explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     let loaded = load_policies(&args.config)?;
-    let principal = match args.user {
-        Some(name) => Principal::User {
+    let named = match (args.user, args.robot) {
+        (Some(name), _) => Some((SubjectKind::Person, name)),
+        (None, Some(name)) => Some((SubjectKind::Robot, name)),
+        (None, None) => None,
+    };
+    let principal = match named {
+        Some((kind, name)) => Principal::User {
+            kind,
             name,
             groups: args.groups,
             backend: args.backend.unwrap_or_default(),
             owns_name: !args.not_owner,
+            claims: args.claims.iter().map(|text| Claim::parse(text)).collect::<Result<_, _>>()?,
         },
         None => Principal::Anonymous,
     };
+    let ceiling = (!args.ceiling.is_empty())
+        .then(|| Ceiling::parse(args.ceiling.iter().map(String::as_str)))
+        .transpose()?;
     let scopes = parse_scopes(args.scopes.iter().map(String::as_str))?;
-    let evaluation = loaded.set.evaluate(&principal, &scopes);
+    let mut evaluation = loaded.set.evaluate(&principal, &scopes);
+    if let Some(ceiling) = &ceiling {
+        evaluation = evaluation.within(ceiling);
+    }
     for decision in &evaluation.decisions {
         println!("{decision}");
     }

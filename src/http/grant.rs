@@ -1,6 +1,9 @@
 //! The grants behind `/token`, in one place: anonymous, password (optionally with a refresh
 //! token, `offline`), and refresh (a refresh token re-checked in the backend that authenticated
-//! the user, then the current policies). Each writes the request's one log line, with
+//! the user, then the current policies). A credential with a scope ceiling (e.g. an access
+//! token) gets at most the intersection of the policies' grant and its ceiling
+//! ([`Evaluation::within`]), and never a refresh token: a refresh re-derives only name and groups
+//! ([`crate::authn::Identity::may_refresh`]). Each writes the request's one log line, with
 //! `grant=anonymous|password|refresh` and never a token.
 
 use std::net::SocketAddr;
@@ -11,7 +14,7 @@ use super::error::ApiError;
 use super::observe;
 use crate::authn::{ChainLookup, ChainOutcome, Verified};
 use crate::metrics::GrantType;
-use crate::policy::{Evaluation, Principal};
+use crate::policy::{Ceiling, Evaluation, Principal};
 use crate::scope::Scope;
 use crate::secret::Secret;
 use crate::token::IssuedToken;
@@ -65,8 +68,8 @@ pub(super) async fn grant(
         Credentials::RefreshToken { .. } => GrantType::Refresh,
     };
     observe::note_grant(grant_type, "");
-    let (principal, grant, refresh_token) = match credentials {
-        Credentials::Anonymous => (Principal::Anonymous, "anonymous", None),
+    let ((principal, ceiling), grant, refresh_token) = match credentials {
+        Credentials::Anonymous => ((Principal::Anonymous, None), "anonymous", None),
         Credentials::Password { creds, offline } => {
             let verified = authenticate(tokens, client_ip, &client, &creds).await?;
             let refresh_token = if offline { refresh_token_for(tokens, &verified)? } else { None };
@@ -77,18 +80,22 @@ pub(super) async fn grant(
             (principal(verified), "refresh", None)
         }
     };
-    let evaluation = tokens.policies.get().evaluate(&principal, scopes);
-    let (subject, backend) = match &principal {
-        Principal::Anonymous => ("", ""),
-        Principal::User { name, backend, .. } => (name.as_str(), backend.as_str()),
+    let mut evaluation = tokens.policies.get().evaluate(&principal, scopes);
+    if let Some(ceiling) = &ceiling {
+        evaluation = evaluation.within(ceiling);
+    }
+    let subject = principal.subject();
+    let backend = match &principal {
+        Principal::Anonymous => "",
+        Principal::User { backend, .. } => backend.as_str(),
     };
     observe::note_grant(grant_type, backend);
     observe::note_refusals(evaluation.decisions.iter().any(|d| !d.granted));
     let issued = tokens
         .issuer
-        .issue(subject, &evaluation.access, tokens.clock.now())
+        .issue(&subject, &evaluation.access, tokens.clock.now())
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    log_decision(&client, grant, subject, scopes, &evaluation, refresh_token.is_some());
+    log_decision(&client, grant, &subject, scopes, &evaluation, refresh_token.is_some());
     Ok(Granted { issued, evaluation, refresh_token })
 }
 
@@ -111,13 +118,14 @@ async fn authenticate(
     }
 }
 
-/// A refresh token for `verified`, when refresh tokens are on and its backend can re-check
-/// users (an `http` backend cannot: its users get none and keep using their password).
+/// A refresh token for `verified`, when refresh tokens are on, its backend can re-check users
+/// (an `http` backend cannot: its users get none and keep using their password) and the
+/// identity is a plain person (a robot, claims or a ceiling would be lost in the re-check).
 fn refresh_token_for(tokens: &TokenService, verified: &Verified) -> Result<Option<Secret>, ApiError> {
     let Some(refresh) = &tokens.refresh else {
         return Ok(None);
     };
-    if !tokens.authn.supports_lookup(&verified.identity.backend) {
+    if !verified.identity.may_refresh() || !tokens.authn.supports_lookup(&verified.identity.backend) {
         return Ok(None);
     }
     let subject = RefreshSubject {
@@ -162,7 +170,11 @@ async fn refresh(
         return Err(ApiError::BadRequest("account does not match the refresh token's user".into()));
     }
     match tokens.authn.lookup(&subject.backend, &subject.name, subject.owns_name).await {
-        Ok(ChainLookup::Found(verified)) => Ok(verified),
+        Ok(ChainLookup::Found(verified)) if verified.identity.may_refresh() => Ok(verified),
+        Ok(ChainLookup::Found(_)) => Err(refused(
+            &subject.name,
+            &format!("backend {:?} no longer answers with a plain person", subject.backend),
+        )),
         Ok(ChainLookup::Gone) => {
             Err(refused(&subject.name, &format!("no longer in backend {:?}", subject.backend)))
         }
@@ -173,10 +185,18 @@ async fn refresh(
     }
 }
 
-/// The policy principal of a verified user.
-fn principal(verified: Verified) -> Principal {
+/// The policy principal of a verified user, and the ceiling its credential carries.
+fn principal(verified: Verified) -> (Principal, Option<Ceiling>) {
     let Verified { identity, owns_name } = verified;
-    Principal::User { name: identity.name, groups: identity.groups, backend: identity.backend, owns_name }
+    let principal = Principal::User {
+        kind: identity.kind,
+        name: identity.name,
+        groups: identity.groups,
+        backend: identity.backend,
+        owns_name,
+        claims: identity.claims,
+    };
+    (principal, identity.ceiling)
 }
 
 /// The one log line of a granted request.

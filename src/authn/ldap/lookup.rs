@@ -197,7 +197,7 @@ impl LdapBackend {
             groups::resolve(&self.config.groups, self.config.lowercase, entry, stored, directory, steps)
                 .await?;
         steps.record(|| format!("login name {name:?} (from {attribute}), groups {groups:?}"));
-        Ok(Outcome::Authenticated(Identity { backend: self.name.clone(), name, groups }))
+        Ok(Outcome::Authenticated(Identity::person(self.name.clone(), name, groups)))
     }
 
     /// The attributes read from the user's entry: the login attribute and the group attribute.
