@@ -26,6 +26,8 @@
 //! - [`config`]: `regent.toml` file structs (`deny_unknown_fields`) -> validated [`config::Config`],
 //!   and what differs between two versions (what a running server applies, what needs a restart).
 //! - [`reload`]: one mechanism for every watched file: read, parse, swap, keep the last good.
+//! - [`subject`]: who a credential speaks for beyond name and groups: person or robot, claims,
+//!   and the scope ceiling a grant never exceeds.
 //! - [`scope`]: the scope grammar (`repository:team/app:pull,push`) and token access entries.
 //! - [`untrusted`]: the user-name rule and [`untrusted::Escaped`], how untrusted text is logged.
 //! - [`clock`], [`secret`]: time passed in (never read inside logic) and a type that won't print.
@@ -45,5 +47,6 @@ pub mod reload;
 pub mod scope;
 pub mod secret;
 pub mod server;
+pub mod subject;
 pub mod token;
 pub mod untrusted;

@@ -11,6 +11,7 @@
 
 pub mod file;
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -170,14 +171,18 @@ struct Record<'a> {
     forwarded: Option<IpAddr>,
     /// `password`, `refresh` or `anonymous`.
     grant: &'static str,
-    /// The login name (none: anonymous, or a refresh token that could not be read).
+    /// The login name, `robot:NAME` for a robot (none: anonymous, or a refresh token that
+    /// could not be read).
     #[serde(skip_serializing_if = "Option::is_none")]
-    user: Option<&'a str>,
+    user: Option<Cow<'a, str>>,
     /// The backend that authenticated the user, refused the password or was unavailable.
     #[serde(skip_serializing_if = "Option::is_none")]
     backend: Option<&'a str>,
     /// The user's groups, as the policies saw them.
     groups: &'a [String],
+    /// The credential's claims, `claim:KEY:VALUE` (none for most backends).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    claims: Vec<String>,
     /// The requested scopes.
     requested: Vec<String>,
     /// The granted actions, each with the rule that allowed it.
@@ -216,7 +221,10 @@ impl Ruled {
             Reason::Allowed(rule) | Reason::DeniedBy(rule) => {
                 Some(format!("{}:{}", rule.file.display(), rule.line))
             }
-            Reason::NoAllowRule | Reason::UnknownResourceType | Reason::UnknownAction => None,
+            Reason::NoAllowRule
+            | Reason::UnknownResourceType
+            | Reason::UnknownAction
+            | Reason::OutsideCredentialScope => None,
         };
         Self {
             scope: format!("{}:{}:{}", decision.resource_type, decision.name, decision.action),
@@ -239,6 +247,7 @@ impl<'a> Record<'a> {
             user: None,
             backend: None,
             groups: &[],
+            claims: Vec::new(),
             requested: entry.requested.iter().map(Scope::to_string).collect(),
             granted: Vec::new(),
             denied: Vec::new(),
@@ -249,9 +258,10 @@ impl<'a> Record<'a> {
         };
         match &entry.outcome {
             Outcome::Issued { principal, evaluation, jti, refresh_token } => {
-                if let Principal::User { name, groups, backend, .. } = principal {
+                if let Principal::User { groups, backend, claims, .. } = principal {
                     (record.user, record.backend, record.groups) =
-                        (Some(name.as_str()), Some(backend.as_str()), groups.as_slice());
+                        (Some(principal.subject()), Some(backend.as_str()), groups.as_slice());
+                    record.claims = claims.iter().map(ToString::to_string).collect();
                 }
                 record.granted = evaluation.granted().map(Ruled::of).collect();
                 record.denied = evaluation.denied().map(Ruled::of).collect();
@@ -262,7 +272,7 @@ impl<'a> Record<'a> {
             Outcome::Refused { refusal, user, backend, reason } => {
                 record.message = refusal.message();
                 record.outcome = refusal.outcome();
-                (record.user, record.backend, record.reason) = (*user, *backend, *reason);
+                (record.user, record.backend, record.reason) = (user.map(Cow::Borrowed), *backend, *reason);
             }
         }
         record
@@ -275,18 +285,19 @@ impl<'a> Record<'a> {
         let client = self.client.map(tracing::field::display);
         let forwarded = self.forwarded.map(tracing::field::display);
         let requested = self.requested.join(" ");
-        let (outcome, grant, user, backend) = (self.outcome, self.grant, self.user, self.backend);
+        let (outcome, grant, user, backend) = (self.outcome, self.grant, self.user.as_deref(), self.backend);
         if self.outcome == "issued" {
             let denied: Vec<String> = self
                 .denied
                 .iter()
-                .map(|ruled| format!("{} ({})", ruled.scope, ruled.reason.as_deref().unwrap_or("denied")))
+                .map(|ruled| format!("{} denied ({})", ruled.scope, ruled.reason.as_deref().unwrap_or("?")))
                 .collect();
             let (groups, granted, denied) = (self.groups, self.access.as_str(), denied.join("; "));
             let (jti, refresh_token) = (self.jti, self.refresh_token.unwrap_or(false));
+            let claims = (!self.claims.is_empty()).then(|| tracing::field::debug(&self.claims));
             tracing::info!(
                 target: TARGET, outcome, client, forwarded, grant, user, backend, groups = ?groups,
-                requested, granted, denied, jti, refresh_token, "token issued"
+                claims, requested, granted, denied, jti, refresh_token, "token issued"
             );
         } else {
             let reason = self.reason;

@@ -33,10 +33,12 @@ fn an_issued_token_names_who_what_and_the_deciding_rules() {
         PolicySource { path: PathBuf::from("/etc/regent/policies/10-team.toml"), text: POLICY.into() };
     let set = PolicySet::from_sources(&[source]).unwrap().set;
     let carol = Principal::User {
+        kind: crate::subject::SubjectKind::Person,
         name: "carol".into(),
         groups: vec!["developers".into(), "Domain Users".into()],
         backend: "corp".into(),
         owns_name: true,
+        claims: vec![crate::subject::Claim::parse("department:platform").unwrap()],
     };
     let scopes = parse_scopes(["repository:team/secret:pull,push", "repository:ops/x:pull"]).unwrap();
     let evaluation = set.evaluate(&carol, &scopes);
@@ -63,6 +65,7 @@ fn an_issued_token_names_who_what_and_the_deciding_rules() {
         "user": "carol",
         "backend": "corp",
         "groups": ["developers", "Domain Users"],
+        "claims": ["claim:department:platform"],
         "requested": ["repository:team/secret:pull,push", "repository:ops/x:pull"],
         "granted": [{"scope": "repository:team/secret:pull", "rule": "/etc/regent/policies/10-team.toml:1"}],
         "denied": [

@@ -48,7 +48,7 @@
 //! certificate = "certs/server.crt"
 //! key = "certs/server.key"
 //!
-//! [limits]                               # optional: timeouts and connection caps (see `limits`)
+//! [limits]                               # optional: timeouts, sizes and connection caps (see `limits`)
 //! idle_timeout = "60s"
 //!
 //! [metrics]                              # optional: a separate listener for /metrics (see `metrics`)
@@ -134,7 +134,7 @@ pub struct Config {
     pub listen: Vec<ListenConfig>,
     /// `[front]`: the proxy's timeouts and `[[front.route]]` entries.
     pub front: FrontConfig,
-    /// `[limits]`: timeouts and connection caps of every listener.
+    /// `[limits]`: timeouts, request-head and form sizes and connection caps of every listener.
     pub limits: LimitsConfig,
     /// `[metrics]`: where `/metrics` is served.
     pub metrics: MetricsConfig,

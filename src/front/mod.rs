@@ -9,6 +9,8 @@
 //!   and listener (`[[front.route]]`), else to the listener's `upstream`.
 //! - [`proxy`]: the streaming reverse proxy (no buffering, no size limit) with its 502/504s;
 //!   [`counted`]: the body wrapper counting proxied bytes for the metrics.
+//! - [`head`]: the HTTP/1.1 and HTTP/2 settings, and request heads over `[limits]`'s sizes
+//!   answered 414 or 431 before routing.
 //! - [`checks`]: requests refused before routing (two `Host`s, `CONNECT`, absolute-form).
 //! - [`headers`]: hop-by-hop headers, `Host` and `X-Forwarded-*`, the registry API version.
 //! - [`access_log`]: one line per request (method, path, status, bytes, duration, user, client).
@@ -21,6 +23,7 @@ pub mod activity;
 pub mod body;
 pub mod checks;
 pub mod counted;
+pub mod head;
 pub mod headers;
 pub mod limits;
 pub mod proxy;

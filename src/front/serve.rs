@@ -4,8 +4,9 @@
 //! (HTTP/1.1 after the current response, HTTP/2 by GOAWAY) until the shutdown deadline, then
 //! cuts the ones still open.
 //!
-//! Every timeout and cap of `[limits]` is applied here: connections over the caps are closed at
-//! once; a connection with no request in flight for `idle_timeout` is closed, whatever state it
+//! Every timeout and cap of `[limits]` is applied here: connections over the caps (all
+//! listeners, this listener, this client) are closed at once; request heads over the size
+//! limits are answered 414 or 431 before routing ([`head`]); a connection with no request in flight for `idle_timeout` is closed, whatever state it
 //! is in (nothing sent yet, TLS done but no request, an HTTP/2 preface and nothing more, a
 //! request head arriving byte by byte, or idle between requests); HTTP/1.1 heads have
 //! `header_read_timeout`, HTTP/2 connections keep-alive pings and a stream cap. When accepting
@@ -20,8 +21,9 @@ use arc_swap::ArcSwap;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
+use axum::response::IntoResponse;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
@@ -31,12 +33,13 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use super::activity::{Activity, TrackedBody};
+use super::head::{self, http_builder};
 use super::headers::forwarded_client;
 use super::limits::{ConnectionLimiter, ConnectionPermit, LogThrottle, Refusal};
 use super::routes::{LiveFront, listener_router};
 use crate::config::LimitsConfig;
 use crate::http::ForwardedClient;
-use crate::http::token::BodyReadTimeout;
+use crate::http::token::FormLimits;
 
 /// The first pause after a failed accept; it doubles on each failure in a row.
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
@@ -83,6 +86,7 @@ pub type StopSignal = watch::Receiver<Option<tokio::time::Instant>>;
 /// Serves `front`'s router on `listener` (over TLS when `tls` is given) within `limits` until
 /// `stop` names a deadline; then it stops accepting (new connections are refused), lets open
 /// connections finish until the deadline and cuts the rest. Returns how many were cut.
+/// The listener has its own cap (`max_connections_per_listener`) besides the shared ones.
 /// Connections from the front's `trusted_proxies` are not capped per client (a load balancer
 /// carries many clients).
 pub async fn serve(
@@ -94,6 +98,8 @@ pub async fn serve(
 ) -> io::Result<usize> {
     let app = listener_router(front.clone());
     let mut open = JoinSet::new();
+    // This listener's own count: every connection counts once, whoever the client is.
+    let on_listener = ConnectionLimiter::new(limits.current().max_connections_per_listener, usize::MAX);
     let mut backoff = ACCEPT_BACKOFF_MIN;
     let (mut accept_warnings, mut refusal_warnings) =
         (LogThrottle::new(WARN_INTERVAL), LogThrottle::new(WARN_INTERVAL));
@@ -125,21 +131,34 @@ pub async fn serve(
         };
         let client = peer.ip().to_canonical();
         let trusted = front.load().trusted_proxies.iter().any(|network| network.contains(&client));
-        let permit = match limits.connections.try_open(client, trusted) {
-            Ok(permit) => permit,
-            Err(refusal) => {
+        let current = limits.current();
+        on_listener.set_caps(current.max_connections_per_listener, usize::MAX);
+        let permits = on_listener
+            .try_open(client, true)
+            .map_err(|_| "max_connections_per_listener")
+            .and_then(|listener_permit| match limits.connections.try_open(client, trusted) {
+                Ok(permit) => Ok([listener_permit, permit]),
+                Err(Refusal::Total) => Err("max_connections"),
+                Err(Refusal::PerClient) => Err("max_connections_per_client"),
+            });
+        let permits = match permits {
+            Ok(permits) => permits,
+            Err(cap) => {
                 if let Some(held_back) = refusal_warnings.allow(Instant::now()) {
-                    let cap = match refusal {
-                        Refusal::Total => "max_connections",
-                        Refusal::PerClient => "max_connections_per_client",
-                    };
-                    tracing::warn!(%peer, cap, held_back, "connection refused: over [limits] {cap}");
+                    let listener = listener.local_addr().ok();
+                    tracing::warn!(
+                        %peer,
+                        ?listener,
+                        cap,
+                        held_back,
+                        "connection refused: over [limits] {cap}"
+                    );
                 }
                 drop(tcp);
                 continue;
             }
         };
-        let limits = limits.current();
+        let limits = current;
         let connection = Connection {
             builder: http_builder(&limits),
             app: app.clone(),
@@ -147,7 +166,7 @@ pub async fn serve(
             trusted,
             limits,
             stop: stop.clone(),
-            _permit: permit,
+            _permits: permits,
         };
         open.spawn(connection.run(tcp, tls.clone()));
     };
@@ -185,20 +204,6 @@ async fn stopped(stop: &mut StopSignal) -> tokio::time::Instant {
     }
 }
 
-/// HTTP/1.1 and HTTP/2 with timers (HTTP/1.1's header read timeout and HTTP/2's keep-alive
-/// need one) and `limits`'s header timeout, pings and stream cap.
-fn http_builder(limits: &LimitsConfig) -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(limits.http2_keep_alive_interval)
-        .keep_alive_timeout(limits.http2_keep_alive_timeout)
-        .max_concurrent_streams(limits.http2_max_concurrent_streams);
-    builder
-}
-
 /// One accepted connection, before its TLS handshake.
 struct Connection {
     /// The HTTP settings.
@@ -213,8 +218,8 @@ struct Connection {
     limits: LimitsConfig,
     /// Names a deadline when the server shuts down.
     stop: StopSignal,
-    /// Its place under the connection caps, released when it ends.
-    _permit: ConnectionPermit,
+    /// Its places under the listener's and the shared connection caps, released when it ends.
+    _permits: [ConnectionPermit; 2],
 }
 
 impl Connection {
@@ -240,17 +245,25 @@ impl Connection {
         let Self { builder, app, peer, trusted, limits, mut stop, .. } = self;
         let activity = Activity::default();
         let requests = activity.clone();
-        let body_read_timeout = BodyReadTimeout(limits.body_read_timeout);
+        let form_limits =
+            FormLimits { read_timeout: limits.body_read_timeout, max_bytes: limits.max_form_bytes };
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+            let refused = head::refusal(&request, &limits);
+            if let Some(error) = &refused {
+                tracing::info!(%peer, method = %request.method(), %error, "request refused");
+            }
             request.extensions_mut().insert(ConnectInfo(peer));
-            request.extensions_mut().insert(body_read_timeout);
+            request.extensions_mut().insert(form_limits);
             if let Some(client) = trusted.then(|| forwarded_client(request.headers())).flatten() {
                 request.extensions_mut().insert(ForwardedClient(client));
             }
             let in_flight = requests.begin();
-            let response = app.clone().oneshot(request);
+            let app = app.clone();
             async move {
-                let response = response.await?;
+                let response = match refused {
+                    Some(error) => error.into_response(),
+                    None => app.oneshot(request).await?,
+                };
                 Ok::<_, std::convert::Infallible>(
                     response.map(|body| Body::new(TrackedBody::new(body, in_flight))),
                 )

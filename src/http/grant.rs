@@ -1,8 +1,11 @@
 //! The grants behind `/token`, in one place: anonymous, password (optionally with a refresh
 //! token, `offline`), and refresh (a refresh token re-checked in the backend that authenticated
-//! the user, then the current policies). Each decision, a token or a refusal, is written to the
-//! audit trail ([`crate::audit`]) from here, with `grant=anonymous|password|refresh` and never
-//! a password or a token.
+//! the user, then the current policies). A credential with a scope ceiling (e.g. an access
+//! token) gets at most the intersection of the policies' grant and its ceiling
+//! ([`Evaluation::within`]), and never a refresh token: a refresh re-derives only name and groups
+//! ([`crate::authn::Identity::may_refresh`]). Each decision, a token or a refusal, is written to
+//! the audit trail ([`crate::audit`]) from here, with `grant=anonymous|password|refresh` and
+//! never a password or a token.
 
 use std::net::IpAddr;
 
@@ -153,28 +156,32 @@ async fn decide(
     scopes: &[Scope],
     grant_type: GrantType,
 ) -> Result<Granted, Stop> {
-    let (principal, refresh_token) = match credentials {
-        Credentials::Anonymous => (Principal::Anonymous, None),
+    let ((principal, ceiling), refresh_token) = match credentials {
+        Credentials::Anonymous => ((Principal::Anonymous, None), None),
         Credentials::Password { creds, offline } => {
             let verified = authenticate(tokens, client.ip(), &creds).await?;
             let refresh_token = if offline { refresh_token_for(tokens, &verified)? } else { None };
-            (Principal::from(verified), refresh_token)
+            (Principal::verified(verified), refresh_token)
         }
         Credentials::RefreshToken { token, account } => {
             let verified = refresh(tokens, &token, account.as_deref()).await?;
-            (Principal::from(verified), None)
+            (Principal::verified(verified), None)
         }
     };
-    let evaluation = tokens.policies.get().evaluate(&principal, scopes);
-    let (subject, backend) = match &principal {
-        Principal::Anonymous => ("", ""),
-        Principal::User { name, backend, .. } => (name.as_str(), backend.as_str()),
+    let mut evaluation = tokens.policies.get().evaluate(&principal, scopes);
+    if let Some(ceiling) = &ceiling {
+        evaluation = evaluation.within(ceiling);
+    }
+    let subject = principal.subject();
+    let backend = match &principal {
+        Principal::Anonymous => "",
+        Principal::User { backend, .. } => backend.as_str(),
     };
     observe::note_grant(grant_type, backend);
     observe::note_refusals(evaluation.decisions.iter().any(|d| !d.granted));
     let issued = tokens
         .issuer
-        .issue(subject, &evaluation.access, tokens.clock.now())
+        .issue(&subject, &evaluation.access, tokens.clock.now())
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(Granted { issued, principal, evaluation, refresh_token })
 }
@@ -220,13 +227,14 @@ fn unavailable(user: Option<String>, err: AuthnError) -> Stop {
     Stop::Refused(refused)
 }
 
-/// A refresh token for `verified`, when refresh tokens are on and its backend can re-check
-/// users (an `http` backend cannot: its users get none and keep using their password).
+/// A refresh token for `verified`, when refresh tokens are on, its backend can re-check users
+/// (an `http` backend cannot: its users get none and keep using their password) and the
+/// identity is a plain person (a robot, claims or a ceiling would be lost in the re-check).
 fn refresh_token_for(tokens: &TokenService, verified: &Verified) -> Result<Option<Secret>, ApiError> {
     let Some(refresh) = &tokens.refresh else {
         return Ok(None);
     };
-    if !tokens.authn.supports_lookup(&verified.identity.backend) {
+    if !verified.identity.may_refresh() || !tokens.authn.supports_lookup(&verified.identity.backend) {
         return Ok(None);
     }
     let subject = RefreshSubject {
@@ -274,7 +282,10 @@ async fn refresh(tokens: &TokenService, token: &Secret, account: Option<&str>) -
     }
     let user = Some(subject.name.as_str());
     match tokens.authn.lookup(&subject.backend, &subject.name, subject.owns_name).await {
-        Ok(ChainLookup::Found(verified)) => Ok(verified),
+        Ok(ChainLookup::Found(verified)) if verified.identity.may_refresh() => Ok(verified),
+        Ok(ChainLookup::Found(_)) => {
+            Err(refused(user, format!("backend {:?} no longer answers with a plain person", subject.backend)))
+        }
         Ok(ChainLookup::Gone) => Err(refused(user, format!("no longer in backend {:?}", subject.backend))),
         Ok(ChainLookup::NotSupported) => {
             Err(refused(user, format!("backend {:?} cannot re-check users", subject.backend)))

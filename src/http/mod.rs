@@ -38,8 +38,6 @@ async fn jwks(State(state): State<AppState>) -> Json<serde_json::Value> {
 
 /// The longest query string `/token` accepts.
 pub const MAX_QUERY_BYTES: usize = 8 * 1024;
-/// The largest POST `/token` body accepted.
-pub const MAX_FORM_BYTES: usize = 16 * 1024;
 
 /// The client address a trusted proxy forwarded (`X-Forwarded-For`), set per request by the
 /// listener when the peer is one of its `trusted_proxies`; brute-force protection and the log

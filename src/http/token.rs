@@ -16,15 +16,28 @@ use super::basic::{
 use super::error::{ApiError, OAuthError};
 use super::grant::{ClientAddr, Credentials, grant};
 use super::params::Params;
-use super::{AppState, ForwardedClient, MAX_FORM_BYTES, MAX_QUERY_BYTES, TokenService};
+use super::{AppState, ForwardedClient, MAX_QUERY_BYTES, TokenService};
 use crate::scope::parse_scopes;
 use crate::secret::Secret;
 use crate::token::IssuedToken;
 
-/// How long a `POST /token` form may take to arrive, set per request by the listener (from
-/// `[limits] body_read_timeout`); without it the default applies.
+/// How long a `POST /token` form may take to arrive and how large it may be, set per request
+/// by the listener (from `[limits] body_read_timeout` and `max_form_bytes`); without it the
+/// defaults apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BodyReadTimeout(pub Duration);
+pub struct FormLimits {
+    /// The whole form must have arrived by then (else 408).
+    pub read_timeout: Duration,
+    /// The largest form (else 413).
+    pub max_bytes: usize,
+}
+
+impl Default for FormLimits {
+    fn default() -> Self {
+        let limits = crate::config::LimitsConfig::default();
+        Self { read_timeout: limits.body_read_timeout, max_bytes: limits.max_form_bytes }
+    }
+}
 
 /// The JSON answer of `GET /token`.
 #[derive(Debug, Serialize)]
@@ -162,14 +175,20 @@ fn client_addr(request: &Request) -> ClientAddr {
     ClientAddr { peer, forwarded }
 }
 
-/// The form, within [`MAX_FORM_BYTES`] and the request's [`BodyReadTimeout`] (a body that
-/// trickles in is answered 408, and the connection closed, rather than held open).
+/// The form, within the request's [`FormLimits`]: one announced (`Content-Length`) or found
+/// larger is answered 413 without reading on; one that trickles in is answered 408, and the
+/// connection closed, rather than held open.
 async fn read_form(request: Request, client: ClientAddr) -> Result<axum::body::Bytes, ApiError> {
-    let timeout = request
-        .extensions()
-        .get::<BodyReadTimeout>()
-        .map_or(crate::config::LimitsConfig::default().body_read_timeout, |timeout| timeout.0);
-    match tokio::time::timeout(timeout, to_bytes(request.into_body(), MAX_FORM_BYTES)).await {
+    let limits = request.extensions().get::<FormLimits>().copied().unwrap_or_default();
+    let announced = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > limits.max_bytes as u64) {
+        return Err(ApiError::BodyTooLarge);
+    }
+    let timeout = limits.read_timeout;
+    match tokio::time::timeout(timeout, to_bytes(request.into_body(), limits.max_bytes)).await {
         Ok(body) => body.map_err(|_| ApiError::BodyTooLarge),
         Err(_) => {
             let client = client.ip().map(|ip| ip.to_string()).unwrap_or_else(|| "-".into());

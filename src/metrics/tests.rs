@@ -23,6 +23,9 @@ fn records_show_in_the_exposition() {
     metrics.record_reload("policies", ReloadResult::Failed, 1_700_000_100);
     metrics.record_lockout(LockoutScope::UserClient);
     metrics.register_pool("corp", || 2);
+    metrics.register_ldap_servers("corp", || {
+        vec![("ldap://a:389".to_owned(), false), ("ldap://b:389".to_owned(), true)]
+    });
     let text = metrics.encode().unwrap();
     let issued = r#"regent_token_requests_total{outcome="issued",grant_type="password",backend="local"}"#;
     assert_eq!(sample(&text, issued), Some(2.0), "{text}");
@@ -38,6 +41,9 @@ fn records_show_in_the_exposition() {
     assert_eq!(sample(&text, last), Some(1_700_000_000.0), "a failed reload keeps the last good time");
     assert_eq!(sample(&text, r#"regent_lockouts_total{scope="user_client"}"#), Some(1.0));
     assert_eq!(sample(&text, r#"regent_ldap_pool_connections_in_use{backend="corp"}"#), Some(2.0));
+    let server = |url: &str| format!(r#"regent_ldap_server_up{{backend="corp",url="{url}"}}"#);
+    assert_eq!(sample(&text, &server("ldap://a:389")), Some(0.0), "{text}");
+    assert_eq!(sample(&text, &server("ldap://b:389")), Some(1.0));
     assert!(text.ends_with("# EOF\n"));
 }
 

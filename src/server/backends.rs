@@ -62,6 +62,10 @@ fn build_backends(
                     metrics.register_pool(&authn.name, move || {
                         pool.upgrade().map_or(0, |ldap| ldap.connections_in_use() as i64)
                     });
+                    let servers = Arc::downgrade(&backend);
+                    metrics.register_ldap_servers(&authn.name, move || {
+                        servers.upgrade().map(|ldap| ldap.server_states()).unwrap_or_default()
+                    });
                 }
                 backends.push(backend);
             }

@@ -20,7 +20,9 @@
 //! [`init_existing`] adds TLS to a data directory;
 //! [`policy_test_cli`] runs `regent policy test`; [`metrics`] scrapes `/metrics` and checks
 //! `/readyz`; [`lockout`] tests brute-force protection; [`kubernetes`] renders deploy/kubernetes/
-//! and runs regent and the registry on its files as the kubelet lays them out.
+//! and runs regent and the registry on its files as the kubelet lays them out; [`replicas`] runs
+//! three replicas behind HAProxy (processes and containers); [`token_subjects`] grants robots
+//! with claims and a scope ceiling.
 
 // Test code: a failed setup step should stop the test loudly, and nothing here is a public API.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
@@ -55,6 +57,7 @@ mod policy_test_cli;
 mod registry2_keys;
 mod registry3;
 mod reload;
+mod replicas;
 mod revoke_cli;
 mod served;
 mod shutdown;
@@ -63,5 +66,6 @@ mod token_limits;
 mod token_names;
 mod token_ownership;
 mod token_refresh;
+mod token_subjects;
 mod token_swap;
 mod token_tcp;

@@ -31,7 +31,7 @@ fn ip(last: u8) -> IpAddr {
 }
 
 fn authenticated() -> Result<ChainOutcome, AuthnError> {
-    let identity = Identity { backend: "local".into(), name: "alice".into(), groups: vec![] };
+    let identity = Identity::person("local", "alice", vec![]);
     Ok(ChainOutcome::Authenticated(Verified { identity, owns_name: true }))
 }
 

@@ -107,7 +107,7 @@ fn each_decision_is_audited_with_rules_groups_and_the_tokens_jti() {
     assert_eq!((&line["jti"], &line["client"]), (&jti(&alice), &json!("127.0.0.1")));
     assert_eq!(line["granted"], "repository:alice/app:pull,push repository:alice/secret:pull", "{line}");
     let denied = line["denied"].as_str().expect("denied");
-    assert!(denied.contains(&format!("repository:alice/secret:push (denied by {deny})")), "{denied}");
-    assert!(denied.contains("repository:bob/app:push (no allow rule matched)"), "{denied}");
+    assert!(denied.contains(&format!("repository:alice/secret:push denied (denied by {deny})")), "{denied}");
+    assert!(denied.contains("repository:bob/app:push denied (no allow rule matched)"), "{denied}");
     assert!(line["timestamp"].is_string() && line["level"] == "INFO", "{line}");
 }
