@@ -33,7 +33,7 @@ impl Authenticator for GatedBackend {
     async fn authenticate(&self, user: &str, _password: &Secret) -> Result<Outcome, AuthnError> {
         self.entered.notify_one();
         self.release.notified().await;
-        Ok(Outcome::Authenticated(Identity { backend: "gated".into(), name: user.into(), groups: vec![] }))
+        Ok(Outcome::Authenticated(Identity::person("gated", user, vec![])))
     }
 }
 

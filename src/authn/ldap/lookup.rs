@@ -18,7 +18,7 @@ use super::steps::Steps;
 use crate::authn::{Identity, Outcome};
 use crate::config::{LdapMode, SearchScope};
 use crate::secret::Secret;
-use crate::untrusted::{Escaped, check_name};
+use crate::untrusted::check_name;
 
 impl LdapBackend {
     /// Asks the directory (no cache): the outcome, or the outage that prevented one. When a
@@ -83,9 +83,9 @@ impl LdapBackend {
             count => {
                 tracing::warn!(
                     backend = self.name,
-                    user = %Escaped(user),
+                    user,
                     count,
-                    filter = %Escaped(&filter),
+                    filter = filter.as_str(),
                     "the user filter matched more than one entry: login refused"
                 );
                 return Ok(Outcome::Denied);
@@ -181,8 +181,8 @@ impl LdapBackend {
             Err(reason) => {
                 tracing::warn!(
                     backend = self.name,
-                    user = %Escaped(user),
-                    dn = %Escaped(&entry.dn),
+                    user,
+                    dn = entry.dn.as_str(),
                     attribute,
                     reason,
                     "LDAP login refused: no canonical login name"
@@ -197,7 +197,7 @@ impl LdapBackend {
             groups::resolve(&self.config.groups, self.config.lowercase, entry, stored, directory, steps)
                 .await?;
         steps.record(|| format!("login name {name:?} (from {attribute}), groups {groups:?}"));
-        Ok(Outcome::Authenticated(Identity { backend: self.name.clone(), name, groups }))
+        Ok(Outcome::Authenticated(Identity::person(self.name.clone(), name, groups)))
     }
 
     /// The attributes read from the user's entry: the login attribute and the group attribute.
