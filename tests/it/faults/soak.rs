@@ -34,7 +34,7 @@ impl Soak {
     pub fn print(&self, label: &str) {
         let max = self.rss_kib.iter().max().copied().unwrap_or_default();
         println!(
-            "\n| soak | duration | requests ok / failed | tokens/s | RSS after warm-up | RSS max | RSS end |"
+            "\n| soak | duration | requests ok / failed | ok per second | RSS after warm-up | RSS max | RSS end |"
         );
         println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
         println!(
