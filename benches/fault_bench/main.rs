@@ -48,12 +48,7 @@ fn main() {
         .map_or(SOAK, |secs| Duration::from_secs(secs.parse().expect("FAULT_BENCH_SOAK_SECS: seconds")));
     let only = std::env::var("FAULT_BENCH_ONLY").unwrap_or_default();
     if only.is_empty() || only == "faults" {
-        let plan = Plan {
-            baseline: Duration::from_secs(10),
-            outage: Duration::from_secs(10),
-            tail: Duration::from_secs(5),
-            concurrency: CONCURRENCY,
-        };
+        let plan = Plan::scaled(10, CONCURRENCY);
         let findings = run(plan);
         report::print(&findings);
     }

@@ -36,6 +36,19 @@ pub struct Plan {
     pub concurrency: usize,
 }
 
+impl Plan {
+    /// A baseline and outages of `seconds` each, half as long (at least 1 s) after each
+    /// recovery, at `concurrency`.
+    pub fn scaled(seconds: u64, concurrency: usize) -> Self {
+        Self {
+            baseline: Duration::from_secs(seconds),
+            outage: Duration::from_secs(seconds),
+            tail: Duration::from_secs((seconds / 2).max(1)),
+            concurrency,
+        }
+    }
+}
+
 /// One fault: when it started, was repaired and the phase ended, and what it affects.
 #[derive(Debug, Clone)]
 pub struct Phase {

@@ -10,12 +10,7 @@ const CONCURRENCY: usize = 64;
 
 #[test]
 fn faults_under_load_lose_no_user_and_regent_keeps_serving() {
-    let plan = Plan {
-        baseline: Duration::from_secs(2),
-        outage: Duration::from_secs(2),
-        tail: Duration::from_secs(1),
-        concurrency: CONCURRENCY,
-    };
+    let plan = Plan::scaled(2, CONCURRENCY);
     let findings = run(plan);
     report::print(&findings);
     // `run` already failed unless regent stayed alive without a panic and every fault recovered.
