@@ -90,7 +90,8 @@ use std::time::Duration;
 pub use authn::{
     AUTHN_KINDS, DEFAULT_CACHE_TTL, DEFAULT_GROUP_NAME_ATTRIBUTE, DEFAULT_HTTP_TIMEOUT,
     DEFAULT_LDAP_CONNECT_TIMEOUT, DEFAULT_LDAP_FILTER, DEFAULT_LDAP_TIMEOUT, DEFAULT_MAX_BCRYPT_COST,
-    DEFAULT_NESTED_MAX_DEPTH, DEFAULT_POOL_SIZE, DEFAULT_REMOTE_CACHE_TTL, DEFAULT_VERIFY_QUEUE_TIMEOUT,
+    DEFAULT_NESTED_MAX_DEPTH, DEFAULT_POOL_SIZE, DEFAULT_REMOTE_CACHE_TTL, DEFAULT_TOKENS_FILE,
+    DEFAULT_VERIFY_QUEUE_TIMEOUT,
 };
 pub use backends::{
     GroupSearch, HttpAuthConfig, HttpCredentials, LdapConfig, LdapGroups, LdapMode, NestedGroups, SearchScope,
@@ -231,6 +232,11 @@ pub enum BackendConfig {
     Http {
         /// Its settings.
         config: HttpAuthConfig,
+    },
+    /// `kind = "tokens"`: access tokens (personal and robot) from a file in the data directory.
+    Tokens {
+        /// The tokens file (JSON, hashes only).
+        file: PathBuf,
     },
 }
 
