@@ -24,6 +24,7 @@
 // Test code: a failed setup step should stop the test loudly, and nothing here is a public API.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+mod access_tokens;
 mod authn_cli;
 mod authn_http;
 mod cli;

@@ -86,6 +86,11 @@ fn a_tokens_backend_comes_first_and_its_file_defaults_to_the_data_directory() {
     let second = format!("{HTPASSWD}\n[[authn]]\n{tokens}");
     assert_errors(&[
         ("tokens second", second, "17:8", "kind \"tokens\" must be the first [[authn]]"),
-        ("a foreign key", format!("{tokens}groups = \"g\"\n"), "13:10", "`groups` does not apply to kind \"tokens\""),
+        (
+            "a foreign key",
+            format!("{tokens}groups = \"g\"\n"),
+            "13:10",
+            "`groups` does not apply to kind \"tokens\"",
+        ),
     ]);
 }
