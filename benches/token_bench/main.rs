@@ -22,12 +22,12 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 mod chain;
-mod tokens;
 #[path = "../common/load.rs"]
 mod load;
 #[path = "../ldap_bench/slapd.rs"]
 #[allow(dead_code, unreachable_pub)] // the LDAP benchmark's slapd helper; only part of it is used here
 mod slapd;
+mod tokens;
 
 use load::{SERVER_WORKERS, drive, get_json, print_rows, start_server};
 use regent::authn::htpasswd::set_password;

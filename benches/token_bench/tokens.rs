@@ -29,7 +29,9 @@ pub(crate) fn access_token_rows(config: &Config, root: &Path, scale: impl Fn(usi
             *cache_ttl = Duration::ZERO;
         }
     }
-    config.authn.insert(0, AuthnConfig { name: "tokens".to_owned(), backend: BackendConfig::Tokens { file } });
+    config
+        .authn
+        .insert(0, AuthnConfig { name: "tokens".to_owned(), backend: BackendConfig::Tokens { file } });
     let server = start_server(config, "repository:alice/app:pull,push");
     let auth = [format!("Basic {}", STANDARD.encode(format!("alice:{}", secret.expose())))];
     let mut rows = Vec::new();

@@ -94,6 +94,7 @@ impl Config {
             (self.limits != new.limits, "[limits]"),
             (self.metrics != new.metrics, "[metrics]"),
             (self.lockout != new.lockout, "[lockout]"),
+            (self.tokens != new.tokens, "[tokens]"),
         ];
         sections.into_iter().filter_map(|(changed, name)| changed.then_some(name)).collect()
     }

@@ -56,6 +56,9 @@
 //!
 //! [lockout]                              # optional: brute-force protection, on by default (see `lockout`)
 //! max_failures = 10
+//!
+//! [tokens]                               # optional: users manage their own access tokens (see `tokens`)
+//! self_service = true
 //! ```
 //!
 //! Relative paths resolve against the directory of the config file.
@@ -72,6 +75,7 @@ mod lockout;
 mod metrics;
 mod refresh;
 mod token;
+mod tokens;
 mod validate;
 
 #[cfg(test)]
@@ -107,6 +111,7 @@ pub use locate::{CONFIG_ENV, CONFIG_FILE_NAME, ConfigSource, locate};
 pub use lockout::LockoutConfig;
 pub use metrics::MetricsConfig;
 pub use refresh::{DEFAULT_REFRESH_TTL, REVOCATIONS_FILE_NAME, RefreshConfig};
+pub use tokens::TokensConfig;
 pub use validate::{DEFAULT_TOKEN_TTL, MIN_TOKEN_TTL};
 
 use error::Locator;
@@ -135,6 +140,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// `[lockout]`: brute-force protection of the token endpoint.
     pub lockout: LockoutConfig,
+    /// `[tokens]`: access-token settings (self-service).
+    pub tokens: TokensConfig,
 }
 
 /// `[token]`.

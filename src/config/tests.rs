@@ -95,6 +95,7 @@ fn valid_file_parses_with_resolved_paths() {
         limits: LimitsConfig::default(),
         metrics: crate::config::MetricsConfig::default(),
         lockout: crate::config::LockoutConfig::default(),
+        tokens: crate::config::TokensConfig::default(),
     };
     assert_eq!(config, expected);
 }

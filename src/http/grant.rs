@@ -101,7 +101,7 @@ pub(super) async fn grant(
 
 /// The chain's verdict on a password, behind the brute-force protection: the verified user,
 /// or 401 / 429 / 503.
-async fn authenticate(
+pub(super) async fn authenticate(
     tokens: &TokenService,
     client_ip: Option<std::net::IpAddr>,
     client: &str,

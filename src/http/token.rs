@@ -170,7 +170,7 @@ fn check_service(token_service: &TokenService, service: Option<&str>) -> Result<
 
 /// The client: the address a trusted proxy forwarded ([`ForwardedClient`], with the peer's
 /// port), else the TCP peer.
-fn client_addr(request: &Request) -> Option<SocketAddr> {
+pub(super) fn client_addr(request: &Request) -> Option<SocketAddr> {
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0)?;
     let forwarded = request.extensions().get::<ForwardedClient>();
     Some(forwarded.map_or(peer, |client| SocketAddr::new(client.0, peer.port())))

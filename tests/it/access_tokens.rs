@@ -22,18 +22,24 @@ const ROBOTS: &str =
     "[[allow]]\nwho = [\"robot:builder\"]\nrepositories = [\"team/**\"]\nactions = [\"pull\", \"push\"]\n";
 
 /// `regent serve` with a tokens backend first, the example policies plus [`ROBOTS`].
-struct TokenStack {
+pub(crate) struct TokenStack {
     /// The data directory.
-    env: TestEnv,
+    pub(crate) env: TestEnv,
     /// What `regent.toml` says.
-    config: ConfigText,
+    pub(crate) config: ConfigText,
     /// The running server.
-    server: RegentServe,
+    pub(crate) server: RegentServe,
 }
 
 impl TokenStack {
-    fn start() -> Self {
-        let config = ConfigText::new();
+    pub(crate) fn start() -> Self {
+        Self::start_with("")
+    }
+
+    /// Like [`TokenStack::start`], with `tables` appended to `regent.toml`.
+    pub(crate) fn start_with(tables: &str) -> Self {
+        let mut config = ConfigText::new();
+        config.tables = tables.to_owned();
         let env = TestEnv::new(&format!("http://{}/token", config.listen));
         std::fs::write(env.config.policy.directory.join("60-robots.toml"), ROBOTS).expect("policy");
         let text = config.render().replacen(
@@ -80,7 +86,7 @@ impl TokenStack {
     }
 
     /// Waits until `/token` answers `status` for these credentials (the file reloads).
-    fn wait_status(&self, user: &str, password: &str, scope: &str, status: u16) -> HttpResponse {
+    pub(crate) fn wait_status(&self, user: &str, password: &str, scope: &str, status: u16) -> HttpResponse {
         let started = Instant::now();
         loop {
             let answer = self.token(user, password, scope);

@@ -65,3 +65,4 @@ mod token_refresh;
 mod token_subjects;
 mod token_swap;
 mod token_tcp;
+mod tokens_self_service;
