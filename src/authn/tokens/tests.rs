@@ -71,7 +71,7 @@ fn a_secret_has_its_prefix_its_id_and_192_bits() {
     assert!(credential::parse("hunter2").is_none());
     assert!(credential::parse(&format!("{PERSONAL_PREFIX}{id}_short")).is_none());
     assert!(credential::matches(text, &credential::hash(text)));
-    assert!(!credential::matches(&other.expose().to_owned(), &credential::hash(text)));
+    assert!(!credential::matches(other.expose(), &credential::hash(text)));
 }
 
 #[test]
