@@ -59,6 +59,9 @@
 //!
 //! [tokens]                               # optional: users manage their own access tokens (see `tokens`)
 //! self_service = true
+//! [log]                                  # optional: log format and audit file (see `log`)
+//! format = "json"
+//! audit_file = "audit.log"
 //! ```
 //!
 //! Relative paths resolve against the directory of the config file.
@@ -72,6 +75,7 @@ mod front;
 mod limits;
 mod locate;
 mod lockout;
+mod log;
 mod metrics;
 mod refresh;
 mod token;
@@ -109,6 +113,7 @@ pub use front::{
 pub use limits::LimitsConfig;
 pub use locate::{CONFIG_ENV, CONFIG_FILE_NAME, ConfigSource, locate};
 pub use lockout::LockoutConfig;
+pub use log::{LogConfig, LogFormat};
 pub use metrics::MetricsConfig;
 pub use refresh::{DEFAULT_REFRESH_TTL, REVOCATIONS_FILE_NAME, RefreshConfig};
 pub use tokens::TokensConfig;
@@ -142,6 +147,8 @@ pub struct Config {
     pub lockout: LockoutConfig,
     /// `[tokens]`: access-token settings (self-service).
     pub tokens: TokensConfig,
+    /// `[log]`: the server log's format and the audit file.
+    pub log: LogConfig,
 }
 
 /// `[token]`.

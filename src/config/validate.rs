@@ -38,6 +38,7 @@ pub(crate) fn validate(
     let metrics = super::metrics::metrics(&locator, file.metrics)?;
     let lockout = super::lockout::lockout(&locator, file.lockout)?;
     let tokens = super::tokens::tokens(&locator, file.tokens, &authn)?;
+    let log = super::log::log(&locator, base, file.log)?;
     Ok(Config {
         path: path.to_path_buf(),
         token,
@@ -50,6 +51,7 @@ pub(crate) fn validate(
         metrics,
         lockout,
         tokens,
+        log,
     })
 }
 

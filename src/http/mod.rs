@@ -69,6 +69,8 @@ pub struct TokenService {
     pub lockout: Arc<lockout::Lockout>,
     /// The tokens file users manage through `/tokens`; `None` unless `[tokens] self_service`.
     pub self_service: Option<std::path::PathBuf>,
+    /// Where each token decision is written (the server log, and `[log] audit_file`).
+    pub audit: crate::audit::AuditLog,
 }
 
 /// Everything a request handler needs, shared by all requests.

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::basic::{Presented, presented_credentials};
 use super::error::ApiError;
-use super::grant::authenticate;
+use super::grant::{ClientAddr, authenticate_password};
 use super::token::client_addr;
 use super::{AppState, TokenService};
 use crate::authn::Identity;
@@ -134,11 +134,10 @@ fn caller<'a>(
 async fn authenticated(
     service: &TokenService,
     file: PathBuf,
-    client: Option<std::net::SocketAddr>,
+    client: ClientAddr,
     creds: super::basic::BasicCredentials,
 ) -> Result<(PathBuf, Identity), ApiError> {
-    let label = client.map_or_else(|| "-".to_owned(), |addr| addr.ip().to_string());
-    let verified = authenticate(service, client.map(|addr| addr.ip()), &label, &creds).await?;
+    let verified = authenticate_password(service, client.ip(), &creds).await?;
     if verified.identity.kind != SubjectKind::Person {
         return Err(ApiError::Forbidden("robots cannot manage access tokens".into()));
     }
