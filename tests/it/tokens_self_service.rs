@@ -14,6 +14,11 @@ fn call(stack: &TokenStack, method: &str, path: &str, auth: (&str, &str), body: 
     http_request(method, &url, &headers, body.as_bytes())
 }
 
+/// `POST /tokens` as `user:password` with `body`.
+fn create(stack: &TokenStack, auth: (&str, &str), body: &str) -> HttpResponse {
+    call(stack, "POST", "/tokens", auth, body)
+}
+
 /// The registry-style error code of an answer.
 fn code(answer: &HttpResponse) -> String {
     answer.json()["errors"][0]["code"]
@@ -48,26 +53,16 @@ fn users_manage_only_their_own_tokens_and_a_token_cannot_mint_a_wider_one() {
     let (user, password) = ("alice", secret.as_str());
     let started = std::time::Instant::now();
     let narrower = loop {
-        let answer = call(
-            &stack,
-            "POST",
-            "/tokens",
-            (user, password),
-            r#"{"name": "ci", "scopes": ["repository:alice/app:pull"]}"#,
-        );
+        let answer =
+            create(&stack, (user, password), r#"{"name": "ci", "scopes": ["repository:alice/app:pull"]}"#);
         if answer.status != 401 || started.elapsed() > crate::served::LIVE_WITHIN {
             break answer;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     };
     assert_eq!(narrower.status, 201, "{}", narrower.body);
-    let wider = call(
-        &stack,
-        "POST",
-        "/tokens",
-        (user, password),
-        r#"{"name": "x", "scopes": ["repository:alice/other:pull"]}"#,
-    );
+    let wider =
+        create(&stack, (user, password), r#"{"name": "x", "scopes": ["repository:alice/other:pull"]}"#);
     assert_eq!((wider.status, code(&wider).as_str()), (403, "DENIED"), "{}", wider.body);
     let bad = call(&stack, "POST", "/tokens", ("alice", "alice-pw"), r#"{"name": "x"}"#);
     assert_eq!((bad.status, code(&bad).as_str()), (400, "INVALID_REQUEST"), "{}", bad.body);
