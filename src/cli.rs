@@ -1,5 +1,6 @@
 //! The `regent` command line: `init`, `serve`, `passwd`, `policy check`, `policy explain`,
-//! `policy test`, `authn test`, `keys list|rotate|activate|retire|bundle|jwks`, `doctor`, `revoke`.
+//! `policy test`, `authn test`, `keys list|rotate|activate|retire|bundle|jwks`, `doctor`, `revoke`,
+//! `token create|list|revoke`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -22,11 +23,13 @@ mod keys;
 mod logging;
 mod policy_test;
 mod revoke;
+mod token;
 
 pub use doctor::DoctorArgs;
 pub use keys::{KeysCommand, KidArgs, OutArgs, RetireArgs, RotateArgs};
 pub use logging::{DEFAULT_LOG_FILTER, init_logging, use_colour};
 pub use revoke::RevokeArgs;
+pub use token::{CreateArgs, ListArgs, RevokeTokenArgs, TokenCommand};
 
 /// regent: a token-auth server for Docker/OCI registries.
 #[derive(Debug, Parser)]
@@ -61,6 +64,9 @@ pub enum Command {
     /// Revoke USER's refresh tokens (docker identity tokens), or everyone's with --all: every
     /// replica refuses them within about a second; `docker login` works again.
     Revoke(RevokeArgs),
+    /// Access tokens (personal and robot): create (prints the secret once), list, revoke.
+    #[command(subcommand)]
+    Token(TokenCommand),
 }
 
 /// `regent authn ...`.
@@ -260,6 +266,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys(command) => keys::keys_command(command),
         Command::Doctor(args) => Ok(doctor::doctor_command(args)),
         Command::Revoke(args) => revoke::revoke_command(args),
+        Command::Token(command) => token::token_command(command),
     }
 }
 

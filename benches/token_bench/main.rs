@@ -9,6 +9,7 @@
 //! threads as the server has workers. Two chain scenarios follow: 64 simultaneous first logins
 //! of one htpasswd user (a new user per round; max and p99 latency show a cache stampede), and
 //! LDAP users behind `init`'s htpasswd backend with warm caches (tokens/s; needs Debian's slapd).
+//! Access-token logins (every cache off) sit next to the warm htpasswd rows.
 //! Run with `cargo bench --bench token_bench`.
 //!
 //! Under `cargo test --all-targets` (no `--bench` argument) it runs a short smoke pass with the
@@ -26,6 +27,7 @@ mod load;
 #[path = "../ldap_bench/slapd.rs"]
 #[allow(dead_code, unreachable_pub)] // the LDAP benchmark's slapd helper; only part of it is used here
 mod slapd;
+mod tokens;
 
 use load::{SERVER_WORKERS, drive, get_json, print_rows, start_server};
 use regent::authn::htpasswd::set_password;
@@ -82,6 +84,7 @@ fn main() {
         }
         drop(server);
     }
+    rows.extend(tokens::access_token_rows(&config, &root, scale));
     let htpasswd = root.join("htpasswd");
     rows.push(chain::first_login_burst(&config, &htpasswd, if full { 5 } else { 1 }));
     let slapd_dir = dir.path().join("slapd");
@@ -106,6 +109,14 @@ fn main() {
             println!(
                 "refresh grant at c={concurrency}: {:.0}% of the warm password grant",
                 100.0 * refresh / password
+            );
+        }
+        let token_name = format!("access token, no cache, c={concurrency}");
+        let token = rows.iter().find(|r| r.name == token_name).map(|r| r.per_second);
+        if let (Some(password), Some(token)) = (rate("htpasswd"), token) {
+            println!(
+                "access token (no cache) at c={concurrency}: {:.0}% of the warm password grant (target: >= 90%)",
+                100.0 * token / password
             );
         }
     }

@@ -103,6 +103,7 @@ impl Config {
             (self.limits != new.limits, "[limits]"),
             (self.metrics != new.metrics, "[metrics]"),
             (self.lockout != new.lockout, "[lockout]"),
+            (self.tokens != new.tokens, "[tokens]"),
             (self.log != new.log, "[log]"),
         ];
         sections.into_iter().filter_map(|(changed, name)| changed.then_some(name)).collect()

@@ -57,6 +57,8 @@
 //! [lockout]                              # optional: brute-force protection, on by default (see `lockout`)
 //! max_failures = 10
 //!
+//! [tokens]                               # optional: users manage their own access tokens (see `tokens`)
+//! self_service = true
 //! [log]                                  # optional: log format and audit file (see `log`)
 //! format = "json"
 //! audit_file = "audit.log"
@@ -77,6 +79,7 @@ mod log;
 mod metrics;
 mod refresh;
 mod token;
+mod tokens;
 mod validate;
 
 #[cfg(test)]
@@ -95,7 +98,8 @@ use std::time::Duration;
 pub use authn::{
     AUTHN_KINDS, DEFAULT_CACHE_TTL, DEFAULT_GROUP_NAME_ATTRIBUTE, DEFAULT_HTTP_TIMEOUT,
     DEFAULT_LDAP_CONNECT_TIMEOUT, DEFAULT_LDAP_FILTER, DEFAULT_LDAP_TIMEOUT, DEFAULT_MAX_BCRYPT_COST,
-    DEFAULT_NESTED_MAX_DEPTH, DEFAULT_POOL_SIZE, DEFAULT_REMOTE_CACHE_TTL, DEFAULT_VERIFY_QUEUE_TIMEOUT,
+    DEFAULT_NESTED_MAX_DEPTH, DEFAULT_POOL_SIZE, DEFAULT_REMOTE_CACHE_TTL, DEFAULT_TOKENS_FILE,
+    DEFAULT_VERIFY_QUEUE_TIMEOUT,
 };
 pub use backends::{
     GroupSearch, HttpAuthConfig, HttpCredentials, LdapConfig, LdapGroups, LdapMode, NestedGroups, SearchScope,
@@ -112,6 +116,7 @@ pub use lockout::LockoutConfig;
 pub use log::{LogConfig, LogFormat};
 pub use metrics::MetricsConfig;
 pub use refresh::{DEFAULT_REFRESH_TTL, REVOCATIONS_FILE_NAME, RefreshConfig};
+pub use tokens::TokensConfig;
 pub use validate::{DEFAULT_TOKEN_TTL, MIN_TOKEN_TTL};
 
 use error::Locator;
@@ -140,6 +145,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// `[lockout]`: brute-force protection of the token endpoint.
     pub lockout: LockoutConfig,
+    /// `[tokens]`: access-token settings (self-service).
+    pub tokens: TokensConfig,
     /// `[log]`: the server log's format and the audit file.
     pub log: LogConfig,
 }
@@ -239,6 +246,11 @@ pub enum BackendConfig {
     Http {
         /// Its settings.
         config: HttpAuthConfig,
+    },
+    /// `kind = "tokens"`: access tokens (personal and robot) from a file in the data directory.
+    Tokens {
+        /// The tokens file (JSON, hashes only).
+        file: PathBuf,
     },
 }
 

@@ -95,6 +95,7 @@ fn valid_file_parses_with_resolved_paths() {
         limits: LimitsConfig::default(),
         metrics: crate::config::MetricsConfig::default(),
         lockout: crate::config::LockoutConfig::default(),
+        tokens: crate::config::TokensConfig::default(),
         log: crate::config::LogConfig::default(),
     };
     assert_eq!(config, expected);
@@ -142,7 +143,7 @@ fn errors_name_file_line_and_column() {
         ("unknown top-level table", format!("{VALID}[extra]\nx = 1\n"), "24:2"),
         ("unknown key in [[authn]]", edited("groups = ", "group = "), "14:1"),
         ("missing service", edited("service = \"registry.local\"\n", ""), "1:1"),
-        ("unknown table", VALID.replacen("[token]", "[tokens]", 1), "1:2"),
+        ("unknown table", VALID.replacen("[token]", "[tokenz]", 1), "1:2"),
         ("missing [token]", VALID[VALID.find("\n[[authn]]").unwrap()..].to_string(), "1:1"),
         ("missing authn kind", edited("kind = \"htpasswd\"\n", ""), "10:1"),
         ("bad ttl", edited("ttl = \"10m\"", "ttl = \"ten minutes\""), "5:7"),
@@ -196,7 +197,7 @@ fn error_messages_say_what_is_wrong() {
         (edited("ttl = \"10m\"", "ttl = \"30s\""), "ttl must be at least 60s"),
         (
             edited("kind = \"htpasswd\"", "kind = \"kerberos\""),
-            "unknown authn kind \"kerberos\" (known: htpasswd, ldap, http)",
+            "unknown authn kind \"kerberos\" (known: tokens, htpasswd, ldap, http)",
         ),
         (edited("ttl = \"10m\"", "tll = \"10m\""), "unknown field `tll`"),
         (

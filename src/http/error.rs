@@ -51,6 +51,9 @@ pub enum ApiError {
     /// The grant type is not supported (OAuth2 POST only).
     #[error("unsupported grant type {0:?}")]
     UnsupportedGrantType(String),
+    /// Authenticated, but not allowed to do this (e.g. a token asking for a wider token).
+    #[error("{0}")]
+    Forbidden(String),
     /// No resource at this path.
     #[error("not found")]
     NotFound,
@@ -79,6 +82,7 @@ impl ApiError {
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unauthorized(_) | ApiError::InvalidGrant(_) => StatusCode::UNAUTHORIZED,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -98,6 +102,7 @@ impl ApiError {
             ApiError::RequestTimeout => "REQUEST_TIMEOUT",
             ApiError::Unauthorized(_) | ApiError::InvalidGrant(_) => "UNAUTHORIZED",
             ApiError::TooManyRequests { .. } => "TOOMANYREQUESTS",
+            ApiError::Forbidden(_) => "DENIED",
             ApiError::NotFound => "NOT_FOUND",
             ApiError::Unavailable(_) => "UNAVAILABLE",
             ApiError::Internal(_) => "UNKNOWN",

@@ -186,6 +186,16 @@ async fn decide(
     Ok(Granted { issued, principal, evaluation, refresh_token })
 }
 
+/// [`authenticate`] for requests that are not token grants (the self-service `/tokens`): the
+/// verified user, or the 401 / 429 / 503 to answer.
+pub(super) async fn authenticate_password(
+    tokens: &TokenService,
+    client: Option<IpAddr>,
+    creds: &BasicCredentials,
+) -> Result<Verified, ApiError> {
+    authenticate(tokens, client, creds).await.map_err(Stop::into_error)
+}
+
 /// The chain's verdict on a password, behind the brute-force protection: the verified user,
 /// or 401 / 429 / 503, each saying why (unknown user, wrong password and at which backend,
 /// locked out, which backend is unavailable).

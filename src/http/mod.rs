@@ -11,6 +11,7 @@ pub mod lockout;
 pub mod observe;
 pub mod params;
 pub mod token;
+pub mod tokens;
 
 use std::sync::Arc;
 
@@ -66,6 +67,8 @@ pub struct TokenService {
     pub revocations: Arc<Reloadable<Revocations>>,
     /// Brute-force protection: the failure counters (`[lockout]`), kept across reloads.
     pub lockout: Arc<lockout::Lockout>,
+    /// The tokens file users manage through `/tokens`; `None` unless `[tokens] self_service`.
+    pub self_service: Option<std::path::PathBuf>,
     /// Where each token decision is written (the server log, and `[log] audit_file`).
     pub audit: crate::audit::AuditLog,
 }
@@ -114,6 +117,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/token", token_routes.clone())
         .route("/auth/token", token_routes)
+        .route("/tokens", get(tokens::list_own).post(tokens::create_own))
+        .route("/tokens/{id}", axum::routing::delete(tokens::revoke_own))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/.well-known/jwks.json", get(jwks))

@@ -169,7 +169,7 @@ fn check_service(token_service: &TokenService, service: Option<&str>) -> Result<
 }
 
 /// The TCP peer, and the address a trusted proxy forwarded ([`ForwardedClient`]).
-fn client_addr(request: &Request) -> ClientAddr {
+pub(super) fn client_addr(request: &Request) -> ClientAddr {
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let forwarded = request.extensions().get::<ForwardedClient>().map(|client| client.0);
     ClientAddr { peer, forwarded }

@@ -7,8 +7,9 @@ use super::{RELOAD_INTERVAL, ServerError};
 use crate::authn::htpasswd::{BcryptLimits, HtpasswdBackend};
 use crate::authn::http::HttpBackend;
 use crate::authn::ldap::LdapBackend;
+use crate::authn::tokens::TokensBackend;
 use crate::authn::{Authenticator, Chain};
-use crate::clock::Clock;
+use crate::clock::{Clock, SystemClock};
 use crate::config::{BackendConfig, Config};
 use crate::metrics::Metrics;
 
@@ -35,8 +36,10 @@ fn build_backends(
     clock: Option<&dyn Clock>,
 ) -> Result<Vec<Arc<dyn Authenticator>>, ServerError> {
     let mut backends: Vec<Arc<dyn Authenticator>> = Vec::new();
+    let mut tokens = None;
     for authn in &config.authn {
         match &authn.backend {
+            BackendConfig::Tokens { file } => tokens = Some((authn.name.clone(), file.clone())),
             BackendConfig::Htpasswd { file, groups, cache_ttl, max_bcrypt_cost, verify_queue_timeout } => {
                 let limits =
                     BcryptLimits { max_cost: *max_bcrypt_cost, queue_timeout: *verify_queue_timeout };
@@ -76,6 +79,17 @@ fn build_backends(
                 backends.push(Arc::new(backend));
             }
         }
+    }
+    if let Some((name, file)) = tokens {
+        // Validation keeps it first: personal tokens' owners are the other backends' users.
+        let backend = TokensBackend::open(&name, file, backends.clone(), Arc::new(SystemClock))
+            .map_err(|error| ServerError::Backend { name: name.clone(), error: error.into() })?;
+        if let (Some(metrics), Some(clock)) = (metrics, clock) {
+            backend.set_reload_observer(reload_observer(metrics, None));
+            metrics.record_reload_loaded("tokens", clock.now().unix_timestamp());
+        }
+        backend.spawn_watchers(RELOAD_INTERVAL);
+        backends.insert(0, Arc::new(backend));
     }
     Ok(backends)
 }

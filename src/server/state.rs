@@ -85,8 +85,18 @@ pub(super) fn token_service(
         refresh,
         revocations,
         lockout,
+        self_service: self_service_file(config),
         audit,
     })
+}
+
+/// The tokens file `/tokens` edits, when `[tokens] self_service` is on.
+fn self_service_file(config: &Config) -> Option<std::path::PathBuf> {
+    let file = config.authn.iter().find_map(|authn| match &authn.backend {
+        crate::config::BackendConfig::Tokens { file } => Some(file.clone()),
+        _ => None,
+    });
+    file.filter(|_| config.tokens.self_service)
 }
 
 /// Whether both settings load the same signing keys (the same files, `kid` and `x5c`).

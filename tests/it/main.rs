@@ -27,6 +27,7 @@
 // Test code: a failed setup step should stop the test loudly, and nothing here is a public API.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+mod access_tokens;
 mod audit_log;
 mod authn_cli;
 mod authn_http;
@@ -70,3 +71,4 @@ mod token_refresh;
 mod token_subjects;
 mod token_swap;
 mod token_tcp;
+mod tokens_self_service;

@@ -11,7 +11,7 @@ mod error;
 mod file;
 mod groups;
 mod hash;
-mod replace;
+pub(crate) mod replace;
 mod slots;
 mod write;
 

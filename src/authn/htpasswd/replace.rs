@@ -16,14 +16,14 @@ use super::error::HtpasswdError;
 /// The lock file is created when missing and never deleted: deleting it would let one editor
 /// lock a file that a second editor has just unlinked and recreated, and both would proceed.
 #[derive(Debug)]
-pub(super) struct EditLock {
+pub(crate) struct EditLock {
     /// The open lock file; closing it releases the lock.
     _file: fs::File,
 }
 
 impl EditLock {
     /// Blocks until this process holds the lock for editing `path`.
-    pub(super) fn acquire(path: &Path) -> Result<Self, HtpasswdError> {
+    pub(crate) fn acquire(path: &Path) -> Result<Self, HtpasswdError> {
         let lock_path = lock_path(path);
         let lock_error = |error| HtpasswdError::Lock { path: lock_path.clone(), error };
         let file =
@@ -49,7 +49,7 @@ pub(super) fn lock_path(path: &Path) -> PathBuf {
 /// Writes `contents` to a temporary file next to `path`, syncs it, gives it the owner (where
 /// permitted) and mode of the file it replaces (mode 0600 for a new file) and renames it over
 /// `path`. Call it holding an [`EditLock`] for `path`.
-pub(super) fn write_atomically(path: &Path, contents: &str) -> Result<(), HtpasswdError> {
+pub(crate) fn write_atomically(path: &Path, contents: &str) -> Result<(), HtpasswdError> {
     let write_error = |error| HtpasswdError::Write { path: path.to_owned(), error };
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,

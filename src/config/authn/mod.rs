@@ -31,7 +31,9 @@ pub use ldap::{
 };
 
 /// The `[[authn]]` kinds regent knows.
-pub const AUTHN_KINDS: &[&str] = &["htpasswd", "ldap", "http"];
+pub const AUTHN_KINDS: &[&str] = &["tokens", "htpasswd", "ldap", "http"];
+/// The tokens file of a `kind = "tokens"` backend without `file`, next to regent.toml.
+pub const DEFAULT_TOKENS_FILE: &str = "tokens.json";
 /// The htpasswd identity cache lifetime when `cache_ttl` is not given.
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(30);
 /// The highest bcrypt cost an htpasswd file may hold when `max_bcrypt_cost` is not given: one
@@ -73,6 +75,7 @@ const LDAP_KEYS: &[&str] = &[
     "max_stale",
 ];
 const HTTP_KEYS: &[&str] = &["url", "credentials", "ca_file", "timeout", "cache_ttl", "max_stale"];
+const TOKENS_KEYS: &[&str] = &["file"];
 
 /// Reads an environment variable (`std::env::var` outside tests).
 pub(crate) type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -180,6 +183,7 @@ pub(super) fn authn(
             "htpasswd" => HTPASSWD_KEYS,
             "ldap" => LDAP_KEYS,
             "http" => HTTP_KEYS,
+            "tokens" => TOKENS_KEYS,
             other => {
                 return Err(locator.at(
                     table.kind.span(),
@@ -192,6 +196,7 @@ pub(super) fn authn(
         let backend = match kind {
             "ldap" => BackendConfig::Ldap { config: ldap::ldap(&context, &table)? },
             "http" => BackendConfig::Http { config: http::http(&context, &table)? },
+            "tokens" => tokens(&context, &table, backends.len())?,
             _ => htpasswd(&context, &table)?,
         };
         backends.push(AuthnConfig { name, backend });
@@ -239,6 +244,27 @@ fn htpasswd(context: &AuthnContext<'_>, table: &FileAuthn) -> Result<BackendConf
             DEFAULT_VERIFY_QUEUE_TIMEOUT,
         )?,
     })
+}
+
+/// `kind = "tokens"`: the first backend (a token must be checked before a password backend
+/// would call it a wrong password), its `file` by default `tokens.json` next to regent.toml.
+fn tokens(
+    context: &AuthnContext<'_>,
+    table: &FileAuthn,
+    position: usize,
+) -> Result<BackendConfig, ConfigError> {
+    if position != 0 {
+        return Err(context.error(
+            table.kind.span(),
+            "kind \"tokens\" must be the first [[authn]] (access tokens are checked before any \
+             password backend, which would refuse one as a wrong password)",
+        ));
+    }
+    let file = match &table.file {
+        Some(file) => context.path(file, "file")?,
+        None => context.base.join(DEFAULT_TOKENS_FILE),
+    };
+    Ok(BackendConfig::Tokens { file })
 }
 
 /// `max_bcrypt_cost`: a bcrypt cost (4..=31), or the default.

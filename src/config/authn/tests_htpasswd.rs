@@ -76,3 +76,21 @@ fn htpasswd_rejects_keys_of_other_kinds() {
     let table = "name = \"local\"\nkind = \"htpasswd\"\nfile = \"htpasswd\"\ntimeout = \"5s\"\n";
     assert_errors(&[("timeout", table.to_owned(), "14:11", "`timeout` does not apply to kind \"htpasswd\"")]);
 }
+
+#[test]
+fn a_tokens_backend_comes_first_and_its_file_defaults_to_the_data_directory() {
+    let tokens = "name = \"tokens\"\nkind = \"tokens\"\n";
+    assert_eq!(backend(tokens), BackendConfig::Tokens { file: PathBuf::from("/srv/regent/tokens.json") });
+    let named = format!("{tokens}file = \"keys/t.json\"\n");
+    assert_eq!(backend(&named), BackendConfig::Tokens { file: PathBuf::from("/srv/regent/keys/t.json") });
+    let second = format!("{HTPASSWD}\n[[authn]]\n{tokens}");
+    assert_errors(&[
+        ("tokens second", second, "17:8", "kind \"tokens\" must be the first [[authn]]"),
+        (
+            "a foreign key",
+            format!("{tokens}groups = \"g\"\n"),
+            "13:10",
+            "`groups` does not apply to kind \"tokens\"",
+        ),
+    ]);
+}
