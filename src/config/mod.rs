@@ -92,6 +92,10 @@ pub use authn::{
     DEFAULT_LDAP_CONNECT_TIMEOUT, DEFAULT_LDAP_FILTER, DEFAULT_LDAP_TIMEOUT, DEFAULT_MAX_BCRYPT_COST,
     DEFAULT_NESTED_MAX_DEPTH, DEFAULT_POOL_SIZE, DEFAULT_REMOTE_CACHE_TTL, DEFAULT_VERIFY_QUEUE_TIMEOUT,
 };
+pub use authn::{
+    DEFAULT_JWKS_MAX_AGE, DEFAULT_JWKS_MIN_INTERVAL, DEFAULT_OIDC_ALGORITHMS, DEFAULT_OIDC_LEEWAY,
+    JwksSource, OidcConfig, OidcUserName,
+};
 pub use backends::{
     GroupSearch, HttpAuthConfig, HttpCredentials, LdapConfig, LdapGroups, LdapMode, NestedGroups, SearchScope,
 };
@@ -231,6 +235,11 @@ pub enum BackendConfig {
     Http {
         /// Its settings.
         config: HttpAuthConfig,
+    },
+    /// `kind = "oidc"`: OIDC JWTs (workload identity) as the password.
+    Oidc {
+        /// Its settings.
+        config: OidcConfig,
     },
 }
 

@@ -262,6 +262,7 @@ fn commented_backend_examples_parse_when_uncommented() {
             crate::config::BackendConfig::Htpasswd { .. } => "htpasswd",
             crate::config::BackendConfig::Ldap { .. } => "ldap",
             crate::config::BackendConfig::Http { .. } => "http",
+            crate::config::BackendConfig::Oidc { .. } => "oidc",
         })
         .collect();
     assert_eq!(kinds, ["htpasswd", "ldap", "http"]);

@@ -5,6 +5,7 @@ mod http;
 mod ldap;
 mod ldap_groups;
 mod ldap_login;
+mod oidc;
 
 #[cfg(test)]
 mod tests;
@@ -12,6 +13,8 @@ mod tests;
 mod tests_htpasswd;
 #[cfg(test)]
 mod tests_ldap;
+#[cfg(test)]
+mod tests_oidc;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -29,9 +32,13 @@ pub use ldap::{
     DEFAULT_GROUP_NAME_ATTRIBUTE, DEFAULT_LDAP_CONNECT_TIMEOUT, DEFAULT_LDAP_FILTER, DEFAULT_LDAP_TIMEOUT,
     DEFAULT_NESTED_MAX_DEPTH, DEFAULT_POOL_SIZE,
 };
+pub use oidc::{
+    DEFAULT_JWKS_MAX_AGE, DEFAULT_JWKS_MIN_INTERVAL, DEFAULT_OIDC_ALGORITHMS, DEFAULT_OIDC_LEEWAY,
+    JwksSource, OidcConfig, OidcUserName,
+};
 
 /// The `[[authn]]` kinds regent knows.
-pub const AUTHN_KINDS: &[&str] = &["htpasswd", "ldap", "http"];
+pub const AUTHN_KINDS: &[&str] = &["htpasswd", "ldap", "http", "oidc"];
 /// The htpasswd identity cache lifetime when `cache_ttl` is not given.
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(30);
 /// The highest bcrypt cost an htpasswd file may hold when `max_bcrypt_cost` is not given: one
@@ -180,6 +187,7 @@ pub(super) fn authn(
             "htpasswd" => HTPASSWD_KEYS,
             "ldap" => LDAP_KEYS,
             "http" => HTTP_KEYS,
+            "oidc" => oidc::OIDC_KEYS,
             other => {
                 return Err(locator.at(
                     table.kind.span(),
@@ -192,6 +200,7 @@ pub(super) fn authn(
         let backend = match kind {
             "ldap" => BackendConfig::Ldap { config: ldap::ldap(&context, &table)? },
             "http" => BackendConfig::Http { config: http::http(&context, &table)? },
+            "oidc" => BackendConfig::Oidc { config: oidc::oidc(&context, &table)? },
             _ => htpasswd(&context, &table)?,
         };
         backends.push(AuthnConfig { name, backend });

@@ -152,6 +152,7 @@ fn the_rendered_config_passes_regents_checks_where_the_pod_mounts_it() {
                     assert_eq!(canonical(ca.parent().expect("dir")), canonical(files.mount_dir("ldap")));
                 }
                 BackendConfig::Http { .. } => kinds.push("http"),
+                BackendConfig::Oidc { .. } => kinds.push("oidc"),
             }
         }
         let expected: &[&str] = if overlay.ends_with("ldap") { &["ldap", "htpasswd"] } else { &["htpasswd"] };
