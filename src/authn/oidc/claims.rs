@@ -70,17 +70,16 @@ pub(super) fn check(config: &OidcConfig, claims: &Map<String, Value>, now: i64) 
     Ok(Subject { name, groups, claims: attributes })
 }
 
-/// The claim `key`; a `.` in the key walks into nested objects when no claim has the dotted name.
+/// The claim `key`; a `.` in the key also walks into nested objects, so
+/// `kubernetes.io.namespace` finds `{"kubernetes.io": {"namespace": ...}}`.
 fn lookup<'a>(claims: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     if let Some(value) = claims.get(key) {
         return Some(value);
     }
-    let mut parts = key.split('.');
-    let mut value = claims.get(parts.next()?)?;
-    for part in parts {
-        value = value.as_object()?.get(part)?;
-    }
-    Some(value)
+    key.match_indices('.').find_map(|(at, _)| {
+        let nested = claims.get(&key[..at])?.as_object()?;
+        lookup(nested, &key[at + 1..])
+    })
 }
 
 /// A string, number or boolean claim as text; `None` for arrays, objects and null.
@@ -99,5 +98,25 @@ fn strings(value: Option<&Value>) -> Vec<String> {
         Some(Value::Array(items)) => items.iter().filter_map(text).collect(),
         Some(value) => text(value).into_iter().collect(),
         None => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::lookup;
+
+    #[test]
+    fn dotted_keys_walk_into_nested_claims() {
+        let claims =
+            json!({"kubernetes.io": {"namespace": "builds", "pod": {"name": "p1"}}, "a.b": 1, "a": {"c": 2}});
+        let claims = claims.as_object().unwrap();
+        assert_eq!(lookup(claims, "kubernetes.io.namespace"), Some(&json!("builds")));
+        assert_eq!(lookup(claims, "kubernetes.io.pod.name"), Some(&json!("p1")));
+        assert_eq!(lookup(claims, "a.b"), Some(&json!(1)));
+        assert_eq!(lookup(claims, "a.c"), Some(&json!(2)));
+        assert_eq!(lookup(claims, "a.d"), None);
+        assert_eq!(lookup(claims, "kubernetes"), None);
     }
 }
