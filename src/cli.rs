@@ -17,6 +17,7 @@ use crate::token::KeyType;
 mod authn;
 mod commands;
 mod doctor;
+mod explain;
 mod keys;
 mod logging;
 mod policy_test;
@@ -176,7 +177,9 @@ pub struct PasswdArgs {
 pub enum PolicyCommand {
     /// Validate every policy file; prints `file:line:col: message`; exit status 1 on error.
     Check(ConfigArg),
-    /// For each requested action: granted or denied, and the rule that decided it.
+    /// For each requested action: granted or denied, and the rule that decided it; a --user
+    /// is looked up in the configured backends (their real groups) unless given with --group,
+    /// --backend or --no-lookup.
     Explain(ExplainArgs),
     /// Run policy test files (`[[case]]`: who, scope, granted); prints each mismatch with the
     /// rule that decided it; exit status 1 when a case fails, 2 when a file is invalid.
@@ -204,13 +207,20 @@ pub struct ExplainArgs {
     /// The configuration.
     #[command(flatten)]
     pub config: ConfigArg,
-    /// The user (a person) asking.
+    /// The user (a person) asking: looked up in the configured backends (which one knows the
+    /// name, and its groups), unless --group, --claim, --backend, --not-owner or --no-lookup
+    /// say who it is.
     #[arg(long, required_unless_present_any = ["anonymous", "robot"])]
     pub user: Option<String>,
-    /// The robot asking (for `robot:NAME` rules; `user:NAME` and `${user}` never match it).
+    /// Explain the user as given (with --group, --claim and --backend) without asking the
+    /// backends.
+    #[arg(long, requires = "user")]
+    pub no_lookup: bool,
+    /// The robot asking (for `robot:NAME` rules; `user:NAME` and `${user}` never match it),
+    /// as given.
     #[arg(long, conflicts_with = "user")]
     pub robot: Option<String>,
-    /// A group of the user or robot (repeatable).
+    /// A group of the user or robot (repeatable; implies --no-lookup).
     #[arg(long = "group", requires = "named")]
     pub groups: Vec<String>,
     /// A claim of the credential, `KEY:VALUE` (repeatable; for `claim:KEY:VALUE` rules).
@@ -244,7 +254,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => commands::serve_command(args),
         Command::Passwd(args) => commands::passwd_command(args),
         Command::Policy(PolicyCommand::Check(args)) => commands::policy_check(args),
-        Command::Policy(PolicyCommand::Explain(args)) => commands::policy_explain(args),
+        Command::Policy(PolicyCommand::Explain(args)) => explain::policy_explain(args),
         Command::Policy(PolicyCommand::Test(args)) => policy_test::policy_test(args),
         Command::Authn(AuthnCommand::Test(args)) => authn::authn_test(args),
         Command::Keys(command) => keys::keys_command(command),

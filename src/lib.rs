@@ -10,12 +10,13 @@
 //! - [`server`]: binds nothing itself; [`server::Server`] serves already-bound listeners,
 //!   applies changes of `regent.toml` without a restart (`server::reconfigure`), answers
 //!   SIGHUP, SIGTERM and SIGINT (`server::signals`) and drains connections on shutdown.
-//! - [`front`]: the rustls listener and the streaming reverse proxy to the registry.
+//! - [`front`]: the rustls listener, the streaming reverse proxy to the registry, and the access log.
 //! - [`doctor`]: `regent doctor`: checks from outside that regent and a registry fit together.
 //! - [`init`]: `regent init`: writes a working data directory (config, keys, htpasswd, policies).
 //! - [`http`]: axum routes (`/token`, `/auth/token`, `/healthz`, `/readyz`, `/metrics`,
 //!   `/.well-known/jwks.json`), extractors, `ApiError`, the token metrics layer and brute-force
 //!   protection (`http::lockout`).
+//! - [`audit`]: the audit trail, one line per token decision (server log and `[log] audit_file`).
 //! - [`policy`]: pure and synchronous: (principal, scopes) -> grant + reasons.
 //! - [`token`]: signing keys and the key directory, libtrust and RFC 7638 `kid`s, `x5c`, JWKS,
 //!   claims, the token issuer, and refresh tokens (docker's identity tokens) with their
@@ -31,6 +32,7 @@
 //! - [`untrusted`]: the user-name rule and [`untrusted::Escaped`], how untrusted text is logged.
 //! - [`clock`], [`secret`]: time passed in (never read inside logic) and a type that won't print.
 
+pub mod audit;
 pub mod authn;
 pub mod cli;
 pub mod clock;

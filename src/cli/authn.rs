@@ -62,7 +62,9 @@ fn outcome_line(outcome: &Result<ChainOutcome, AuthnError>) -> String {
             identity.ceiling.as_ref().map(|c| format!(", at most {:?}", c.to_string())).unwrap_or_default(),
             if *owns_name { "" } else { " (an earlier backend was unavailable: not the owner of the name)" }
         ),
-        Ok(ChainOutcome::Denied) => "outcome: wrong password (/token answers 401)".to_owned(),
+        Ok(ChainOutcome::Denied { backend }) => {
+            format!("outcome: wrong password (/token answers 401), refused by {backend:?}")
+        }
         Ok(ChainOutcome::UnknownUser) => {
             "outcome: no backend knows this user (/token answers 401)".to_owned()
         }
@@ -134,6 +136,8 @@ mod tests {
         );
         let down = Err(AuthnError::Unavailable { backend: "dir".into(), reason: "refused".into() });
         assert!(outcome_line(&down).ends_with("(/token answers 503)"));
-        assert!(outcome_line(&Ok(ChainOutcome::Denied)).contains("wrong password"));
+        assert!(
+            outcome_line(&Ok(ChainOutcome::Denied { backend: "local".into() })).contains("wrong password")
+        );
     }
 }

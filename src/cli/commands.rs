@@ -10,19 +10,17 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::{
-    ConfigArg, EMBEDDED_DEFAULT_DIR, ExplainArgs, InitArgs, PasswdArgs, ServeArgs, find_config,
-    htpasswd_file, init_default,
+    ConfigArg, EMBEDDED_DEFAULT_DIR, InitArgs, PasswdArgs, ServeArgs, find_config, htpasswd_file,
+    init_default,
 };
 use crate::authn::htpasswd::{delete_user, set_password};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, DEFAULT_MAX_BCRYPT_COST};
 use crate::init::{InitOptions, default_realm, init};
 use crate::policy::examples::{EXAMPLE_POLICIES, EXAMPLE_POLICY_DIRECTORY};
-use crate::policy::{LoadedPolicies, PolicySet, PolicySource, Principal};
-use crate::scope::parse_scopes;
+use crate::policy::{LoadedPolicies, PolicySet, PolicySource};
 use crate::secret::Secret;
 use crate::server::{BoundListener, Server, bind_listeners, build_state, serve_metrics, shutdown_signal};
-use crate::subject::{Ceiling, Claim, SubjectKind};
 
 /// The user the embedded default creates on its first run.
 const DEMO_USER: &str = "demo";
@@ -71,6 +69,7 @@ pub(super) fn serve_command(args: ServeArgs) -> anyhow::Result<ExitCode> {
         None => first_run()?,
     };
     let config = Config::load(&path)?;
+    super::logging::set_log_format(config.log.format);
     let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
     let served = runtime.block_on(async {
         let mut listeners = bind_listeners(&config.listen).await?;
@@ -214,43 +213,4 @@ pub(super) fn policy_check(args: ConfigArg) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
-}
-
-/// `regent policy explain`.
-pub(super) fn policy_explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {
-    let loaded = load_policies(&args.config)?;
-    let named = match (args.user, args.robot) {
-        (Some(name), _) => Some((SubjectKind::Person, name)),
-        (None, Some(name)) => Some((SubjectKind::Robot, name)),
-        (None, None) => None,
-    };
-    let principal = match named {
-        Some((kind, name)) => Principal::User {
-            kind,
-            name,
-            groups: args.groups,
-            backend: args.backend.unwrap_or_default(),
-            owns_name: !args.not_owner,
-            claims: args.claims.iter().map(|text| Claim::parse(text)).collect::<Result<_, _>>()?,
-        },
-        None => Principal::Anonymous,
-    };
-    let ceiling = (!args.ceiling.is_empty())
-        .then(|| Ceiling::parse(args.ceiling.iter().map(String::as_str)))
-        .transpose()?;
-    let scopes = parse_scopes(args.scopes.iter().map(String::as_str))?;
-    let mut evaluation = loaded.set.evaluate(&principal, &scopes);
-    if let Some(ceiling) = &ceiling {
-        evaluation = evaluation.within(ceiling);
-    }
-    for decision in &evaluation.decisions {
-        println!("{decision}");
-    }
-    let access: Vec<String> = evaluation
-        .access
-        .iter()
-        .map(|a| format!("{}:{}:{}", a.resource_type, a.name, a.actions.join(",")))
-        .collect();
-    println!("token access: {}", if access.is_empty() { "(none)".to_owned() } else { access.join(" ") });
-    Ok(ExitCode::SUCCESS)
 }

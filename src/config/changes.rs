@@ -30,7 +30,7 @@ impl fmt::Display for RestartNeeded {
 impl Config {
     /// The fields in which `new` differs from `self` (the running configuration) that a
     /// running server cannot apply: the `[[listen]]` addresses, whether a listener speaks TLS,
-    /// and the `[metrics] address`.
+    /// the `[metrics] address` and the `[log] format`.
     pub fn restart_needed(&self, new: &Config) -> Vec<RestartNeeded> {
         let mut needed = Vec::new();
         let (running, configured) = (addresses(self), addresses(new));
@@ -62,12 +62,20 @@ impl Config {
                 configured: address(new.metrics.address),
             });
         }
+        if self.log.format != new.log.format {
+            needed.push(RestartNeeded {
+                field: "[log] format".into(),
+                running: self.log.format.name().into(),
+                configured: new.log.format.name().into(),
+            });
+        }
         needed
     }
 
     /// What a running server applies of `new`: `new`, except that the listeners are the
     /// running ones (each with its new settings when the file still has its address, its TLS
-    /// staying on or off) and the `[metrics] address` stays.
+    /// staying on or off) and the `[metrics] address` and `[log] format` stay (a new
+    /// `audit_file` applies).
     pub fn applicable(&self, mut new: Config) -> Config {
         new.listen = self
             .listen
@@ -79,6 +87,7 @@ impl Config {
             })
             .collect();
         new.metrics = self.metrics;
+        new.log.format = self.log.format;
         new
     }
 
@@ -94,6 +103,7 @@ impl Config {
             (self.limits != new.limits, "[limits]"),
             (self.metrics != new.metrics, "[metrics]"),
             (self.lockout != new.lockout, "[lockout]"),
+            (self.log != new.log, "[log]"),
         ];
         sections.into_iter().filter_map(|(changed, name)| changed.then_some(name)).collect()
     }

@@ -81,3 +81,17 @@ fn changed_sections_name_each_table_that_differs() {
     token.policy.directory = "/elsewhere".into();
     assert_eq!(running.changed_sections(&token), ["[token]", "[policy]"]);
 }
+
+#[test]
+fn the_log_format_needs_a_restart_and_a_new_audit_file_applies() {
+    let running = parse("");
+    let new = parse("[log]\nformat = \"json\"\naudit_file = \"audit.log\"\n");
+    let needed: Vec<String> = running.restart_needed(&new).iter().map(ToString::to_string).collect();
+    assert_eq!(
+        needed,
+        ["[log] format changed from text to json: restart regent to apply it; text keeps serving until then"]
+    );
+    let applied = running.applicable(new.clone());
+    assert_eq!((applied.log.format, &applied.log.audit_file), (running.log.format, &new.log.audit_file));
+    assert_eq!(running.changed_sections(&new), ["[log]"]);
+}

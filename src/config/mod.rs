@@ -56,6 +56,10 @@
 //!
 //! [lockout]                              # optional: brute-force protection, on by default (see `lockout`)
 //! max_failures = 10
+//!
+//! [log]                                  # optional: log format and audit file (see `log`)
+//! format = "json"
+//! audit_file = "audit.log"
 //! ```
 //!
 //! Relative paths resolve against the directory of the config file.
@@ -69,6 +73,7 @@ mod front;
 mod limits;
 mod locate;
 mod lockout;
+mod log;
 mod metrics;
 mod refresh;
 mod token;
@@ -108,6 +113,7 @@ pub use front::{
 pub use limits::LimitsConfig;
 pub use locate::{CONFIG_ENV, CONFIG_FILE_NAME, ConfigSource, locate};
 pub use lockout::LockoutConfig;
+pub use log::{LogConfig, LogFormat};
 pub use metrics::MetricsConfig;
 pub use refresh::{DEFAULT_REFRESH_TTL, REVOCATIONS_FILE_NAME, RefreshConfig};
 pub use validate::{DEFAULT_TOKEN_TTL, MIN_TOKEN_TTL};
@@ -138,6 +144,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// `[lockout]`: brute-force protection of the token endpoint.
     pub lockout: LockoutConfig,
+    /// `[log]`: the server log's format and the audit file.
+    pub log: LogConfig,
 }
 
 /// `[token]`.

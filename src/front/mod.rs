@@ -13,9 +13,12 @@
 //!   answered 414 or 431 before routing.
 //! - [`checks`]: requests refused before routing (two `Host`s, `CONNECT`, absolute-form).
 //! - [`headers`]: hop-by-hop headers, `Host` and `X-Forwarded-*`, the registry API version.
+//! - [`access_log`]: one line per request (method, path, status, bytes, duration, user, client).
 //!
-//! Nothing here knows about tokens: the token paths are regent's [`crate::http::router`].
+//! Nothing here knows about tokens (the token paths are regent's [`crate::http::router`]),
+//! except that the access log reads the unverified `sub` of a bearer token to name the user.
 
+pub mod access_log;
 pub mod activity;
 pub mod body;
 pub mod checks;

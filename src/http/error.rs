@@ -2,7 +2,8 @@
 //!
 //! GET `/token` answers in the registry's style (`{"errors":[{"code","message"}]}`); the OAuth2
 //! POST answers `{"error","error_description"}` through [`OAuthError`]. Both take their status from
-//! [`ApiError::status`]. 5xx bodies are generic; the detail goes to the log.
+//! [`ApiError::status`]. 5xx bodies are generic; the detail goes to the log, as does the
+//! reason for a 400.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -125,9 +126,18 @@ impl ApiError {
         }
     }
 
-    /// Logs server-side failures with their detail (never secrets: callers pass none).
+    /// Logs refused requests (4xx but the audited 401 and 429, at INFO, with the reason the
+    /// client is told) and server-side failures (with their detail; never secrets: callers
+    /// pass none). The access log ([`crate::front::access_log`]) names the client and path.
     fn log(&self) {
         match self {
+            ApiError::BadRequest(_)
+            | ApiError::UnsupportedGrantType(_)
+            | ApiError::QueryTooLong
+            | ApiError::BodyTooLarge => {
+                let (status, error) = (self.status().as_u16(), self.to_string());
+                tracing::info!(status, error = error.as_str(), "answering {status}");
+            }
             ApiError::Unavailable(detail) => tracing::warn!(%detail, "answering 503"),
             ApiError::Internal(detail) => tracing::error!(%detail, "answering 500"),
             ApiError::BadGateway(detail) => tracing::warn!(%detail, "answering 502"),

@@ -66,6 +66,8 @@ pub struct TokenService {
     pub revocations: Arc<Reloadable<Revocations>>,
     /// Brute-force protection: the failure counters (`[lockout]`), kept across reloads.
     pub lockout: Arc<lockout::Lockout>,
+    /// Where each token decision is written (the server log, and `[log] audit_file`).
+    pub audit: crate::audit::AuditLog,
 }
 
 /// Everything a request handler needs, shared by all requests.

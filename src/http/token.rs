@@ -14,7 +14,7 @@ use super::basic::{
     BasicCredentials, Presented, checked_user_name, presented_credentials, single_authorization,
 };
 use super::error::{ApiError, OAuthError};
-use super::grant::{Credentials, grant, granted_scopes};
+use super::grant::{ClientAddr, Credentials, grant};
 use super::params::Params;
 use super::{AppState, ForwardedClient, MAX_QUERY_BYTES, TokenService};
 use crate::scope::parse_scopes;
@@ -155,7 +155,7 @@ pub async fn post_token(
         access_token: granted.issued.token.expose().to_owned(),
         expires_in: granted.issued.expires_in,
         issued_at,
-        scope: granted_scopes(&granted.evaluation),
+        scope: granted.evaluation.granted_scopes(),
         refresh_token: granted.refresh_token.map(|token| token.expose().to_owned()),
     }))
 }
@@ -168,18 +168,17 @@ fn check_service(token_service: &TokenService, service: Option<&str>) -> Result<
     }
 }
 
-/// The client: the address a trusted proxy forwarded ([`ForwardedClient`], with the peer's
-/// port), else the TCP peer.
-fn client_addr(request: &Request) -> Option<SocketAddr> {
-    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0)?;
-    let forwarded = request.extensions().get::<ForwardedClient>();
-    Some(forwarded.map_or(peer, |client| SocketAddr::new(client.0, peer.port())))
+/// The TCP peer, and the address a trusted proxy forwarded ([`ForwardedClient`]).
+fn client_addr(request: &Request) -> ClientAddr {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let forwarded = request.extensions().get::<ForwardedClient>().map(|client| client.0);
+    ClientAddr { peer, forwarded }
 }
 
 /// The form, within the request's [`FormLimits`]: one announced (`Content-Length`) or found
 /// larger is answered 413 without reading on; one that trickles in is answered 408, and the
 /// connection closed, rather than held open.
-async fn read_form(request: Request, client: Option<SocketAddr>) -> Result<axum::body::Bytes, ApiError> {
+async fn read_form(request: Request, client: ClientAddr) -> Result<axum::body::Bytes, ApiError> {
     let limits = request.extensions().get::<FormLimits>().copied().unwrap_or_default();
     let announced = request
         .headers()
@@ -192,7 +191,7 @@ async fn read_form(request: Request, client: Option<SocketAddr>) -> Result<axum:
     match tokio::time::timeout(timeout, to_bytes(request.into_body(), limits.max_bytes)).await {
         Ok(body) => body.map_err(|_| ApiError::BodyTooLarge),
         Err(_) => {
-            let client = client.map(|a| a.ip().to_string()).unwrap_or_else(|| "-".into());
+            let client = client.ip().map(|ip| ip.to_string()).unwrap_or_else(|| "-".into());
             tracing::info!(%client, ?timeout, "POST /token: the form did not arrive in time");
             Err(ApiError::RequestTimeout)
         }

@@ -55,6 +55,21 @@ impl Principal {
             Self::User { kind: SubjectKind::Robot, name, .. } => Cow::Owned(format!("robot:{name}")),
         }
     }
+
+    /// The principal of a user the backends verified (a login, a refresh or a lookup), and
+    /// the ceiling its credential carries.
+    pub fn verified(verified: crate::authn::Verified) -> (Self, Option<Ceiling>) {
+        let crate::authn::Verified { identity, owns_name } = verified;
+        let principal = Principal::User {
+            kind: identity.kind,
+            name: identity.name,
+            groups: identity.groups,
+            backend: identity.backend,
+            owns_name,
+            claims: identity.claims,
+        };
+        (principal, identity.ceiling)
+    }
 }
 
 /// The text of one policy file and the name it is reported under.
@@ -227,6 +242,16 @@ impl Evaluation {
     /// The denied decisions.
     pub fn denied(&self) -> impl Iterator<Item = &Decision> {
         self.decisions.iter().filter(|decision| !decision.granted)
+    }
+
+    /// The token's access as scopes, space-separated (`repository:team/app:pull,push`).
+    pub fn granted_scopes(&self) -> String {
+        let scopes: Vec<String> = self
+            .access
+            .iter()
+            .map(|access| format!("{}:{}:{}", access.resource_type, access.name, access.actions.join(",")))
+            .collect();
+        scopes.join(" ")
     }
 }
 

@@ -72,4 +72,7 @@ pub enum ServerError {
     /// A TLS certificate or key could not be loaded.
     #[error(transparent)]
     Front(#[from] crate::front::FrontError),
+    /// The `[log] audit_file` could not be opened.
+    #[error(transparent)]
+    AuditFile(#[from] crate::audit::AuditFileError),
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::backends::build_chain_metered;
 use super::{RELOAD_INTERVAL, ServerError};
+use crate::audit::AuditLog;
 use crate::clock::Clock;
 use crate::config::{Config, TokenConfig};
 use crate::http::lockout::Lockout;
@@ -71,6 +72,10 @@ pub(super) fn token_service(
         Some(service) => Arc::clone(&service.authn),
         None => Arc::new(build_chain_metered(config, metrics, clock.as_ref())?),
     };
+    let audit = match kept(&|running| running.log.audit_file == config.log.audit_file) {
+        Some(service) => service.audit.clone(),
+        None => AuditLog::open(config.log.audit_file.as_deref())?,
+    };
     Ok(TokenService {
         service: token.service.as_str().into(),
         issuer,
@@ -80,6 +85,7 @@ pub(super) fn token_service(
         refresh,
         revocations,
         lockout,
+        audit,
     })
 }
 

@@ -119,7 +119,7 @@ impl TokenIssuer {
         let signature = keys.signing_key().sign_raw(token.as_bytes())?;
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
-        Ok(IssuedToken { token: Secret::new(token), expires_in: self.ttl_seconds, issued_at })
+        Ok(IssuedToken { token: Secret::new(token), expires_in: self.ttl_seconds, issued_at, jti })
     }
 }
 

@@ -15,15 +15,19 @@
 //! [`token_limits`] bounds the work of one token request; [`reload`] reloads policy files safely;
 //! [`config_reload`] changes `regent.toml` under the running binary ([`token_swap`]: a request
 //! under way keeps its backend chain); [`shutdown`] stops it with transfers under way;
-//! [`logging`] checks the binary's log output; [`init_existing`] adds TLS to a data directory;
+//! [`logging`] checks the binary's log output ([`audit_log`]: the access log, the audit lines
+//! and file, failure reasons, `policy explain --user`, no secret in a full run's logs);
+//! [`init_existing`] adds TLS to a data directory;
 //! [`policy_test_cli`] runs `regent policy test`; [`metrics`] scrapes `/metrics` and checks
 //! `/readyz`; [`lockout`] tests brute-force protection; [`kubernetes`] renders deploy/kubernetes/
-//! and runs regent and the registry on its files as the kubelet lays them out;
-//! [`token_subjects`] grants robots with claims and a scope ceiling.
+//! and runs regent and the registry on its files as the kubelet lays them out; [`replicas`] runs
+//! three replicas behind HAProxy (processes and containers); [`token_subjects`] grants robots
+//! with claims and a scope ceiling.
 
 // Test code: a failed setup step should stop the test loudly, and nothing here is a public API.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+mod audit_log;
 mod authn_cli;
 mod authn_http;
 mod cli;
@@ -54,6 +58,7 @@ mod policy_test_cli;
 mod registry2_keys;
 mod registry3;
 mod reload;
+mod replicas;
 mod revoke_cli;
 mod served;
 mod shutdown;

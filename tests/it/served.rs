@@ -69,8 +69,15 @@ impl Served {
 
     /// Like [`Served::start`], in `env`'s data directory.
     pub fn start_in(env: TestEnv, config: ConfigText) -> Self {
+        Self::start_with(env, config, &[])
+    }
+
+    /// Like [`Served::start_in`], with environment variables `vars` (e.g. `RUST_LOG`).
+    pub fn start_with(env: TestEnv, config: ConfigText, vars: &[(&str, &str)]) -> Self {
         std::fs::write(env.config_path(), config.render()).expect("write regent.toml");
-        let server = RegentServe::serving(env.config_path(), &env.config_path().with_file_name("regent.log"));
+        let server =
+            RegentServe::start(env.config_path(), &env.config_path().with_file_name("regent.log"), vars);
+        server.wait_for_lines("regent serving", 1);
         Self { env, config, server }
     }
 

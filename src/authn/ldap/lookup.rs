@@ -18,7 +18,7 @@ use super::steps::Steps;
 use crate::authn::{Identity, Outcome};
 use crate::config::{LdapMode, SearchScope};
 use crate::secret::Secret;
-use crate::untrusted::{Escaped, check_name};
+use crate::untrusted::check_name;
 
 impl LdapBackend {
     /// Asks the directory (no cache): the outcome, or the outage that prevented one. When a
@@ -83,9 +83,9 @@ impl LdapBackend {
             count => {
                 tracing::warn!(
                     backend = self.name,
-                    user = %Escaped(user),
+                    user,
                     count,
-                    filter = %Escaped(&filter),
+                    filter = filter.as_str(),
                     "the user filter matched more than one entry: login refused"
                 );
                 return Ok(Outcome::Denied);
@@ -181,8 +181,8 @@ impl LdapBackend {
             Err(reason) => {
                 tracing::warn!(
                     backend = self.name,
-                    user = %Escaped(user),
-                    dn = %Escaped(&entry.dn),
+                    user,
+                    dn = entry.dn.as_str(),
                     attribute,
                     reason,
                     "LDAP login refused: no canonical login name"

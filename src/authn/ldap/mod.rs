@@ -47,7 +47,6 @@ use crate::authn::cache::CredentialCache;
 use crate::authn::{Authenticator, AuthnError, Lookup, Outcome, Trace};
 use crate::config::{LdapConfig, LdapMode, NestedGroups};
 use crate::secret::Secret;
-use crate::untrusted::Escaped;
 
 /// The most authenticated identities the backend remembers at once.
 const CACHE_CAPACITY: usize = 10_000;
@@ -184,7 +183,7 @@ impl LdapBackend {
                 if let Some((identity, age)) = cached.filter(|(_, age)| self.stale_allowed(*age)) {
                     tracing::warn!(
                         backend = self.name,
-                        user = %Escaped(user),
+                        user,
                         age_secs = age.as_secs(),
                         reason = %outage.reason,
                         "LDAP directory unavailable: using a stale cached identity (max_stale)"

@@ -28,7 +28,6 @@ use crate::authn::{AuthnError, ChainOutcome};
 use crate::config::LockoutConfig;
 use crate::metrics::Metrics;
 use crate::secret::Secret;
-use crate::untrusted::Escaped;
 
 /// The failure counters of the process, and where lockouts are counted.
 pub struct Lockout {
@@ -102,7 +101,7 @@ impl Lockout {
             let retry_after =
                 locked.retry_after.as_secs().max(1) + u64::from(locked.retry_after.subsec_nanos() > 0);
             let scope = locked.scope.as_str();
-            tracing::info!(%client, user = %Escaped(user), scope, retry_after, "login refused: locked out");
+            tracing::info!(%client, user, scope, retry_after, "login refused: locked out");
             return Err(ApiError::TooManyRequests { retry_after });
         }
         let result = login.await;
@@ -121,7 +120,7 @@ impl Lockout {
                     .unwrap_or_default();
                 for scope in &failure.started {
                     let scope_name = scope.as_str();
-                    tracing::warn!(%client, user = %Escaped(user), scope = scope_name, "lockout: too many failed logins");
+                    tracing::warn!(%client, user, scope = scope_name, "lockout: too many failed logins");
                     self.metrics.record_lockout(*scope);
                 }
                 tokio::time::sleep_until(started + failure.delay).await;
