@@ -10,6 +10,7 @@
 //! of one htpasswd user (a new user per round; max and p99 latency show a cache stampede), and
 //! LDAP users behind `init`'s htpasswd backend with warm caches (tokens/s; needs Debian's slapd).
 //! Access-token logins (every cache off) sit next to the warm htpasswd rows.
+//! OIDC logins (an RS256 workload JWT as the password, no cache) sit next to htpasswd's rows.
 //! Run with `cargo bench --bench token_bench`.
 //!
 //! Under `cargo test --all-targets` (no `--bench` argument) it runs a short smoke pass with the
@@ -24,6 +25,10 @@ use base64::engine::general_purpose::STANDARD;
 mod chain;
 #[path = "../common/load.rs"]
 mod load;
+mod oidc;
+#[path = "../../tests/it/fixtures/oidc_issuer.rs"]
+#[allow(dead_code, unreachable_pub)] // the tests' OIDC issuer; only part of it is used here
+mod oidc_issuer;
 #[path = "../ldap_bench/slapd.rs"]
 #[allow(dead_code, unreachable_pub)] // the LDAP benchmark's slapd helper; only part of it is used here
 mod slapd;
@@ -85,6 +90,7 @@ fn main() {
         drop(server);
     }
     rows.extend(tokens::access_token_rows(&config, &root, scale));
+    rows.extend(oidc::oidc_logins(&root, |concurrency| scale(if concurrency == 1 { 3_000 } else { 20_000 })));
     let htpasswd = root.join("htpasswd");
     rows.push(chain::first_login_burst(&config, &htpasswd, if full { 5 } else { 1 }));
     let slapd_dir = dir.path().join("slapd");

@@ -10,6 +10,7 @@ pub mod htpasswd;
 pub mod http;
 pub mod ldap;
 mod metered;
+pub mod oidc;
 pub mod tokens;
 
 use std::time::Duration;

@@ -83,7 +83,7 @@ pub(crate) struct FileKeyFiles {
 pub(crate) struct FileAuthn {
     /// The backend's name (unique).
     pub(crate) name: Spanned<String>,
-    /// The backend kind: `htpasswd`, `ldap` or `http`.
+    /// The backend kind: `htpasswd`, `ldap`, `http` or `oidc`.
     pub(crate) kind: Spanned<String>,
     /// htpasswd: the password file.
     pub(crate) file: Option<Spanned<String>>,
@@ -145,6 +145,34 @@ pub(crate) struct FileAuthn {
     pub(crate) pool_size: Option<Spanned<i64>>,
     /// http: `basic` or `json`.
     pub(crate) credentials: Option<Spanned<String>>,
+    /// oidc: the issuer (`iss`) whose JWTs are accepted.
+    pub(crate) issuer: Option<Spanned<String>>,
+    /// oidc: the accepted `aud` values.
+    pub(crate) audiences: Option<Spanned<Vec<Spanned<String>>>>,
+    /// oidc: a JWKS file (watched).
+    pub(crate) jwks_file: Option<Spanned<String>>,
+    /// oidc: the issuer's JWKS URL (fetched, cached).
+    pub(crate) jwks_url: Option<Spanned<String>>,
+    /// oidc: the accepted signature algorithms.
+    pub(crate) algorithms: Option<Spanned<Vec<Spanned<String>>>>,
+    /// oidc: the claim naming the subject (default `sub`).
+    pub(crate) subject_claim: Option<Spanned<String>>,
+    /// oidc: the claim holding groups.
+    pub(crate) groups_claim: Option<Spanned<String>>,
+    /// oidc: claims that must have these exact values.
+    pub(crate) claims: Option<Spanned<std::collections::BTreeMap<String, Spanned<String>>>>,
+    /// oidc: the claims policies may name as `claim:KEY:VALUE`.
+    pub(crate) policy_claims: Option<Spanned<Vec<Spanned<String>>>>,
+    /// oidc: the subject is a robot (`robot:...`) rather than a person.
+    pub(crate) robot: Option<Spanned<bool>>,
+    /// oidc: allowed clock skew for `exp` and `nbf`, humantime.
+    pub(crate) leeway: Option<Spanned<String>>,
+    /// oidc: what the user name sent with the JWT must be: `any` or `subject`.
+    pub(crate) user_name: Option<Spanned<String>>,
+    /// oidc: the shortest time between two JWKS fetches for unknown kids, humantime.
+    pub(crate) jwks_min_interval: Option<Spanned<String>>,
+    /// oidc: how long fetched keys are used before they are fetched again, humantime.
+    pub(crate) jwks_max_age: Option<Spanned<String>>,
 }
 
 impl FileAuthn {
@@ -185,6 +213,20 @@ impl FileAuthn {
             at("lowercase", &self.lowercase),
             at("pool_size", &self.pool_size),
             at("credentials", &self.credentials),
+            at("issuer", &self.issuer),
+            at("audiences", &self.audiences),
+            at("jwks_file", &self.jwks_file),
+            at("jwks_url", &self.jwks_url),
+            at("algorithms", &self.algorithms),
+            at("subject_claim", &self.subject_claim),
+            at("groups_claim", &self.groups_claim),
+            at("claims", &self.claims),
+            at("policy_claims", &self.policy_claims),
+            at("robot", &self.robot),
+            at("leeway", &self.leeway),
+            at("user_name", &self.user_name),
+            at("jwks_min_interval", &self.jwks_min_interval),
+            at("jwks_max_age", &self.jwks_max_age),
         ]
         .into_iter()
         .flatten()

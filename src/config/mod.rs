@@ -101,6 +101,10 @@ pub use authn::{
     DEFAULT_NESTED_MAX_DEPTH, DEFAULT_POOL_SIZE, DEFAULT_REMOTE_CACHE_TTL, DEFAULT_TOKENS_FILE,
     DEFAULT_VERIFY_QUEUE_TIMEOUT,
 };
+pub use authn::{
+    DEFAULT_JWKS_MAX_AGE, DEFAULT_JWKS_MIN_INTERVAL, DEFAULT_OIDC_ALGORITHMS, DEFAULT_OIDC_LEEWAY,
+    JwksSource, OidcConfig, OidcUserName,
+};
 pub use backends::{
     GroupSearch, HttpAuthConfig, HttpCredentials, LdapConfig, LdapGroups, LdapMode, NestedGroups, SearchScope,
 };
@@ -251,6 +255,11 @@ pub enum BackendConfig {
     Tokens {
         /// The tokens file (JSON, hashes only).
         file: PathBuf,
+    },
+    /// `kind = "oidc"`: OIDC JWTs (workload identity) as the password.
+    Oidc {
+        /// Its settings.
+        config: OidcConfig,
     },
 }
 

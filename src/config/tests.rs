@@ -197,7 +197,7 @@ fn error_messages_say_what_is_wrong() {
         (edited("ttl = \"10m\"", "ttl = \"30s\""), "ttl must be at least 60s"),
         (
             edited("kind = \"htpasswd\"", "kind = \"kerberos\""),
-            "unknown authn kind \"kerberos\" (known: tokens, htpasswd, ldap, http)",
+            "unknown authn kind \"kerberos\" (known: tokens, htpasswd, ldap, http, oidc)",
         ),
         (edited("ttl = \"10m\"", "tll = \"10m\""), "unknown field `tll`"),
         (

@@ -263,6 +263,7 @@ fn commented_backend_and_log_examples_parse_when_uncommented() {
             crate::config::BackendConfig::Ldap { .. } => "ldap",
             crate::config::BackendConfig::Http { .. } => "http",
             crate::config::BackendConfig::Tokens { .. } => "tokens",
+            crate::config::BackendConfig::Oidc { .. } => "oidc",
         })
         .collect();
     assert_eq!(kinds, ["htpasswd", "ldap", "http"]);

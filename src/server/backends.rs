@@ -7,6 +7,7 @@ use super::{RELOAD_INTERVAL, ServerError};
 use crate::authn::htpasswd::{BcryptLimits, HtpasswdBackend};
 use crate::authn::http::HttpBackend;
 use crate::authn::ldap::LdapBackend;
+use crate::authn::oidc::OidcBackend;
 use crate::authn::tokens::TokensBackend;
 use crate::authn::{Authenticator, Chain};
 use crate::clock::{Clock, SystemClock};
@@ -76,6 +77,19 @@ fn build_backends(
                 let backend = HttpBackend::new(&authn.name, config.clone()).map_err(|error| {
                     ServerError::Backend { name: authn.name.clone(), error: error.into() }
                 })?;
+                backends.push(Arc::new(backend));
+            }
+            BackendConfig::Oidc { config } => {
+                let backend = OidcBackend::new(&authn.name, config.clone(), Arc::new(SystemClock)).map_err(
+                    |error| ServerError::Backend { name: authn.name.clone(), error: error.into() },
+                )?;
+                if let (Some(metrics), Some(clock)) = (metrics, clock) {
+                    backend.set_reload_observer(reload_observer(metrics, None));
+                    if matches!(config.jwks, crate::config::JwksSource::File(_)) {
+                        metrics.record_reload_loaded("jwks", clock.now().unix_timestamp());
+                    }
+                }
+                backend.spawn_watchers(RELOAD_INTERVAL);
                 backends.push(Arc::new(backend));
             }
         }

@@ -54,6 +54,7 @@ mod ldap_refresh;
 mod lockout;
 mod logging;
 mod metrics;
+mod oidc;
 mod passwd;
 mod policy_test_cli;
 mod registry2_keys;

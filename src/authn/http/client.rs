@@ -29,27 +29,40 @@ pub(super) const MAX_BODY_BYTES: usize = 64 * 1024;
 const POOL_IDLE: Duration = Duration::from_secs(60);
 
 /// The pooled client.
-pub(super) type AuthClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+pub(crate) type AuthClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// A pooled HTTP/1.1 client trusting `config.ca_file` (or the system roots for an `https://` URL).
 pub(super) fn build_client(config: &HttpAuthConfig) -> Result<AuthClient, HttpBackendError> {
+    build_https_client(config.ca_file.as_deref(), config.url.starts_with("https://"), config.timeout)
+}
+
+/// A pooled HTTP/1.1 client trusting `ca_file`, else the system roots when `https` (also used by
+/// the OIDC backend to fetch JWKS); connecting may take up to `connect_timeout`.
+pub(crate) fn build_https_client(
+    ca_file: Option<&std::path::Path>,
+    https: bool,
+    connect_timeout: Duration,
+) -> Result<AuthClient, HttpBackendError> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let builder = ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions()?;
-    let tls = match &config.ca_file {
+    let tls = match ca_file {
         Some(path) => {
             let mut roots = rustls::RootCertStore::empty();
             let certificates = CertificateDer::pem_file_iter(path)
                 .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-                .map_err(|error| HttpBackendError::CaFile { path: path.clone(), error: error.to_string() })?;
+                .map_err(|error| HttpBackendError::CaFile {
+                    path: path.to_owned(),
+                    error: error.to_string(),
+                })?;
             if certificates.is_empty() {
-                return Err(HttpBackendError::NoCertificate { path: path.clone() });
+                return Err(HttpBackendError::NoCertificate { path: path.to_owned() });
             }
             for certificate in certificates {
                 roots.add(certificate)?;
             }
             builder.with_root_certificates(roots).with_no_client_auth()
         }
-        None if config.url.starts_with("https://") => {
+        None if https => {
             builder.with_native_roots().map_err(HttpBackendError::SystemRoots)?.with_no_client_auth()
         }
         // Plain http://: the TLS side is never used.
@@ -57,7 +70,7 @@ pub(super) fn build_client(config: &HttpAuthConfig) -> Result<AuthClient, HttpBa
     };
     let mut http = HttpConnector::new();
     http.enforce_http(false);
-    http.set_connect_timeout(Some(config.timeout));
+    http.set_connect_timeout(Some(connect_timeout));
     http.set_nodelay(true);
     let connector =
         HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().wrap_connector(http);

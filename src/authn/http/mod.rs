@@ -8,7 +8,7 @@
 //! user-name rule ([`crate::untrusted::check_name`]) is an outage. Successes are
 //! cached for `cache_ttl`; with `max_stale`, a cached identity also answers during an outage.
 
-mod client;
+pub(crate) mod client;
 mod error;
 mod stale;
 
@@ -140,7 +140,7 @@ impl HttpBackend {
 }
 
 /// An error and its sources on one line (hyper's top-level message alone says little).
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

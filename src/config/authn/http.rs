@@ -45,7 +45,7 @@ pub(super) fn http(context: &AuthnContext<'_>, table: &FileAuthn) -> Result<Http
 }
 
 /// An `http://` or `https://` URL with a host and no whitespace.
-fn http_url(context: &AuthnContext<'_>, value: &Spanned<String>) -> Result<String, ConfigError> {
+pub(super) fn http_url(context: &AuthnContext<'_>, value: &Spanned<String>) -> Result<String, ConfigError> {
     let text = value.get_ref();
     let rest = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://"));
     let host = rest.map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));

@@ -5,6 +5,7 @@ mod http;
 mod ldap;
 mod ldap_groups;
 mod ldap_login;
+mod oidc;
 
 #[cfg(test)]
 mod tests;
@@ -12,6 +13,8 @@ mod tests;
 mod tests_htpasswd;
 #[cfg(test)]
 mod tests_ldap;
+#[cfg(test)]
+mod tests_oidc;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -29,9 +32,13 @@ pub use ldap::{
     DEFAULT_GROUP_NAME_ATTRIBUTE, DEFAULT_LDAP_CONNECT_TIMEOUT, DEFAULT_LDAP_FILTER, DEFAULT_LDAP_TIMEOUT,
     DEFAULT_NESTED_MAX_DEPTH, DEFAULT_POOL_SIZE,
 };
+pub use oidc::{
+    DEFAULT_JWKS_MAX_AGE, DEFAULT_JWKS_MIN_INTERVAL, DEFAULT_OIDC_ALGORITHMS, DEFAULT_OIDC_LEEWAY,
+    JwksSource, OidcConfig, OidcUserName,
+};
 
 /// The `[[authn]]` kinds regent knows.
-pub const AUTHN_KINDS: &[&str] = &["tokens", "htpasswd", "ldap", "http"];
+pub const AUTHN_KINDS: &[&str] = &["tokens", "htpasswd", "ldap", "http", "oidc"];
 /// The tokens file of a `kind = "tokens"` backend without `file`, next to regent.toml.
 pub const DEFAULT_TOKENS_FILE: &str = "tokens.json";
 /// The htpasswd identity cache lifetime when `cache_ttl` is not given.
@@ -184,6 +191,7 @@ pub(super) fn authn(
             "ldap" => LDAP_KEYS,
             "http" => HTTP_KEYS,
             "tokens" => TOKENS_KEYS,
+            "oidc" => oidc::OIDC_KEYS,
             other => {
                 return Err(locator.at(
                     table.kind.span(),
@@ -197,6 +205,7 @@ pub(super) fn authn(
             "ldap" => BackendConfig::Ldap { config: ldap::ldap(&context, &table)? },
             "http" => BackendConfig::Http { config: http::http(&context, &table)? },
             "tokens" => tokens(&context, &table, backends.len())?,
+            "oidc" => BackendConfig::Oidc { config: oidc::oidc(&context, &table)? },
             _ => htpasswd(&context, &table)?,
         };
         backends.push(AuthnConfig { name, backend });

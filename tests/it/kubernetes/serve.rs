@@ -153,6 +153,7 @@ fn the_rendered_config_passes_regents_checks_where_the_pod_mounts_it() {
                 }
                 BackendConfig::Http { .. } => kinds.push("http"),
                 BackendConfig::Tokens { .. } => kinds.push("tokens"),
+                BackendConfig::Oidc { .. } => kinds.push("oidc"),
             }
         }
         let expected: &[&str] = if overlay.ends_with("ldap") { &["ldap", "htpasswd"] } else { &["htpasswd"] };
