@@ -24,7 +24,10 @@
 mod authn_cli;
 mod authn_http;
 mod cli;
+mod client_matrix;
 mod compose;
+mod ctr;
+mod docker_flows;
 mod docker_refresh;
 mod doctor;
 mod e2e_refresh;
