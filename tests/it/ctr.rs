@@ -4,7 +4,8 @@
 //! What ctr sends is read from its `--http-dump`: a password is a `POST grant_type=password`
 //! (`client_id=containerd-client`, scopes space-joined), a refresh token given with `--refresh`
 //! a `POST grant_type=refresh_token`, and only when the POST is refused (400, 401, 404) does
-//! ctr fall back to `GET` + Basic, with `":" + token` for a refresh token. ctr has no `login`
+//! ctr fall back to `GET` + Basic, with `":" + token` for a refresh token (shown both refused,
+//! and succeeding behind an nginx that answers POST with 404). ctr has no `login`
 //! and never asks for a refresh token itself (containerd's `FetchRefreshToken` is off in ctr):
 //! the token here comes from the `POST ... access_type=offline` form containerd sends when a
 //! caller turns that on.
@@ -17,10 +18,12 @@ use regent::token::KeyType;
 use regent::token::refresh::record_revocation;
 
 use crate::client_matrix::{Client, Flow, RegistryVersion, proven};
-use crate::e2e_refresh::Stack;
-use crate::env::{SERVICE, TestEnv};
+use crate::e2e_refresh::{Stack, docker_login};
+use crate::e2e_registry::registry_auth;
+use crate::env::{RunningRegent, SERVICE, TestEnv, bind_realm};
 use crate::fixtures::{
-    Containerd, CtrAuth, RealmRequest, Skopeo, assert_ok, http_request, oci, realm_requests,
+    Containerd, CtrAuth, GetOnlyRealm, RealmRequest, Registry, Skopeo, assert_ok, http_request, oci,
+    realm_requests,
 };
 use crate::registry3::stack::{Stack3, Trust};
 
@@ -56,15 +59,21 @@ fn offline_password_grant(target: &Target<'_>, user: &str, password: &str) -> St
     answer.json()["refresh_token"].as_str().expect("a refresh token").to_owned()
 }
 
+/// `HOST/public/tool:v1`, pushed by admin with skopeo.
+fn push_public_image(host: &str) -> String {
+    let images = tempfile::tempdir().unwrap();
+    let image = oci::write_layout(images.path(), "v1", b"pulled by ctr");
+    let public = format!("{host}/public/tool:v1");
+    let admin = Some(("admin", "admin-pw"));
+    assert_ok("skopeo push", &Skopeo::new().copy(&image.reference(), &format!("docker://{public}"), admin));
+    public
+}
+
 /// Every flow of ctr against one registry: anonymous pull, push and pull with a password, pull
 /// and push with a refresh token; a wrong password and a revoked refresh token fall back to GET
 /// and are refused.
 fn ctr_flows(target: &Target<'_>) {
-    let images = tempfile::tempdir().unwrap();
-    let image = oci::write_layout(images.path(), "v1", b"pulled by ctr");
-    let public = format!("{}/public/tool:v1", target.host);
-    let admin = Some(("admin", "admin-pw"));
-    assert_ok("skopeo push", &Skopeo::new().copy(&image.reference(), &format!("docker://{public}"), admin));
+    let public = push_public_image(&target.host);
     let containerd = Containerd::start();
 
     // Anonymous: GET without credentials.
@@ -147,4 +156,35 @@ fn ctr_pulls_and_pushes_on_registry_3_with_a_password_a_refresh_token_and_anonym
     proven(Client::Ctr, RegistryVersion::V3, Flow::Anonymous);
     proven(Client::Ctr, RegistryVersion::V3, Flow::Password);
     proven(Client::Ctr, RegistryVersion::V3, Flow::IdentityToken);
+}
+
+/// Behind a realm that answers every POST with 404 (nginx in front of regent), ctr's GET
+/// fallback carries the password, or the refresh token as Basic `":" + token`, and both pull.
+#[test]
+fn ctr_falls_back_to_get_with_a_password_or_a_refresh_token_when_the_realm_refuses_post() {
+    let (listener, _) = bind_realm();
+    let front = GetOnlyRealm::start(listener.local_addr().unwrap());
+    let env = TestEnv::new(&front.realm());
+    let _regent = RunningRegent::start(&env, listener, Duration::ZERO);
+    let registry = Registry::start(registry_auth(&env));
+    let public = push_public_image(&registry.host());
+    let containerd = Containerd::start();
+    let (_, token) = docker_login(&front.realm(), "alice", "alice-pw", "");
+    let colon_token = format!(":{token}");
+    for (what, auth, basic) in [
+        ("a password", CtrAuth::Password("alice", "alice-pw"), "alice:alice-pw"),
+        ("a refresh token", CtrAuth::Refresh(&token), colon_token.as_str()),
+    ] {
+        containerd.remove(&public);
+        let requests = ctr_ok(what, &containerd.pull(&public, auth));
+        assert!(requests.len() >= 2 && requests.len() % 2 == 0, "{what}: {requests:?}");
+        for pair in requests.chunks(2) {
+            assert_eq!((pair[0].method.as_str(), pair[0].status), ("POST", 404), "{what}: {pair:?}");
+            assert_eq!((pair[1].method.as_str(), pair[1].status), ("GET", 200), "{what}: {pair:?}");
+            assert_eq!(pair[1].basic.as_deref(), Some(basic), "{what}");
+        }
+        assert!(containerd.images().contains(&public), "{what}");
+    }
+    let log = front.access_log();
+    assert!(log.contains("\"POST /token HTTP/1.1\" 404") && log.contains("\"GET /token?"), "{log}");
 }
