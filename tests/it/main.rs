@@ -17,6 +17,10 @@
 //! [`policy_test_cli`] runs `regent policy test`; [`metrics`] scrapes `/metrics` and checks
 //! `/readyz`; [`lockout`] tests brute-force protection; [`kubernetes`] renders deploy/kubernetes/
 //! and runs regent and the registry on its files as the kubelet lays them out.
+//! [`ctr`] runs containerd's `ctr` against registry 2.8 and 3.1.1; [`docker_flows`] the docker
+//! engine with a password, an identity token and anonymously; [`token_shapes`] sends every
+//! `/token` request shape with curl to `regent serve` ([`served`]); [`client_matrix`] is the
+//! README's client x registry x flow table, each cell proven by the test that ran it.
 
 // Test code: a failed setup step should stop the test loudly, and nothing here is a public API.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
