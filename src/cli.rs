@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{BackendConfig, Config, ConfigSource, locate};
@@ -17,6 +17,7 @@ use crate::token::KeyType;
 mod authn;
 mod commands;
 mod doctor;
+mod explain;
 mod keys;
 mod logging;
 mod policy_test;
@@ -176,7 +177,9 @@ pub struct PasswdArgs {
 pub enum PolicyCommand {
     /// Validate every policy file; prints `file:line:col: message`; exit status 1 on error.
     Check(ConfigArg),
-    /// For each requested action: granted or denied, and the rule that decided it.
+    /// For each requested action: granted or denied, and the rule that decided it; a --user
+    /// is looked up in the configured backends (their real groups) unless given with --group,
+    /// --backend or --no-lookup.
     Explain(ExplainArgs),
     /// Run policy test files (`[[case]]`: who, scope, granted); prints each mismatch with the
     /// rule that decided it; exit status 1 when a case fails, 2 when a file is invalid.
@@ -199,26 +202,45 @@ pub struct PolicyTestArgs {
 
 /// Arguments of `regent policy explain`.
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("named").args(["user", "robot"])))]
 pub struct ExplainArgs {
     /// The configuration.
     #[command(flatten)]
     pub config: ConfigArg,
-    /// The user asking.
-    #[arg(long, required_unless_present = "anonymous")]
+    /// The user (a person) asking: looked up in the configured backends (which one knows the
+    /// name, and its groups), unless --group, --claim, --backend, --not-owner or --no-lookup
+    /// say who it is.
+    #[arg(long, required_unless_present_any = ["anonymous", "robot"])]
     pub user: Option<String>,
-    /// A group of the user (repeatable).
-    #[arg(long = "group", requires = "user")]
+    /// Explain the user as given (with --group, --claim and --backend) without asking the
+    /// backends.
+    #[arg(long, requires = "user")]
+    pub no_lookup: bool,
+    /// The robot asking (for `robot:NAME` rules; `user:NAME` and `${user}` never match it),
+    /// as given.
+    #[arg(long, conflicts_with = "user")]
+    pub robot: Option<String>,
+    /// A group of the user or robot (repeatable; implies --no-lookup).
+    #[arg(long = "group", requires = "named")]
     pub groups: Vec<String>,
-    /// The backend that authenticated the user (for `user:BACKEND/NAME` and
-    /// `group:BACKEND/NAME` rules; without it such rules do not apply).
-    #[arg(long, requires = "user")]
+    /// A claim of the credential, `KEY:VALUE` (repeatable; for `claim:KEY:VALUE` rules).
+    #[arg(long = "claim", value_name = "KEY:VALUE", requires = "named")]
+    pub claims: Vec<String>,
+    /// A scope of the credential's ceiling, e.g. an access token's (repeatable): the grant is
+    /// at most these; every action it removes says "outside the credential's scope".
+    #[arg(long = "ceiling", value_name = "SCOPE", requires = "named")]
+    pub ceiling: Vec<String>,
+    /// The backend that authenticated the user or robot (for `user:BACKEND/NAME`,
+    /// `robot:BACKEND/NAME`, `group:BACKEND/NAME` and `claim:BACKEND/KEY:VALUE` rules; without
+    /// it such rules do not apply).
+    #[arg(long, requires = "named")]
     pub backend: Option<String>,
-    /// The user's backend is not proven to own the name (an earlier backend was unavailable):
-    /// `user:NAME` and `${user}` rules do not apply.
-    #[arg(long, requires = "user")]
+    /// The backend is not proven to own the name (an earlier backend was unavailable):
+    /// `user:NAME`, `robot:NAME` and `${user}` rules do not apply.
+    #[arg(long, requires = "named")]
     pub not_owner: bool,
     /// Ask as the anonymous identity (a request without credentials).
-    #[arg(long, conflicts_with = "user")]
+    #[arg(long, conflicts_with_all = ["user", "robot"])]
     pub anonymous: bool,
     /// Scopes, e.g. `repository:team/app:pull,push`.
     #[arg(required = true)]
@@ -232,7 +254,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => commands::serve_command(args),
         Command::Passwd(args) => commands::passwd_command(args),
         Command::Policy(PolicyCommand::Check(args)) => commands::policy_check(args),
-        Command::Policy(PolicyCommand::Explain(args)) => commands::policy_explain(args),
+        Command::Policy(PolicyCommand::Explain(args)) => explain::policy_explain(args),
         Command::Policy(PolicyCommand::Test(args)) => policy_test::policy_test(args),
         Command::Authn(AuthnCommand::Test(args)) => authn::authn_test(args),
         Command::Keys(command) => keys::keys_command(command),

@@ -1,5 +1,7 @@
-//! Text that comes from clients and backends: the rule a user name must follow, and
-//! [`Escaped`], the one way such text is written into a log line.
+//! Text that comes from clients and backends: the rule a user name must follow, and how such
+//! text is written into a log line: as a string field of the event (`user = name`), which the
+//! text format writes with `{:?}` (quoted, control characters escaped; tested below) and the
+//! JSON format as a JSON string; or, inside a message built with `format!`, as [`Escaped`].
 //!
 //! User names are compared as exact bytes (htpasswd, HTTP auth API, policies). A name is
 //! refused when it is empty, longer than [`MAX_NAME_BYTES`], starts or ends with whitespace, or
@@ -115,6 +117,23 @@ mod tests {
         ];
         for (bad, error) in cases {
             assert_eq!(check_name(bad), Err(error), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn debug_formatting_escapes_every_control_character_too() {
+        // String fields of log lines (`user = name`, not `%Escaped(name)`) are written by the
+        // text formatter with `{:?}`: it leaves no control character raw, like `Escaped`. The
+        // JSON formatter writes JSON strings: C0 controls (line ends, ESC) and quotes escaped,
+        // so a value stays inside its string on its line.
+        for c in (0..=0x10FFFF_u32).filter_map(char::from_u32).filter(|&c| is_control(c)) {
+            let text = format!("a{c}b\"");
+            let debug = format!("{text:?}");
+            assert!(!debug.chars().any(is_control), "{:x} stays raw: {debug}", u32::from(c));
+            assert!(debug.ends_with("b\\\"\""), "the quote is escaped: {debug}");
+            let json = serde_json::to_string(&text).unwrap();
+            assert!(!json.chars().any(|c| c < ' '), "{:x} raw in JSON: {json}", u32::from(c));
+            assert_eq!(serde_json::from_str::<String>(&json).unwrap(), text);
         }
     }
 

@@ -29,6 +29,8 @@ pub(crate) struct FileConfig {
     pub(crate) metrics: Option<super::metrics::FileMetrics>,
     /// `[lockout]`: brute-force protection.
     pub(crate) lockout: Option<super::lockout::FileLockout>,
+    /// `[log]`: the log format and the audit file.
+    pub(crate) log: Option<super::log::FileLog>,
 }
 
 /// `[token]`.

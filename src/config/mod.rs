@@ -48,7 +48,7 @@
 //! certificate = "certs/server.crt"
 //! key = "certs/server.key"
 //!
-//! [limits]                               # optional: timeouts and connection caps (see `limits`)
+//! [limits]                               # optional: timeouts, sizes and connection caps (see `limits`)
 //! idle_timeout = "60s"
 //!
 //! [metrics]                              # optional: a separate listener for /metrics (see `metrics`)
@@ -56,18 +56,24 @@
 //!
 //! [lockout]                              # optional: brute-force protection, on by default (see `lockout`)
 //! max_failures = 10
+//!
+//! [log]                                  # optional: log format and audit file (see `log`)
+//! format = "json"
+//! audit_file = "audit.log"
 //! ```
 //!
 //! Relative paths resolve against the directory of the config file.
 
 mod authn;
 mod backends;
+mod changes;
 mod error;
 mod file;
 mod front;
 mod limits;
 mod locate;
 mod lockout;
+mod log;
 mod metrics;
 mod refresh;
 mod token;
@@ -94,15 +100,18 @@ pub use authn::{
 pub use backends::{
     GroupSearch, HttpAuthConfig, HttpCredentials, LdapConfig, LdapGroups, LdapMode, NestedGroups, SearchScope,
 };
+pub use changes::RestartNeeded;
 pub use error::ConfigError;
 pub use front::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, FrontConfig, RouteConfig, SniCertificate, TlsConfig,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, FrontConfig, RouteConfig,
+    SniCertificate, TlsConfig,
 };
 pub use limits::LimitsConfig;
 pub use locate::{CONFIG_ENV, CONFIG_FILE_NAME, ConfigSource, locate};
 pub use lockout::LockoutConfig;
+pub use log::{LogConfig, LogFormat};
 pub use metrics::MetricsConfig;
-pub use refresh::{DEFAULT_REFRESH_TTL, RefreshConfig};
+pub use refresh::{DEFAULT_REFRESH_TTL, REVOCATIONS_FILE_NAME, RefreshConfig};
 pub use validate::{DEFAULT_TOKEN_TTL, MIN_TOKEN_TTL};
 
 use error::Locator;
@@ -125,12 +134,14 @@ pub struct Config {
     pub listen: Vec<ListenConfig>,
     /// `[front]`: the proxy's timeouts and `[[front.route]]` entries.
     pub front: FrontConfig,
-    /// `[limits]`: timeouts and connection caps of every listener.
+    /// `[limits]`: timeouts, request-head and form sizes and connection caps of every listener.
     pub limits: LimitsConfig,
     /// `[metrics]`: where `/metrics` is served.
     pub metrics: MetricsConfig,
     /// `[lockout]`: brute-force protection of the token endpoint.
     pub lockout: LockoutConfig,
+    /// `[log]`: the server log's format and the audit file.
+    pub log: LogConfig,
 }
 
 /// `[token]`.

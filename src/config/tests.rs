@@ -95,6 +95,7 @@ fn valid_file_parses_with_resolved_paths() {
         limits: LimitsConfig::default(),
         metrics: crate::config::MetricsConfig::default(),
         lockout: crate::config::LockoutConfig::default(),
+        log: crate::config::LogConfig::default(),
     };
     assert_eq!(config, expected);
 }

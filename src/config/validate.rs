@@ -37,6 +37,7 @@ pub(crate) fn validate(
     let limits = super::limits::limits(&locator, file.limits)?;
     let metrics = super::metrics::metrics(&locator, file.metrics)?;
     let lockout = super::lockout::lockout(&locator, file.lockout)?;
+    let log = super::log::log(&locator, base, file.log)?;
     Ok(Config {
         path: path.to_path_buf(),
         token,
@@ -48,6 +49,7 @@ pub(crate) fn validate(
         limits,
         metrics,
         lockout,
+        log,
     })
 }
 

@@ -9,15 +9,21 @@
 //!   and listener (`[[front.route]]`), else to the listener's `upstream`.
 //! - [`proxy`]: the streaming reverse proxy (no buffering, no size limit) with its 502/504s;
 //!   [`counted`]: the body wrapper counting proxied bytes for the metrics.
+//! - [`head`]: the HTTP/1.1 and HTTP/2 settings, and request heads over `[limits]`'s sizes
+//!   answered 414 or 431 before routing.
 //! - [`checks`]: requests refused before routing (two `Host`s, `CONNECT`, absolute-form).
 //! - [`headers`]: hop-by-hop headers, `Host` and `X-Forwarded-*`, the registry API version.
+//! - [`access_log`]: one line per request (method, path, status, bytes, duration, user, client).
 //!
-//! Nothing here knows about tokens: the token paths are regent's [`crate::http::router`].
+//! Nothing here knows about tokens (the token paths are regent's [`crate::http::router`]),
+//! except that the access log reads the unverified `sub` of a bearer token to name the user.
 
+pub mod access_log;
 pub mod activity;
 pub mod body;
 pub mod checks;
 pub mod counted;
+pub mod head;
 pub mod headers;
 pub mod limits;
 pub mod proxy;
@@ -28,7 +34,7 @@ pub mod tls;
 use std::path::PathBuf;
 
 pub use proxy::Proxy;
-pub use routes::{ListenerFront, ListenerRoutes, Target, listener_router};
+pub use routes::{ListenerFront, ListenerRoutes, LiveFront, Target, listener_router};
 pub use tls::{CertificateStore, server_config};
 
 /// Errors loading certificates and keys, or setting up TLS.

@@ -128,8 +128,8 @@ impl Proxy {
     }
 }
 
-/// The metrics label naming `upstream`: `scheme://authority`, as configured.
-fn upstream_label(upstream: &Uri) -> String {
+/// The metrics and access-log label naming `upstream`: `scheme://authority`, as configured.
+pub(super) fn upstream_label(upstream: &Uri) -> String {
     let scheme = upstream.scheme_str().unwrap_or("http");
     let authority = upstream.authority().map_or("", |authority| authority.as_str());
     format!("{scheme}://{authority}")

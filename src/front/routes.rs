@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::Uri;
@@ -11,9 +12,10 @@ use axum::response::{IntoResponse, Response};
 use ipnet::IpNet;
 use tower::ServiceExt;
 
+use super::access_log::{self, ProxiedTo};
 use super::checks::refusal;
 use super::headers::{Forwarding, client_host, host_name};
-use super::proxy::Proxy;
+use super::proxy::{Proxy, upstream_label};
 use crate::config::RouteConfig;
 
 /// The paths regent answers itself on registry routes (and when there is no upstream).
@@ -75,17 +77,24 @@ pub struct ListenerFront {
     pub trusted_proxies: Arc<[IpNet]>,
 }
 
+/// A listener's [`ListenerFront`], replaced whole when `regent.toml` changes (routes,
+/// upstream, trusted proxies, proxy timeouts); each request is routed by the version current
+/// when it arrived, so transfers under way keep theirs.
+pub type LiveFront = Arc<ArcSwap<ListenerFront>>;
+
 /// The router a listener serves: token paths in-process on registry routes and where no
 /// upstream is configured; everything else proxied. Requests that [`refusal`] names are
-/// answered 400 and go nowhere.
-pub fn listener_router(front: ListenerFront) -> Router {
-    Router::new().fallback(dispatch).with_state(Arc::new(front))
+/// answered 400 and go nowhere. Every request gets an access-log line ([`access_log`]).
+pub fn listener_router(front: LiveFront) -> Router {
+    Router::new()
+        .fallback(dispatch)
+        .with_state(front)
+        .layer(axum::middleware::from_fn(access_log::log_requests))
 }
 
-async fn dispatch(State(front): State<Arc<ListenerFront>>, request: Request) -> Response {
+async fn dispatch(State(front): State<LiveFront>, request: Request) -> Response {
+    let front = front.load_full();
     if let Some(error) = refusal(&request) {
-        let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
-        tracing::info!(peer = ?peer, method = %request.method(), %error, "request refused");
         return error.into_response();
     }
     let host = client_host(request.uri(), request.headers()).and_then(|host| host_name(&host));
@@ -97,7 +106,10 @@ async fn dispatch(State(front): State<Arc<ListenerFront>>, request: Request) -> 
                 front.trusted_proxies.iter().any(|network| network.contains(&client))
             });
             let forwarding = Forwarding { client, tls: front.tls, trusted };
-            front.proxy.forward(request, &target.upstream, forwarding, target.registry).await
+            let mut response =
+                front.proxy.forward(request, &target.upstream, forwarding, target.registry).await;
+            response.extensions_mut().insert(ProxiedTo(upstream_label(&target.upstream)));
+            response
         }
         _ => match front.app.clone().oneshot(request).await {
             Ok(response) => response,

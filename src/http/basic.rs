@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::error::ApiError;
 use crate::secret::Secret;
-use crate::untrusted::{Escaped, check_name};
+use crate::untrusted::check_name;
 
 /// Credentials from an HTTP Basic header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +78,7 @@ pub fn single_authorization(headers: &HeaderMap) -> Result<(), ApiError> {
 /// [`check_name`], before any backend sees it.
 pub fn checked_user_name(user: &str) -> Result<(), ApiError> {
     check_name(user).map_err(|error| {
-        tracing::info!(user = %Escaped(user), %error, "refused a user name");
+        tracing::info!(user, %error, "refused a user name");
         ApiError::BadRequest(error.to_string())
     })
 }

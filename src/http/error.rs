@@ -2,7 +2,8 @@
 //!
 //! GET `/token` answers in the registry's style (`{"errors":[{"code","message"}]}`); the OAuth2
 //! POST answers `{"error","error_description"}` through [`OAuthError`]. Both take their status from
-//! [`ApiError::status`]. 5xx bodies are generic; the detail goes to the log.
+//! [`ApiError::status`]. 5xx bodies are generic; the detail goes to the log, as does the
+//! reason for a 400.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -21,6 +22,16 @@ pub enum ApiError {
     /// The request body is larger than the limit.
     #[error("request body too large")]
     BodyTooLarge,
+    /// The request target (path and query) is longer than `[limits] max_uri_bytes`.
+    #[error("the request target is longer than {limit} bytes")]
+    UriTooLong {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The request head is over `[limits] max_header_bytes` or `max_headers` (what and by how
+    /// much).
+    #[error("request header fields too large: {0}")]
+    HeadersTooLarge(String),
     /// The request body did not arrive within the body read timeout.
     #[error("the request body did not arrive in time")]
     RequestTimeout,
@@ -62,8 +73,9 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) | ApiError::UnsupportedGrantType(_) => StatusCode::BAD_REQUEST,
-            ApiError::QueryTooLong => StatusCode::URI_TOO_LONG,
+            ApiError::QueryTooLong | ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unauthorized(_) | ApiError::InvalidGrant(_) => StatusCode::UNAUTHORIZED,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -81,6 +93,8 @@ impl ApiError {
             ApiError::BadRequest(_) | ApiError::UnsupportedGrantType(_) => "INVALID_REQUEST",
             ApiError::QueryTooLong => "QUERY_TOO_LONG",
             ApiError::BodyTooLarge => "SIZE_INVALID",
+            ApiError::UriTooLong { .. } => "URI_TOO_LONG",
+            ApiError::HeadersTooLarge(_) => "HEADERS_TOO_LARGE",
             ApiError::RequestTimeout => "REQUEST_TIMEOUT",
             ApiError::Unauthorized(_) | ApiError::InvalidGrant(_) => "UNAUTHORIZED",
             ApiError::TooManyRequests { .. } => "TOOMANYREQUESTS",
@@ -112,9 +126,18 @@ impl ApiError {
         }
     }
 
-    /// Logs server-side failures with their detail (never secrets: callers pass none).
+    /// Logs refused requests (4xx but the audited 401 and 429, at INFO, with the reason the
+    /// client is told) and server-side failures (with their detail; never secrets: callers
+    /// pass none). The access log ([`crate::front::access_log`]) names the client and path.
     fn log(&self) {
         match self {
+            ApiError::BadRequest(_)
+            | ApiError::UnsupportedGrantType(_)
+            | ApiError::QueryTooLong
+            | ApiError::BodyTooLarge => {
+                let (status, error) = (self.status().as_u16(), self.to_string());
+                tracing::info!(status, error = error.as_str(), "answering {status}");
+            }
             ApiError::Unavailable(detail) => tracing::warn!(%detail, "answering 503"),
             ApiError::Internal(detail) => tracing::error!(%detail, "answering 500"),
             ApiError::BadGateway(detail) => tracing::warn!(%detail, "answering 502"),

@@ -25,7 +25,7 @@ pub async fn readyz(State(state): State<AppState>, RawQuery(query): RawQuery) ->
         Ok(exclude) => exclude,
         Err(error) => return error.into_response(),
     };
-    let keys = !state.issuer.keys().keys().is_empty();
+    let keys = !state.token_service().issuer.keys().keys().is_empty();
     let policies = true; // a policy set is loaded before the server starts, and stays loaded
     let mut readiness = Readiness::new(keys, policies, state.metrics.backend_states());
     if exclude_backends {

@@ -138,6 +138,12 @@ cache_ttl = "30s"
 # The policy files.
 directory = {policies}
 
+# Logs: stderr as "text" (the default) or "json" lines; every token decision also appended to
+# an audit file as JSON lines (reopened on SIGHUP, for logrotate). See the README's Logging.
+# [log]
+# format = "json"
+# audit_file = "audit.log"
+
 # Plain-HTTP listeners; the realm above must reach one of them.
 [[listen]]
 address = {listen}

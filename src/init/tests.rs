@@ -238,13 +238,13 @@ fn registry_settings_use_absolute_paths() {
 }
 
 #[test]
-fn commented_backend_examples_parse_when_uncommented() {
+fn commented_backend_and_log_examples_parse_when_uncommented() {
     let temp = tempfile::tempdir().unwrap();
     let text = templates::config_text(&InitOptions::new(temp.path()));
     let mut uncommented = String::new();
     let mut in_example = false;
     for line in text.lines() {
-        in_example = (in_example && !line.trim().is_empty()) || line == "# [[authn]]";
+        in_example = (in_example && !line.trim().is_empty()) || line == "# [[authn]]" || line == "# [log]";
         match line.strip_prefix("# ") {
             Some(rest) if in_example => uncommented.push_str(rest),
             _ => uncommented.push_str(line),
@@ -269,4 +269,6 @@ fn commented_backend_examples_parse_when_uncommented() {
         panic!("not ldap")
     };
     assert_eq!(ldap.login_attribute, "uid", "the identity is the entry's uid, not the typed name");
+    assert_eq!(config.log.format, crate::config::LogFormat::Json);
+    assert_eq!(config.log.audit_file, Some(temp.path().join("audit.log")));
 }

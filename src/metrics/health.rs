@@ -41,6 +41,14 @@ impl BackendStates {
         }
     }
 
+    /// Keeps only the backends named in `backends`; returns the names of the others.
+    pub(super) fn retain(&self, backends: &[&str]) -> Vec<String> {
+        let mut states = super::lock(&self.states);
+        let (kept, removed) = states.drain(..).partition(|(name, _)| backends.contains(&name.as_str()));
+        *states = kept;
+        removed.into_iter().map(|(name, _)| name).collect()
+    }
+
     /// Every backend and its state.
     pub(super) fn all(&self) -> Vec<(String, BackendState)> {
         super::lock(&self.states).clone()

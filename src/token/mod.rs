@@ -86,4 +86,6 @@ pub struct IssuedToken {
     pub expires_in: u64,
     /// When it was issued (`iat`).
     pub issued_at: OffsetDateTime,
+    /// Its `jti` claim (random, 128 bits): names the token in the audit log.
+    pub jti: String,
 }

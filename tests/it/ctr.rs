@@ -177,7 +177,7 @@ fn ctr_falls_back_to_get_with_a_password_or_a_refresh_token_when_the_realm_refus
     ] {
         containerd.remove(&public);
         let requests = ctr_ok(what, &containerd.pull(&public, auth));
-        assert!(requests.len() >= 2 && requests.len() % 2 == 0, "{what}: {requests:?}");
+        assert!(requests.len() >= 2 && requests.len().is_multiple_of(2), "{what}: {requests:?}");
         for pair in requests.chunks(2) {
             assert_eq!((pair[0].method.as_str(), pair[0].status), ("POST", 404), "{what}: {pair:?}");
             assert_eq!((pair[1].method.as_str(), pair[1].status), ("GET", 200), "{what}: {pair:?}");

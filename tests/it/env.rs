@@ -133,7 +133,7 @@ pub enum LdapGroupSource {
 /// The `[[authn]]` table: search mode with the fixture's service account (password from the
 /// file `ldap-password`), no `login_attribute` (the default: `uid`, which the filter matches),
 /// a 60 s cache and [`LDAP_TIMEOUT`].
-fn ldap_authn_toml(slapd: &Slapd, groups: LdapGroupSource) -> String {
+pub fn ldap_authn_toml(slapd: &Slapd, groups: LdapGroupSource) -> String {
     let timeout = format!("{}s", LDAP_TIMEOUT.as_secs());
     let groups = match groups {
         LdapGroupSource::MemberOf => "group_attribute = \"memberOf\"\n".to_owned(),

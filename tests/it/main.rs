@@ -13,10 +13,16 @@
 //! [`registry2_keys`] checks the key settings against registry 2.8; [`registry3`] runs
 //! distribution v3.1.1 against regent (bundle and JWKS, every key type, a rotation); [`keys_cli`] runs `regent keys` and a rotation under a running server;
 //! [`token_limits`] bounds the work of one token request; [`reload`] reloads policy files safely;
-//! [`logging`] checks the binary's log output; [`init_existing`] adds TLS to a data directory;
+//! [`config_reload`] changes `regent.toml` under the running binary ([`token_swap`]: a request
+//! under way keeps its backend chain); [`shutdown`] stops it with transfers under way;
+//! [`logging`] checks the binary's log output ([`audit_log`]: the access log, the audit lines
+//! and file, failure reasons, `policy explain --user`, no secret in a full run's logs);
+//! [`init_existing`] adds TLS to a data directory;
 //! [`policy_test_cli`] runs `regent policy test`; [`metrics`] scrapes `/metrics` and checks
 //! `/readyz`; [`lockout`] tests brute-force protection; [`kubernetes`] renders deploy/kubernetes/
-//! and runs regent and the registry on its files as the kubelet lays them out.
+//! and runs regent and the registry on its files as the kubelet lays them out; [`replicas`] runs
+//! three replicas behind HAProxy (processes and containers); [`token_subjects`] grants robots
+//! with claims and a scope ceiling.
 //! [`ctr`] runs containerd's `ctr` against registry 2.8 and 3.1.1; [`docker_flows`] the docker
 //! engine with a password, an identity token and anonymously; [`token_shapes`] sends every
 //! `/token` request shape with curl to `regent serve` ([`served`]); [`client_matrix`] is the
@@ -25,11 +31,13 @@
 // Test code: a failed setup step should stop the test loudly, and nothing here is a public API.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+mod audit_log;
 mod authn_cli;
 mod authn_http;
 mod cli;
 mod client_matrix;
 mod compose;
+mod config_reload;
 mod ctr;
 mod docker_flows;
 mod docker_refresh;
@@ -56,12 +64,16 @@ mod policy_test_cli;
 mod registry2_keys;
 mod registry3;
 mod reload;
+mod replicas;
 mod revoke_cli;
 mod served;
+mod shutdown;
 mod token_api;
 mod token_limits;
 mod token_names;
 mod token_ownership;
 mod token_refresh;
 mod token_shapes;
+mod token_subjects;
+mod token_swap;
 mod token_tcp;

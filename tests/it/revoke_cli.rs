@@ -17,7 +17,7 @@ use tower::ServiceExt;
 
 use crate::env::{SERVICE, TestEnv};
 use crate::fixtures::run_with_timeout;
-use crate::served::ServedRegent;
+use crate::served::{ConfigText, Served};
 
 fn regent(args: &[&str], cwd: &Path) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_regent"));
@@ -94,10 +94,11 @@ async fn regent_revoke_user_and_all_reach_a_running_server_within_seconds() {
 /// `grant=refresh`, a refused refresh token is logged with its reason, and no token appears.
 #[test]
 fn the_log_names_the_grant_and_never_a_password_or_token() {
-    let env = TestEnv::new("http://127.0.0.1:5001/token");
+    let config = ConfigText::new();
+    let env = TestEnv::new(&format!("http://{}/token", config.listen));
     // The most verbose level regent has: no level may print a secret.
-    let served = ServedRegent::start(&env, "regent=trace");
-    let base = served.base.clone();
+    let served = Served::start_with(env, config, &[("RUST_LOG", "regent=trace")]);
+    let base = format!("http://{}", served.config.listen);
     let auth = format!("Basic {}", STANDARD.encode("alice:alice-pw"));
     let login = crate::fixtures::http_get(
         &format!("{base}/token?account=alice&offline_token=true&service={SERVICE}"),
@@ -124,7 +125,7 @@ fn the_log_names_the_grant_and_never_a_password_or_token() {
     assert_eq!(refresh(&forged).status, 400);
     let started = Instant::now();
     let text = loop {
-        let text = served.log();
+        let text = served.server.log();
         if text.contains("refresh token refused") || started.elapsed() > Duration::from_secs(10) {
             break text;
         }

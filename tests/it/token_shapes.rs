@@ -5,24 +5,28 @@
 //! and `access_type=offline`; the refresh grant on POST and as Basic `":" + token` on GET; the
 //! error answers.
 
+use regent::clock::{Clock, SystemClock};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::env::{SERVICE, TestEnv};
+use crate::env::SERVICE;
 use crate::fixtures::{HttpResponse, claims, curl};
-use crate::served::ServedRegent;
+use crate::served::{ConfigText, Served};
 
-/// `regent serve` on a fresh `init` data directory with the test users.
-fn serve() -> (TestEnv, ServedRegent) {
-    let env = TestEnv::new("http://127.0.0.1:5001/token");
-    let served = ServedRegent::start(&env, "regent=info");
-    (env, served)
+/// `regent serve` on a fresh data directory with the test users and `init`'s policies.
+fn serve() -> Served {
+    Served::start(ConfigText::new())
+}
+
+/// `http://ADDR/token` of the served listener.
+fn realm(served: &Served) -> String {
+    format!("http://{}/token", served.config.listen)
 }
 
 /// `curl [-u CREDS] REALM?QUERY`.
-fn get(served: &ServedRegent, query: &str, creds: Option<&str>) -> HttpResponse {
-    let url = format!("{}?{query}", served.realm());
+fn get(served: &Served, query: &str, creds: Option<&str>) -> HttpResponse {
+    let url = format!("{}?{query}", realm(served));
     match creds {
         Some(creds) => curl(&["--user", creds, &url]),
         None => curl(&[&url]),
@@ -30,8 +34,8 @@ fn get(served: &ServedRegent, query: &str, creds: Option<&str>) -> HttpResponse 
 }
 
 /// `curl --data-raw FORM REALM` (curl sends `application/x-www-form-urlencoded`).
-fn post(served: &ServedRegent, form: &str) -> HttpResponse {
-    curl(&["--data-raw", form, &served.realm()])
+fn post(served: &Served, form: &str) -> HttpResponse {
+    curl(&["--data-raw", form, &realm(served)])
 }
 
 /// A GET answer: 200, `token` = `access_token`, `expires_in` 300, `issued_at` an RFC 3339
@@ -58,7 +62,7 @@ fn common_fields(json: &Value) {
     assert_eq!(json["expires_in"], 300, "{json}");
     let issued = json["issued_at"].as_str().unwrap_or_else(|| panic!("issued_at is a string: {json}"));
     let issued = OffsetDateTime::parse(issued, &Rfc3339).expect("issued_at is RFC 3339");
-    assert!((OffsetDateTime::now_utc() - issued).whole_seconds().abs() < 60, "{issued}");
+    assert!((SystemClock.now() - issued).whole_seconds().abs() < 60, "{issued}");
 }
 
 /// The `access` entry for a repository.
@@ -76,7 +80,7 @@ fn refresh_token_of(answer: &HttpResponse) -> String {
 
 #[test]
 fn get_shapes_of_skopeo_podman_docker_containerd_and_anonymous_clients() {
-    let (_env, served) = serve();
+    let served = serve();
     let alice = Some("alice:alice-pw");
 
     // skopeo/podman login: account, service, no scope: a token with empty access.
@@ -140,14 +144,17 @@ fn get_shapes_of_skopeo_podman_docker_containerd_and_anonymous_clients() {
     let admin = get(&served, &catalog, Some("admin:admin-pw"));
     assert_eq!(get_answer(&admin), json!([{"type": "registry", "name": "catalog", "actions": ["*"]}]));
     assert_eq!(get_answer(&get(&served, &catalog, alice)), json!([]));
-    let auth_path =
-        curl(&["--user", "alice:alice-pw", &format!("{}/auth/token?service={SERVICE}", served.base)]);
+    let auth_path = curl(&[
+        "--user",
+        "alice:alice-pw",
+        &format!("http://{}/auth/token?service={SERVICE}", served.config.listen),
+    ]);
     assert_eq!(get_answer(&auth_path), json!([]));
 }
 
 #[test]
 fn post_shapes_of_containerd_buildkit_helm_docker_and_containers_image() {
-    let (_env, served) = serve();
+    let served = serve();
     let pull_push = "repository:alice/app:pull,push";
 
     // containerd: password grant, scopes space-joined (Go encodes the space as `+`).
@@ -160,7 +167,7 @@ fn post_shapes_of_containerd_buildkit_helm_docker_and_containers_image() {
         "Content-Type: application/x-www-form-urlencoded; charset=utf-8",
         "--data-raw",
         &form,
-        &served.realm(),
+        &realm(&served),
     ]);
     assert_eq!(post_answer(&containerd), json!([repo("alice/app", &["pull", "push"])]));
     assert_eq!(containerd.json()["scope"], pull_push);
@@ -210,7 +217,7 @@ fn post_shapes_of_containerd_buildkit_helm_docker_and_containers_image() {
 /// The error answers: OAuth2 JSON on POST (never 403), registry-style JSON on GET.
 #[test]
 fn error_shapes_on_get_and_post() {
-    let (_env, served) = serve();
+    let served = serve();
     let oauth_error = |answer: &HttpResponse, status: u16, error: &str| {
         assert_eq!(answer.status, status, "{}", answer.body);
         assert_eq!(answer.json()["error"], error, "{}", answer.body);

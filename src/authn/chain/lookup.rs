@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use super::{Chain, Inner, Verified};
 use crate::authn::cache::CredentialCache;
-use crate::authn::{Authenticator, AuthnError, Lookup};
+use crate::authn::{Authenticator, AuthnError, Lookup, Trace};
 use crate::secret::Secret;
 
 /// The most lookups cached at once.
@@ -72,6 +72,37 @@ impl Chain {
             };
         }
         Ok(ChainLookup::Found(Verified { identity, owns_name }))
+    }
+}
+
+impl Chain {
+    /// Finds the backend `name` belongs to without a password (for `regent policy explain
+    /// --user`): each backend in turn is asked to look the name up, as a login asks them in
+    /// turn; the first that knows it wins, owning the name unless an earlier backend was
+    /// unavailable. Every answer is a step in `trace`; none when no backend knows the name.
+    pub async fn find_user(&self, name: &str, trace: &mut Trace) -> Option<Verified> {
+        let mut owns_name = true;
+        for backend in &self.inner.backends {
+            let backend_name = backend.name();
+            match backend.lookup(name).await {
+                Ok(Lookup::Found(identity)) => {
+                    trace.step(format!(
+                        "{backend_name}: found {:?}, groups {:?}",
+                        identity.name, identity.groups
+                    ));
+                    return Some(Verified { identity, owns_name });
+                }
+                Ok(Lookup::Gone) => trace.step(format!("{backend_name}: no such user")),
+                Ok(Lookup::NotSupported) => {
+                    trace.step(format!("{backend_name}: cannot look users up without a password (skipped)"));
+                }
+                Err(error) => {
+                    trace.step(format!("{backend_name}: unavailable: {error}"));
+                    owns_name = false;
+                }
+            }
+        }
+        None
     }
 }
 

@@ -58,7 +58,10 @@ pub enum ChainOutcome {
     /// A backend accepted the password.
     Authenticated(Verified),
     /// The first backend knowing the user refused the password.
-    Denied,
+    Denied {
+        /// That backend's name.
+        backend: String,
+    },
     /// No backend knows the user.
     UnknownUser,
 }
@@ -66,7 +69,7 @@ pub enum ChainOutcome {
 impl ChainOutcome {
     /// True for a wrong password or an unknown user.
     pub fn is_failure(&self) -> bool {
-        matches!(self, Self::Denied | Self::UnknownUser)
+        matches!(self, Self::Denied { .. } | Self::UnknownUser)
     }
 }
 
@@ -253,7 +256,9 @@ impl Inner {
                 }
                 // A wrong password stops the chain, unless an earlier backend that might know
                 // the user could not be asked: then the password may not be wrong at all.
-                Ok(Outcome::Denied) => outage.clone().map_or(Ok(ChainOutcome::Denied), Err),
+                Ok(Outcome::Denied) => outage
+                    .clone()
+                    .map_or_else(|| Ok(ChainOutcome::Denied { backend: backend.name().to_owned() }), Err),
                 Err(err) => {
                     tracing::warn!(backend = backend.name(), error = %err, "authentication backend unavailable");
                     outage.get_or_insert(err);

@@ -70,11 +70,7 @@ impl Authenticator for Fake {
         Ok(match self.users.iter().find(|(name, _)| *name == user) {
             None => Outcome::UnknownUser,
             Some((_, right)) if *right != password.expose() => Outcome::Denied,
-            Some(_) => Outcome::Authenticated(Identity {
-                backend: self.name.into(),
-                name: user.into(),
-                groups: vec![],
-            }),
+            Some(_) => Outcome::Authenticated(Identity::person(self.name, user, vec![])),
         })
     }
 }
@@ -105,7 +101,11 @@ async fn order_outages_and_ownership() {
     let chain = chain_of(&[&dir, &local]);
     assert_eq!(verified(login(&chain, "alice", "dir-pw").await), ("dir".into(), true));
     assert_eq!(verified(login(&chain, "bob", "pw").await), ("local".into(), true), "dir said no such user");
-    assert_eq!(login(&chain, "alice", "pw").await.ok(), Some(ChainOutcome::Denied), "dir's alice stops it");
+    assert_eq!(
+        login(&chain, "alice", "pw").await.ok(),
+        Some(ChainOutcome::Denied { backend: "dir".into() }),
+        "dir's alice stops it"
+    );
     assert_eq!(login(&chain, "carol", "pw").await.ok(), Some(ChainOutcome::UnknownUser));
     assert_eq!(login(&Chain::default(), "carol", "pw").await.ok(), Some(ChainOutcome::UnknownUser));
 
@@ -148,7 +148,13 @@ async fn simultaneous_logins_share_one_run() {
     assert_eq!(chain.inner.inflight.len(), 0, "the finished run removed itself");
     // Different passwords are different runs; failures are shared too but never cached.
     let (a, b) = tokio::join!(login(&chain, "alice", "wrong"), login(&chain, "alice", "wrong"));
-    assert_eq!((a.ok(), b.ok()), (Some(ChainOutcome::Denied), Some(ChainOutcome::Denied)));
+    assert_eq!(
+        (a.ok(), b.ok()),
+        (
+            Some(ChainOutcome::Denied { backend: "slow".into() }),
+            Some(ChainOutcome::Denied { backend: "slow".into() })
+        )
+    );
     assert_eq!(slow.calls(), 2);
     login(&chain, "alice", "pw").await.unwrap();
     assert_eq!(slow.calls(), 3, "cache_ttl 0: nothing cached");
@@ -186,7 +192,10 @@ async fn outcomes_are_cached_for_the_smallest_ttl_of_the_backends_asked() {
     assert_eq!(local.calls(), 3);
     // Failures are never cached.
     for _ in 0..2 {
-        assert_eq!(login(&chain, "bob", "wrong").await.ok(), Some(ChainOutcome::Denied));
+        assert_eq!(
+            login(&chain, "bob", "wrong").await.ok(),
+            Some(ChainOutcome::Denied { backend: "dir".into() })
+        );
     }
     assert_eq!(dir.calls(), 5);
     // A backend with cache_ttl 0 before the one that knows the user: nothing cached.
@@ -225,7 +234,10 @@ async fn failures_take_as_long_whichever_backend_knew_the_user() {
     // A fresh chain has measured nothing yet: a wrong password waits for the initial floor, and
     // an unknown user (51 ms of work) for a little less, as the floor moves towards 51 ms.
     let (outcome, first_known) = timed("alice").await;
-    assert_eq!((outcome, first_known), (ChainOutcome::Denied, floor::INITIAL_FLOOR));
+    assert_eq!(
+        (outcome, first_known),
+        (ChainOutcome::Denied { backend: "dir".into() }, floor::INITIAL_FLOOR)
+    );
     let (outcome, first_unknown) = timed("nobody").await;
     assert_eq!(outcome, ChainOutcome::UnknownUser);
     assert!(first_unknown > Duration::from_millis(90), "{first_unknown:?}");
@@ -238,7 +250,7 @@ async fn failures_take_as_long_whichever_backend_knew_the_user() {
     assert!(unknown >= Duration::from_millis(51) && unknown <= Duration::from_millis(53), "{unknown:?}");
     for _ in 0..3 {
         let (outcome, known) = timed("alice").await;
-        assert_eq!(outcome, ChainOutcome::Denied);
+        assert_eq!(outcome, ChainOutcome::Denied { backend: "dir".into() });
         assert!(known.abs_diff(unknown) <= Duration::from_millis(1), "known {known:?}, unknown {unknown:?}");
     }
     let (_, unknown_again) = timed("nobody").await;
@@ -269,7 +281,7 @@ impl Authenticator for StaleAnswers {
     }
     async fn authenticate(&self, user: &str, _password: &Secret) -> Result<Outcome, AuthnError> {
         self.0.fetch_add(1, Ordering::SeqCst);
-        Ok(Outcome::Authenticated(Identity { backend: "dir".into(), name: user.into(), groups: vec![] }))
+        Ok(Outcome::Authenticated(Identity::person("dir", user, vec![])))
     }
 }
 

@@ -25,7 +25,6 @@ use self::stale::IdentityCache;
 use crate::authn::{Authenticator, AuthnError, Identity, Outcome, Trace};
 use crate::config::{HttpAuthConfig, HttpCredentials};
 use crate::secret::Secret;
-use crate::untrusted::Escaped;
 
 /// An external HTTP auth API.
 #[derive(Debug)]
@@ -103,7 +102,7 @@ impl HttpBackend {
             Ok(Verdict::Accepted { name, groups }) => {
                 let name = name.unwrap_or_else(|| user.to_owned());
                 step(format!("canonical name {name:?}, groups {groups:?}"));
-                let identity = Identity { backend: self.name.clone(), name, groups };
+                let identity = Identity::person(self.name.clone(), name, groups);
                 self.cache.insert(user, password, context, &identity, now);
                 Ok(Outcome::Authenticated(identity))
             }
@@ -112,7 +111,7 @@ impl HttpBackend {
             Err(reason) => {
                 if let Some(identity) = self.cache.stale(user, password, context, now) {
                     tracing::warn!(
-                        backend = %self.name, user = %Escaped(user), %reason,
+                        backend = %self.name, user, %reason,
                         "auth API unavailable: using a cached identity (max_stale)"
                     );
                     step(format!(

@@ -31,8 +31,12 @@ fn ip(last: u8) -> IpAddr {
 }
 
 fn authenticated() -> Result<ChainOutcome, AuthnError> {
-    let identity = Identity { backend: "local".into(), name: "alice".into(), groups: vec![] };
+    let identity = Identity::person("local", "alice", vec![]);
     Ok(ChainOutcome::Authenticated(Verified { identity, owns_name: true }))
+}
+
+fn denied() -> ChainOutcome {
+    ChainOutcome::Denied { backend: "local".into() }
 }
 
 fn outage() -> Result<ChainOutcome, AuthnError> {
@@ -137,7 +141,7 @@ fn memory_is_bounded() {
 async fn parallel_correct_logins_are_never_refused_even_after_failures() {
     let lockout = Arc::new(Lockout::new(config(), Arc::new(Metrics::new())));
     for _ in 0..9 {
-        let result = lockout.guard(Some(ip(1)), "alice", &wrong(), async { Ok(ChainOutcome::Denied) }).await;
+        let result = lockout.guard(Some(ip(1)), "alice", &wrong(), async { Ok(denied()) }).await;
         assert!(result.is_ok());
     }
     let logins = (0..50).map(|_| {
@@ -149,7 +153,7 @@ async fn parallel_correct_logins_are_never_refused_even_after_failures() {
     for login in logins {
         assert!(matches!(login.await.unwrap(), Ok(Ok(ChainOutcome::Authenticated(_)))));
     }
-    let next = lockout.guard(Some(ip(1)), "alice", &wrong(), async { Ok(ChainOutcome::Denied) }).await;
+    let next = lockout.guard(Some(ip(1)), "alice", &wrong(), async { Ok(denied()) }).await;
     assert!(next.is_ok(), "the success reset the counter: one failure is not a lockout");
 }
 
@@ -165,9 +169,7 @@ async fn an_outage_never_counts_and_a_lockout_answers_429_without_asking() {
     }
     for _ in 0..3 {
         let started = tokio::time::Instant::now();
-        assert!(
-            lockout.guard(Some(ip(1)), "alice", &wrong(), async { Ok(ChainOutcome::Denied) }).await.is_ok()
-        );
+        assert!(lockout.guard(Some(ip(1)), "alice", &wrong(), async { Ok(denied()) }).await.is_ok());
         assert!(started.elapsed() < Duration::from_millis(10), "no delay within delay_after");
     }
     let asked = std::sync::atomic::AtomicBool::new(false);
@@ -189,8 +191,8 @@ async fn disabled_or_without_an_address_nothing_is_counted() {
         Lockout::new(LockoutConfig { enabled: false, max_failures: 1, ..config() }, Arc::new(Metrics::new()));
     let anonymous = Lockout::new(LockoutConfig { max_failures: 1, ..config() }, Arc::new(Metrics::new()));
     for _ in 0..5 {
-        assert!(off.guard(Some(ip(1)), "alice", &wrong(), async { Ok(ChainOutcome::Denied) }).await.is_ok());
-        assert!(anonymous.guard(None, "alice", &wrong(), async { Ok(ChainOutcome::Denied) }).await.is_ok());
+        assert!(off.guard(Some(ip(1)), "alice", &wrong(), async { Ok(denied()) }).await.is_ok());
+        assert!(anonymous.guard(None, "alice", &wrong(), async { Ok(denied()) }).await.is_ok());
     }
 }
 
@@ -219,14 +221,31 @@ async fn a_burst_with_a_stale_password_then_the_right_one_is_not_locked_out() {
     let stale = Secret::new("last-years-password");
     let burst = (0..30).map(|_| {
         let (lockout, stale) = (Arc::clone(&lockout), stale.clone());
-        tokio::spawn(async move {
-            lockout.guard(Some(ip(1)), "alice", &stale, async { Ok(ChainOutcome::Denied) }).await
-        })
+        tokio::spawn(async move { lockout.guard(Some(ip(1)), "alice", &stale, async { Ok(denied()) }).await })
     });
     for pull in burst {
-        assert!(matches!(pull.await.unwrap(), Ok(Ok(ChainOutcome::Denied))), "401, never 429");
+        assert!(matches!(pull.await.unwrap(), Ok(Ok(ChainOutcome::Denied { .. }))), "401, never 429");
     }
     let fixed =
         lockout.guard(Some(ip(1)), "alice", &Secret::new("alice-pw"), async { authenticated() }).await;
     assert!(matches!(fixed, Ok(Ok(ChainOutcome::Authenticated(_)))));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reconfigure_keeps_the_counts_under_new_thresholds_and_off_forgets_them() {
+    let lockout = Lockout::new(LockoutConfig { max_failures: 10, ..config() }, Arc::new(Metrics::new()));
+    let fail = || async {
+        let wrong = wrong();
+        lockout.guard(Some(ip(1)), "alice", &wrong, async { Ok(denied()) }).await
+    };
+    for _ in 0..3 {
+        assert!(fail().await.is_ok());
+    }
+    lockout.reconfigure(LockoutConfig { max_failures: 4, ..config() });
+    assert!(fail().await.is_ok(), "the 4th failure (counted on from 3) starts the lockout");
+    assert!(matches!(fail().await, Err(ApiError::TooManyRequests { .. })), "locked under the new threshold");
+    lockout.reconfigure(LockoutConfig { enabled: false, ..config() });
+    assert!(fail().await.is_ok(), "off: nothing is refused");
+    lockout.reconfigure(LockoutConfig { max_failures: 4, ..config() });
+    assert!(fail().await.is_ok(), "on again: the earlier failures were forgotten");
 }
