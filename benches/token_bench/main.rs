@@ -7,8 +7,9 @@
 //! chain's lookup cache) next to the warm password grant (also taking turns with it at c=1, one
 //! request of each in turn, so that load from other processes falls on both alike), and the
 //! signing ceilings in the same run: signatures per second with the pre-parsed key on as many
-//! threads as the server has workers, for the served RS256 key and for ES256 and EdDSA keys. Two chain scenarios follow: 64 simultaneous first logins
-//! of one htpasswd user (a new user per round; max and p99 latency show a cache stampede), and
+//! threads as the server has workers, for the served RS256 key and for ES256 and EdDSA keys.
+//! Two chain scenarios follow: 64 simultaneous first logins of one htpasswd user (a new user
+//! per round; max and p99 latency show a cache stampede), and
 //! LDAP users behind `init`'s htpasswd backend with warm caches (tokens/s; needs Debian's slapd).
 //! Run with `cargo bench --bench token_bench`.
 //!
@@ -130,9 +131,9 @@ fn main() {
         }
     }
     if let (Some(password), Some(refresh)) = (rate(INTERLEAVED_PASSWORD), rate(INTERLEAVED_REFRESH)) {
+        let percent = 100.0 * refresh / password;
         println!(
-            "refresh grant at c=1, interleaved with password grants: {:.0}% of the warm password grant (target: >= 90%)",
-            100.0 * refresh / password
+            "refresh grant at c=1, interleaved: {percent:.0}% of the warm password grant (target: >= 90%)"
         );
     }
     for r in rows.iter().filter(|r| r.name.starts_with("htpasswd, warm")) {

@@ -178,14 +178,11 @@ fn post_shapes_of_containerd_buildkit_helm_docker_and_containers_image() {
     let refresh = refresh_token_of(&offline);
 
     // BuildKit and Helm/oras: POST first; the same repository in separate scope fields merged.
-    let buildkit = format!(
-        "client_id=buildkit-client&grant_type=password&username=alice&password=alice-pw&service={SERVICE}&scope=repository:alice/app:pull"
-    );
+    let alice = format!("grant_type=password&username=alice&password=alice-pw&service={SERVICE}");
+    let buildkit = format!("client_id=buildkit-client&{alice}&scope=repository:alice/app:pull");
     assert_eq!(post_answer(&post(&served, &buildkit)), json!([repo("alice/app", &["pull"])]));
-    let helm = format!(
-        "client_id=helm&grant_type=password&username=alice&password=alice-pw&service={SERVICE}&scope=repository:alice/app:pull&scope={pull_push}"
-    );
-    let helm = post(&served, &helm);
+    let helm =
+        post(&served, &format!("client_id=helm&{alice}&scope=repository:alice/app:pull&scope={pull_push}"));
     assert_eq!(post_answer(&helm), json!([repo("alice/app", &["pull", "push"])]));
     assert_eq!(helm.json()["scope"], pull_push);
 
@@ -196,9 +193,8 @@ fn post_shapes_of_containerd_buildkit_helm_docker_and_containers_image() {
         ("containers/image", format!("scope={pull_push}&scope=repository:public/tool:pull")),
         ("containerd-client", format!("scope={pull_push}%20repository:public/tool:pull")),
     ] {
-        let form = format!(
-            "grant_type=refresh_token&client_id={client_id}&refresh_token={refresh}&service={SERVICE}&{scopes}"
-        );
+        let grant = format!("grant_type=refresh_token&refresh_token={refresh}&service={SERVICE}");
+        let form = format!("{grant}&client_id={client_id}&{scopes}");
         let answer = post(&served, &form);
         let access = post_answer(&answer);
         assert_eq!(access[0], repo("alice/app", &["pull", "push"]), "{client_id}");
