@@ -45,6 +45,7 @@ mod doctor;
 mod e2e_refresh;
 mod e2e_registry;
 mod env;
+mod faults;
 mod fixture_selftest;
 mod fixtures;
 mod front;
