@@ -15,6 +15,10 @@ REQUIRED="docker-registry:docker-registry skopeo:skopeo podman:podman slapd:slap
 # The Kubernetes tests render deploy/kubernetes/ with `kubectl kustomize` (any kubectl: Debian's
 # 1.20 and newer ones render it alike).
 REQUIRED="$REQUIRED kubernetes-client:kubectl"
+# The ctr tests start a containerd of their own (Debian's containerd ships containerd and ctr).
+REQUIRED="$REQUIRED containerd:containerd containerd:ctr"
+# The token request shapes are sent with the real curl.
+REQUIRED="$REQUIRED curl:curl"
 # The compose test: the docker CLI; dockerd when no daemon answers (the test then starts one by
 # hand); Debian's docker-compose unless `docker compose` (v2) works.
 REQUIRED="$REQUIRED docker.io:docker"

@@ -130,6 +130,31 @@ pub(crate) fn drive(
     })
 }
 
+/// `total` requests of each of `a` and `b` from one worker, taking turns (a, b, a, b, ...), after
+/// one untimed request of each: both see the same machine, so noise from other processes
+/// falls on both alike. Each row's rate is its requests over the time spent in them.
+#[allow(dead_code)] // only the token benchmark compares two kinds of request
+pub(crate) fn drive_interleaved(url: &str, a: (&str, &str), b: (&str, &str), total: usize) -> (Row, Row) {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("rt");
+    runtime.block_on(async {
+        let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+        request(&client, url, a.1).await;
+        request(&client, url, b.1).await;
+        let (mut a_latencies, mut b_latencies) = (Vec::with_capacity(total), Vec::with_capacity(total));
+        for _ in 0..total {
+            for (auth, latencies) in [(a.1, &mut a_latencies), (b.1, &mut b_latencies)] {
+                let t = Instant::now();
+                request(&client, url, auth).await;
+                latencies.push(t.elapsed());
+            }
+        }
+        let a_time = a_latencies.iter().sum();
+        let b_time = b_latencies.iter().sum();
+        (row(a.0, a_latencies, a_time), row(b.0, b_latencies, b_time))
+    })
+}
+
 /// For each entry of `rounds` (the credentials of a user nobody has logged in as yet),
 /// `concurrency` simultaneous first logins; the row holds every request of every round, its
 /// rate counts only the time spent inside rounds. The connections are opened before.

@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::Path;
 
 use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::ParsedPublicKey;
 use time::OffsetDateTime;
 
 use super::certificate::CertificateChain;
@@ -14,6 +15,8 @@ use super::{KidFormat, TokenError};
 pub struct SigningKey {
     /// The private key, parsed at load and reused for every signature.
     private_key: PrivateKey,
+    /// Its public key, parsed at load and reused for every verification (refresh tokens).
+    public_key: ParsedPublicKey,
     /// The certificate file's certificates (leaf first) and what is derived from the leaf.
     chain: CertificateChain,
     /// The `x5c` header value, computed once.
@@ -56,7 +59,10 @@ impl SigningKey {
             };
             return Err(key_file(key_origin, message));
         }
-        Ok(Self { private_key, x5c: chain.x5c(), chain, rng: SystemRandom::new() })
+        let public_key =
+            ParsedPublicKey::new(private_key.verification_algorithm(), private_key.public_key_bits())
+                .map_err(|error| key_file(key_origin, format!("its public key does not parse: {error}")))?;
+        Ok(Self { private_key, public_key, x5c: chain.x5c(), chain, rng: SystemRandom::new() })
     }
 
     /// The libtrust `kid`.
@@ -105,6 +111,11 @@ impl SigningKey {
     /// Signs `msg` with this key (RS256, or ES256 as 64-byte `r||s`): the raw JWS signature.
     pub fn sign_raw(&self, msg: &[u8]) -> Result<Vec<u8>, TokenError> {
         self.private_key.sign(&self.rng, msg).map_err(TokenError::Signing)
+    }
+
+    /// Whether `signature` is this key's raw JWS signature of `msg` (see [`SigningKey::sign_raw`]).
+    pub fn verify_raw(&self, msg: &[u8], signature: &[u8]) -> bool {
+        self.public_key.verify_sig(msg, signature).is_ok()
     }
 }
 

@@ -34,6 +34,23 @@ fn generated_keys_load_back() {
 }
 
 #[test]
+fn each_key_type_verifies_its_own_signatures_only() {
+    let now = datetime!(2025-03-01 12:00:00 UTC);
+    let load = |key_type| {
+        let generated = generate_key(key_type, "regent", now).unwrap();
+        SigningKey::from_pem(generated.key_pem.expose(), &generated.cert_pem, "memory").unwrap()
+    };
+    for key_type in [KeyType::Rsa, KeyType::Rsa3072, KeyType::Ec, KeyType::Ed25519] {
+        let (key, other) = (load(key_type), load(key_type));
+        let signature = key.sign_raw(b"header.payload").unwrap();
+        assert!(key.verify_raw(b"header.payload", &signature), "{key_type:?}");
+        assert!(!key.verify_raw(b"header.payload!", &signature), "{key_type:?}: another message");
+        assert!(!other.verify_raw(b"header.payload", &signature), "{key_type:?}: another key");
+        assert!(!key.verify_raw(b"header.payload", &signature[1..]), "{key_type:?}: a cut signature");
+    }
+}
+
+#[test]
 fn a_key_with_another_keys_certificate_is_refused() {
     let now = datetime!(2025-03-01 12:00:00 UTC);
     let dir = tempfile::tempdir().unwrap();

@@ -2,7 +2,8 @@
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RSA_PKCS1_SHA256, RsaKeyPair,
+    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, ED25519, EcdsaKeyPair, Ed25519KeyPair, KeyPair,
+    RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair, VerificationAlgorithm,
 };
 
 /// The smallest RSA modulus accepted, in bytes (2048 bits).
@@ -84,6 +85,15 @@ impl PrivateKey {
             Self::Rsa(_) => "RS256",
             Self::Ec(_) => "ES256",
             Self::Ed25519(_) => "EdDSA",
+        }
+    }
+
+    /// The algorithm that verifies what [`PrivateKey::sign`] makes, for the public key.
+    pub(super) fn verification_algorithm(&self) -> &'static dyn VerificationAlgorithm {
+        match self {
+            Self::Rsa(_) => &RSA_PKCS1_2048_8192_SHA256,
+            Self::Ec(_) => &ECDSA_P256_SHA256_FIXED,
+            Self::Ed25519(_) => &ED25519,
         }
     }
 

@@ -5,51 +5,20 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use serde_json::Value;
-
+use crate::client_matrix::{Client, Flow, RegistryVersion, proven};
+use crate::docker_flows::{login_with_identity_token, push_and_pull};
 use crate::e2e_refresh::Stack;
-use crate::fixtures::docker::scratch::ScratchContext;
 use crate::fixtures::docker::{Docker, describe};
 use crate::fixtures::{CommandTimeout, run_with_timeout};
-
-/// A one-file image `FROM scratch` tagged `tag`.
-fn build_payload_image(docker: &Docker, tag: &str, payload: &str) {
-    let context = ScratchContext::new("FROM scratch\nCOPY rootfs/ /\n");
-    context.add_file("/payload.txt", payload.as_bytes());
-    docker.build(context.path(), tag);
-}
-
-/// The `auths` entry docker stored for `host`.
-fn stored_login(docker: &Docker, host: &str) -> Value {
-    let text = std::fs::read_to_string(docker.config_dir().join("config.json")).expect("config.json");
-    let json: Value = serde_json::from_str(&text).expect("config.json is JSON");
-    json["auths"][host].clone()
-}
 
 #[test]
 fn docker_login_stores_an_identity_token_and_push_pull_run_on_refresh_grants_until_revoked() {
     let stack = Stack::start();
     let docker = Docker::start();
     let host = stack.registry.host();
-    let login = docker.login(&host, "alice", "alice-pw");
-    assert!(login.status.success(), "docker login: {}", describe(&login));
-    let stored = stored_login(&docker, &host);
-    let token = stored["identitytoken"].as_str().expect("docker stored an identitytoken");
-    assert!(token.split('.').count() == 3, "{stored}");
-    let auth = String::from_utf8(STANDARD.decode(stored["auth"].as_str().unwrap_or("")).unwrap()).unwrap();
-    assert_eq!(auth, "alice:", "docker keeps the user name and no password");
-    let config = std::fs::read_to_string(docker.config_dir().join("config.json")).unwrap();
-    assert!(!config.contains("alice-pw") && !config.contains(&STANDARD.encode("alice:alice-pw")));
-
-    let image = format!("{host}/alice/app:v1");
-    build_payload_image(&docker, &image, "hello from a refresh token\n");
-    let push = docker.run(&["push", &image], None);
-    assert!(push.status.success(), "push on a refresh grant: {}", describe(&push));
-    docker.run_ok(&["image", "rm", &image]);
-    let pull = docker.run(&["pull", &image], None);
-    assert!(pull.status.success(), "pull on a refresh grant: {}", describe(&pull));
+    login_with_identity_token(&docker, &host);
+    let image = push_and_pull(&docker, &host, "v1", "on refresh grants");
+    proven(Client::Docker, RegistryVersion::V2, Flow::IdentityToken);
 
     // `regent revoke alice`, the binary, with the data directory's config.
     let mut revoke = Command::new(env!("CARGO_BIN_EXE_regent"));

@@ -11,6 +11,7 @@ use regent::authn::htpasswd::delete_user;
 use regent::clock::{Clock, SystemClock};
 use regent::token::refresh::record_revocation;
 
+use crate::client_matrix::{Client, Flow, RegistryVersion, proven};
 use crate::e2e_registry::registry_auth;
 use crate::env::{RunningRegent, SERVICE, TestEnv, bind_realm};
 use crate::fixtures::{Podman, Registry, Skopeo, assert_ok, http_get, oci};
@@ -25,8 +26,14 @@ pub(crate) struct Stack {
 
 impl Stack {
     pub(crate) fn start() -> Self {
+        Self::start_configured(|_| {})
+    }
+
+    /// Like [`Stack::start`], with `configure` applied to the configuration regent serves.
+    pub(crate) fn start_configured(configure: impl FnOnce(&mut regent::config::Config)) -> Self {
         let (listener, realm) = bind_realm();
-        let env = TestEnv::new(&realm);
+        let mut env = TestEnv::new(&realm);
+        configure(&mut env.config);
         let regent = RunningRegent::start(&env, listener, Duration::ZERO);
         let registry = Registry::start(registry_auth(&env));
         Self { env, regent, registry, images: tempfile::tempdir().expect("tempdir") }
@@ -34,22 +41,25 @@ impl Stack {
 
     /// `docker login`'s request: GET with `offline_token=true`; the access and refresh tokens.
     fn login(&self, user: &str, password: &str, scope: &str) -> (String, String) {
-        let scope = if scope.is_empty() { String::new() } else { format!("&scope={scope}") };
-        let url = format!(
-            "{}?account={user}&client_id=docker&offline_token=true&service={SERVICE}{scope}",
-            self.regent.realm()
-        );
-        let auth = format!("Basic {}", STANDARD.encode(format!("{user}:{password}")));
-        let answer = http_get(&url, &[("Authorization", &auth)]);
-        assert_eq!(answer.status, 200, "{}", answer.body);
-        let json = answer.json();
-        let token = |key: &str| json[key].as_str().unwrap_or_else(|| panic!("no {key}")).to_owned();
-        (token("token"), token("refresh_token"))
+        docker_login(&self.regent.realm(), user, password, scope)
     }
 
     fn docker(&self, repo: &str) -> String {
         format!("docker://{}/{repo}", self.registry.host())
     }
+}
+
+/// `docker login`'s request to `realm`: GET with `offline_token=true` (and `scope` unless
+/// empty); the access and refresh tokens it answers.
+pub(crate) fn docker_login(realm: &str, user: &str, password: &str, scope: &str) -> (String, String) {
+    let scope = if scope.is_empty() { String::new() } else { format!("&scope={scope}") };
+    let url = format!("{realm}?account={user}&client_id=docker&offline_token=true&service={SERVICE}{scope}");
+    let auth = format!("Basic {}", STANDARD.encode(format!("{user}:{password}")));
+    let answer = http_get(&url, &[("Authorization", &auth)]);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let json = answer.json();
+    let token = |key: &str| json[key].as_str().unwrap_or_else(|| panic!("no {key}")).to_owned();
+    (token("token"), token("refresh_token"))
 }
 
 /// An auth file as `docker login` leaves it: `auth` = `USER:` (no password) and the
@@ -90,10 +100,12 @@ fn skopeo_and_podman_use_an_identity_token_until_revoked_or_deleted() {
     );
     let back = format!("oci:{}:v1", stack.images.path().join("back").display());
     assert_ok("skopeo pull (refresh grant)", &skopeo.copy(&stack.docker("alice/app:v1"), &back, None));
+    proven(Client::Skopeo, RegistryVersion::V2, Flow::IdentityToken);
 
     let podman = Podman::new();
     write_identity_token(&podman.auth_file(), &host, "alice", &alice);
     assert_ok("podman pull (refresh grant)", &podman.pull(&format!("{host}/alice/app:v1")));
+    proven(Client::Podman, RegistryVersion::V2, Flow::IdentityToken);
 
     // `regent revoke alice` (the file every replica watches): refused within seconds.
     record_revocation(&stack.env.config.refresh.revocations, Some("alice"), SystemClock.now()).unwrap();
@@ -130,15 +142,8 @@ fn registry_3_refuses_a_refresh_token_as_a_bearer_token_with_a_bundle_or_a_jwks(
     use crate::registry3::stack::{Stack3, Trust};
     for trust in [Trust::Bundle, Trust::JwksOnly] {
         let stack = Stack3::start(regent::token::KeyType::Ec, trust);
-        let url = format!(
-            "{}?account=admin&client_id=docker&offline_token=true&service={SERVICE}&scope=registry:catalog:*",
-            stack.regent.realm()
-        );
-        let auth = format!("Basic {}", STANDARD.encode("admin:admin-pw"));
-        let answer = http_get(&url, &[("Authorization", &auth)]);
-        assert_eq!(answer.status, 200, "{}", answer.body);
-        let json = answer.json();
-        let (access, refresh) = (json["token"].as_str().unwrap(), json["refresh_token"].as_str().unwrap());
+        let (access, refresh) =
+            docker_login(&stack.regent.realm(), "admin", "admin-pw", "registry:catalog:*");
         let catalog = format!("{}/v2/_catalog", stack.registry.url());
         let answer = http_get(&catalog, &[("Authorization", &format!("Bearer {access}"))]);
         assert_eq!(answer.status, 200, "{trust:?}: the access token works: {}", answer.body);

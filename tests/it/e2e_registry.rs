@@ -7,6 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use regent::token::KeyType;
 
+use crate::client_matrix::{Client, Flow, RegistryVersion, proven};
 use crate::env::{ISSUER, RunningRegent, SERVICE, TestEnv, bind_realm};
 use crate::fixtures::{Podman, Registry, RegistryAuth, Skopeo, assert_ok, assert_refused, http_get, oci};
 
@@ -92,6 +93,7 @@ fn alice_logs_in_pushes_and_pulls_her_namespace() {
     let back = stack.images.path().join("pulled");
     let dest = format!("oci:{}:v1", back.display());
     assert_ok("skopeo pull", &skopeo.copy(&stack.docker("alice/app:v1"), &dest, None));
+    proven(Client::Skopeo, RegistryVersion::V2, Flow::Password);
 
     let podman = Podman::new();
     assert_ok("podman login", &podman.login(&host, "alice", "alice-pw"));
@@ -101,6 +103,7 @@ fn alice_logs_in_pushes_and_pulls_her_namespace() {
         "podman push",
         &podman.push(&format!("{host}/alice/copy:v1"), &format!("{host}/alice/copy:v1")),
     );
+    proven(Client::Podman, RegistryVersion::V2, Flow::Password);
 }
 
 #[test]
@@ -147,6 +150,12 @@ fn anonymous_pulls_public_and_cannot_push() {
     );
     let dest = format!("oci:{}:v1", stack.images.path().join("anon").display());
     assert_ok("anonymous pull", &skopeo.copy(&stack.docker("public/tool:v1"), &dest, None));
+    proven(Client::Skopeo, RegistryVersion::V2, Flow::Anonymous);
+    assert_ok(
+        "podman anonymous pull",
+        &Podman::new().pull(&format!("{}/public/tool:v1", stack.registry.host())),
+    );
+    proven(Client::Podman, RegistryVersion::V2, Flow::Anonymous);
     assert_refused(
         "anonymous push",
         &skopeo.copy(&image.reference(), &stack.docker("public/other:v1"), None),

@@ -23,6 +23,10 @@
 //! and runs regent and the registry on its files as the kubelet lays them out; [`replicas`] runs
 //! three replicas behind HAProxy (processes and containers); [`token_subjects`] grants robots
 //! with claims and a scope ceiling.
+//! [`ctr`] runs containerd's `ctr` against registry 2.8 and 3.1.1; [`docker_flows`] the docker
+//! engine with a password, an identity token and anonymously; [`token_shapes`] sends every
+//! `/token` request shape with curl to `regent serve` ([`served`]); [`client_matrix`] is the
+//! README's client x registry x flow table, each cell proven by the test that ran it.
 
 // Test code: a failed setup step should stop the test loudly, and nothing here is a public API.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
@@ -32,8 +36,11 @@ mod audit_log;
 mod authn_cli;
 mod authn_http;
 mod cli;
+mod client_matrix;
 mod compose;
 mod config_reload;
+mod ctr;
+mod docker_flows;
 mod docker_refresh;
 mod doctor;
 mod e2e_refresh;
@@ -69,6 +76,7 @@ mod token_limits;
 mod token_names;
 mod token_ownership;
 mod token_refresh;
+mod token_shapes;
 mod token_subjects;
 mod token_swap;
 mod token_tcp;

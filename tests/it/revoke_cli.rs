@@ -17,6 +17,7 @@ use tower::ServiceExt;
 
 use crate::env::{SERVICE, TestEnv};
 use crate::fixtures::run_with_timeout;
+use crate::served::{ConfigText, Served};
 
 fn regent(args: &[&str], cwd: &Path) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_regent"));
@@ -93,32 +94,11 @@ async fn regent_revoke_user_and_all_reach_a_running_server_within_seconds() {
 /// `grant=refresh`, a refused refresh token is logged with its reason, and no token appears.
 #[test]
 fn the_log_names_the_grant_and_never_a_password_or_token() {
-    let env = TestEnv::new("http://127.0.0.1:5001/token");
-    let port = crate::fixtures::free_port();
-    let text = std::fs::read_to_string(env.config_path()).expect("regent.toml");
-    let text = text.replace("address = \"127.0.0.1:5001\"", &format!("address = \"127.0.0.1:{port}\""));
-    assert!(text.contains(&format!("127.0.0.1:{port}")), "init's listener was rewritten:\n{text}");
-    std::fs::write(env.config_path(), text).expect("write regent.toml");
-    let log_path = env.config_path().with_file_name("serve.log");
-    let log = std::fs::File::create(&log_path).expect("log file");
-    let child = Command::new(env!("CARGO_BIN_EXE_regent"))
-        .args(["serve", "--config"])
-        .arg(env.config_path())
-        .env_remove("REGENT_CONFIG")
-        // The most verbose level regent has: no level may print a secret.
-        .env("RUST_LOG", "regent=trace")
-        .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("spawn regent serve");
-    let _child = crate::fixtures::ChildGuard(child);
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::panic::catch_unwind(|| crate::fixtures::http_get(&format!("{base}/healthz"), &[])).is_err() {
-        assert!(Instant::now() < deadline, "regent serve did not come up");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let config = ConfigText::new();
+    let env = TestEnv::new(&format!("http://{}/token", config.listen));
+    // The most verbose level regent has: no level may print a secret.
+    let served = Served::start_with(env, config, &[("RUST_LOG", "regent=trace")]);
+    let base = format!("http://{}", served.config.listen);
     let auth = format!("Basic {}", STANDARD.encode("alice:alice-pw"));
     let login = crate::fixtures::http_get(
         &format!("{base}/token?account=alice&offline_token=true&service={SERVICE}"),
@@ -145,7 +125,7 @@ fn the_log_names_the_grant_and_never_a_password_or_token() {
     assert_eq!(refresh(&forged).status, 400);
     let started = Instant::now();
     let text = loop {
-        let text = std::fs::read_to_string(&log_path).expect("log");
+        let text = served.server.log();
         if text.contains("refresh token refused") || started.elapsed() > Duration::from_secs(10) {
             break text;
         }

@@ -124,8 +124,6 @@ pub struct RefreshTokens {
     audience: String,
     /// How long a refresh token is valid.
     ttl: Duration,
-    /// The public keys of the key set, read once from their certificates.
-    decoding_keys: verify::DecodingKeys,
 }
 
 impl RefreshTokens {
@@ -136,7 +134,6 @@ impl RefreshTokens {
             issuer: issuer.to_owned(),
             audience: format!("{REFRESH_AUDIENCE_PREFIX}{service}"),
             ttl,
-            decoding_keys: verify::DecodingKeys::default(),
         })
     }
 
@@ -186,7 +183,7 @@ impl RefreshTokens {
         token: &str,
         now: OffsetDateTime,
     ) -> Result<VerifiedRefresh, RefreshError> {
-        let claims = verify::verify(&self.decoding_keys, keys, token, &self.issuer, &self.audience)?;
+        let claims = verify::verify(keys, token, &self.issuer, &self.audience)?;
         if claims.exp.saturating_add(LEEWAY_SECONDS) <= now.unix_timestamp() {
             return Err(RefreshError::Expired);
         }

@@ -10,6 +10,7 @@ use regent::scope::Access;
 use regent::token::{HeaderOptions, KeySet, KeyType, KidFormat, SigningKey, TokenIssuer, generate_key};
 
 use super::stack::{Stack3, Trust, header_of};
+use crate::client_matrix::{Client, Flow, RegistryVersion, proven};
 use crate::env::{ISSUER, SERVICE};
 use crate::fixtures::{Skopeo, assert_ok, assert_refused};
 
@@ -22,10 +23,12 @@ fn login_push_pull(key_type: KeyType, trust: Trust, alg: &str) {
     let image = stack.image("v1", b"registry 3 bytes");
     assert_ok("push", &skopeo.copy(&image.reference(), &stack.docker("alice/app:v1"), None));
     stack.pull("pull", "alice/app:v1", Some(("alice", "alice-pw")));
+    proven(Client::Skopeo, RegistryVersion::V3, Flow::Password);
     let public = stack.image("pub", b"public bytes");
     let admin = Some(("admin", "admin-pw"));
     assert_ok("admin push", &skopeo.copy(&public.reference(), &stack.docker("public/tool:v1"), admin));
     stack.pull("anonymous pull", "public/tool:v1", None);
+    proven(Client::Skopeo, RegistryVersion::V3, Flow::Anonymous);
     assert_refused("anonymous push", &skopeo.copy(&public.reference(), &stack.docker("public/x:v1"), None));
 
     let key = SigningKey::load(&stack.env.report.key, &stack.env.report.certificate).unwrap();

@@ -45,6 +45,17 @@ impl Stack3 {
 
     /// Like [`Stack3::start`], with `extra_pem` appended to the bundle the registry reads.
     pub fn start_with_extra_bundle(key_type: KeyType, trust: Trust, extra_pem: &str) -> Self {
+        Self::start_configured(key_type, trust, extra_pem, |_| {})
+    }
+
+    /// Like [`Stack3::start_with_extra_bundle`], with `configure` applied to the configuration
+    /// regent serves (after the trust mode's settings).
+    pub fn start_configured(
+        key_type: KeyType,
+        trust: Trust,
+        extra_pem: &str,
+        configure: impl FnOnce(&mut Config),
+    ) -> Self {
         let (listener, realm) = bind_realm();
         let mut env = TestEnv::with_key_type(&realm, key_type);
         if trust == Trust::JwksOnly {
@@ -60,6 +71,7 @@ impl Stack3 {
             let bundle = std::fs::read_to_string(&trust_file).unwrap();
             std::fs::write(&trust_file, format!("{bundle}{extra_pem}")).unwrap();
         }
+        configure(&mut env.config);
         let regent = RunningRegent::start(&env, listener, Duration::ZERO);
         let (rootcertbundle, jwks) = match trust {
             Trust::Bundle => (Some(trust_file.clone()), None),
