@@ -35,6 +35,11 @@ impl Params {
         Ok(first)
     }
 
+    /// Every decoded pair, in order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(key, value)| (key.as_str(), value.as_str()))
+    }
+
     /// Every value of `key`, in order.
     pub fn all<'a>(&'a self, key: &str) -> impl Iterator<Item = &'a str> {
         self.0.iter().filter(move |(k, _)| k == key).map(|(_, v)| v.as_str())
