@@ -74,6 +74,8 @@ mod token;
 mod validate;
 
 #[cfg(test)]
+mod prop_tests;
+#[cfg(test)]
 mod test_head;
 #[cfg(test)]
 mod tests;

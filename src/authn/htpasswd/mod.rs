@@ -16,6 +16,8 @@ mod slots;
 mod write;
 
 #[cfg(test)]
+mod prop_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_limits;
