@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{BackendConfig, Config, ConfigSource, locate};
@@ -199,26 +199,38 @@ pub struct PolicyTestArgs {
 
 /// Arguments of `regent policy explain`.
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("named").args(["user", "robot"])))]
 pub struct ExplainArgs {
     /// The configuration.
     #[command(flatten)]
     pub config: ConfigArg,
-    /// The user asking.
-    #[arg(long, required_unless_present = "anonymous")]
+    /// The user (a person) asking.
+    #[arg(long, required_unless_present_any = ["anonymous", "robot"])]
     pub user: Option<String>,
-    /// A group of the user (repeatable).
-    #[arg(long = "group", requires = "user")]
+    /// The robot asking (for `robot:NAME` rules; `user:NAME` and `${user}` never match it).
+    #[arg(long, conflicts_with = "user")]
+    pub robot: Option<String>,
+    /// A group of the user or robot (repeatable).
+    #[arg(long = "group", requires = "named")]
     pub groups: Vec<String>,
-    /// The backend that authenticated the user (for `user:BACKEND/NAME` and
-    /// `group:BACKEND/NAME` rules; without it such rules do not apply).
-    #[arg(long, requires = "user")]
+    /// A claim of the credential, `KEY:VALUE` (repeatable; for `claim:KEY:VALUE` rules).
+    #[arg(long = "claim", value_name = "KEY:VALUE", requires = "named")]
+    pub claims: Vec<String>,
+    /// A scope of the credential's ceiling, e.g. an access token's (repeatable): the grant is
+    /// at most these; every action it removes says "outside the credential's scope".
+    #[arg(long = "ceiling", value_name = "SCOPE", requires = "named")]
+    pub ceiling: Vec<String>,
+    /// The backend that authenticated the user or robot (for `user:BACKEND/NAME`,
+    /// `robot:BACKEND/NAME`, `group:BACKEND/NAME` and `claim:BACKEND/KEY:VALUE` rules; without
+    /// it such rules do not apply).
+    #[arg(long, requires = "named")]
     pub backend: Option<String>,
-    /// The user's backend is not proven to own the name (an earlier backend was unavailable):
-    /// `user:NAME` and `${user}` rules do not apply.
-    #[arg(long, requires = "user")]
+    /// The backend is not proven to own the name (an earlier backend was unavailable):
+    /// `user:NAME`, `robot:NAME` and `${user}` rules do not apply.
+    #[arg(long, requires = "named")]
     pub not_owner: bool,
     /// Ask as the anonymous identity (a request without credentials).
-    #[arg(long, conflicts_with = "user")]
+    #[arg(long, conflicts_with_all = ["user", "robot"])]
     pub anonymous: bool,
     /// Scopes, e.g. `repository:team/app:pull,push`.
     #[arg(required = true)]

@@ -7,7 +7,9 @@
 //! Module map (dependencies point down the list, never up):
 //!
 //! - [`cli`]: the `regent` command line (clap); the only place besides `main.rs` using `anyhow`.
-//! - [`server`]: binds nothing itself; `run(listeners, state, shutdown)` serves the router.
+//! - [`server`]: binds nothing itself; [`server::Server`] serves already-bound listeners,
+//!   applies changes of `regent.toml` without a restart (`server::reconfigure`), answers
+//!   SIGHUP, SIGTERM and SIGINT (`server::signals`) and drains connections on shutdown.
 //! - [`front`]: the rustls listener and the streaming reverse proxy to the registry.
 //! - [`doctor`]: `regent doctor`: checks from outside that regent and a registry fit together.
 //! - [`init`]: `regent init`: writes a working data directory (config, keys, htpasswd, policies).
@@ -20,8 +22,11 @@
 //!   revocations.
 //! - [`authn`]: the `Authenticator` trait, the backend chain and the htpasswd backend.
 //! - [`metrics`]: Prometheus families ([`metrics::Metrics`]) and the backends' last state for `/readyz`.
-//! - [`config`]: `regent.toml` file structs (`deny_unknown_fields`) -> validated [`config::Config`].
+//! - [`config`]: `regent.toml` file structs (`deny_unknown_fields`) -> validated [`config::Config`],
+//!   and what differs between two versions (what a running server applies, what needs a restart).
 //! - [`reload`]: one mechanism for every watched file: read, parse, swap, keep the last good.
+//! - [`subject`]: who a credential speaks for beyond name and groups: person or robot, claims,
+//!   and the scope ceiling a grant never exceeds.
 //! - [`scope`]: the scope grammar (`repository:team/app:pull,push`) and token access entries.
 //! - [`untrusted`]: the user-name rule and [`untrusted::Escaped`], how untrusted text is logged.
 //! - [`clock`], [`secret`]: time passed in (never read inside logic) and a type that won't print.
@@ -40,5 +45,6 @@ pub mod reload;
 pub mod scope;
 pub mod secret;
 pub mod server;
+pub mod subject;
 pub mod token;
 pub mod untrusted;

@@ -10,8 +10,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests need, and the program each provides (checked on PATH, /usr/sbin and
-# /usr/bin like the fixtures do). nginx is the baseline of the proxy benchmark (smoke-run by the tests).
-REQUIRED="docker-registry:docker-registry skopeo:skopeo podman:podman slapd:slapd ldap-utils:ldapsearch nginx:nginx"
+# /usr/bin like the fixtures do). nginx is the baseline of the proxy benchmark (smoke-run by the tests);
+# haproxy balances the replica tests and the replica benchmark.
+REQUIRED="docker-registry:docker-registry skopeo:skopeo podman:podman slapd:slapd ldap-utils:ldapsearch nginx:nginx haproxy:haproxy"
+# The Kubernetes tests render deploy/kubernetes/ with `kubectl kustomize` (any kubectl: Debian's
+# 1.20 and newer ones render it alike).
+REQUIRED="$REQUIRED kubernetes-client:kubectl"
 # The compose test: the docker CLI; dockerd when no daemon answers (the test then starts one by
 # hand); Debian's docker-compose unless `docker compose` (v2) works.
 REQUIRED="$REQUIRED docker.io:docker"

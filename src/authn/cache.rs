@@ -171,7 +171,7 @@ mod tests {
     use super::*;
 
     fn identity(name: &str) -> Identity {
-        Identity { backend: "file".to_owned(), name: name.to_owned(), groups: vec![] }
+        Identity::person("file", name, vec![])
     }
 
     fn pw(s: &str) -> Secret {

@@ -18,8 +18,11 @@ use async_trait::async_trait;
 pub use self::chain::{Chain, ChainLookup, ChainOutcome, Verified};
 pub use self::metered::Metered;
 use crate::secret::Secret;
+use crate::subject::{Ceiling, Claim, SubjectKind};
 
-/// Who a backend says the user is.
+/// Who a backend says the user is. Password backends make a [`Identity::person`] (no claims,
+/// no ceiling); credentials such as access tokens or OIDC JWTs may make a robot, carry claims
+/// and a ceiling.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
     /// The name of the backend that authenticated the user.
@@ -28,6 +31,48 @@ pub struct Identity {
     pub name: String,
     /// The user's groups.
     pub groups: Vec<String>,
+    /// A person (`user:NAME` in policies) or a robot (`robot:NAME`).
+    pub kind: SubjectKind,
+    /// Attributes from the credential (`claim:KEY:VALUE` in policies); empty for passwords.
+    pub claims: Vec<Claim>,
+    /// The scopes the credential may never exceed; `None`: only the policies limit it.
+    pub ceiling: Option<Ceiling>,
+}
+
+impl Identity {
+    /// A person `name` of `backend` with `groups`: no claims, no ceiling.
+    pub fn person(backend: impl Into<String>, name: impl Into<String>, groups: Vec<String>) -> Self {
+        Self {
+            backend: backend.into(),
+            name: name.into(),
+            groups,
+            kind: SubjectKind::Person,
+            claims: Vec::new(),
+            ceiling: None,
+        }
+    }
+
+    /// A robot `name` of `backend` with `groups`: no claims, no ceiling.
+    pub fn robot(backend: impl Into<String>, name: impl Into<String>, groups: Vec<String>) -> Self {
+        Self { kind: SubjectKind::Robot, ..Self::person(backend, name, groups) }
+    }
+
+    /// The same identity carrying `claims`.
+    pub fn with_claims(self, claims: Vec<Claim>) -> Self {
+        Self { claims, ..self }
+    }
+
+    /// The same identity limited to `ceiling`.
+    pub fn with_ceiling(self, ceiling: Ceiling) -> Self {
+        Self { ceiling: Some(ceiling), ..self }
+    }
+
+    /// Whether a refresh token may stand for this identity: only a person without claims and
+    /// without a ceiling, because a refresh re-derives the identity with
+    /// [`Authenticator::lookup`] (name and groups only), which would lose the rest.
+    pub fn may_refresh(&self) -> bool {
+        self.kind == SubjectKind::Person && self.claims.is_empty() && self.ceiling.is_none()
+    }
 }
 
 /// What a backend concluded about a username and password.
@@ -148,7 +193,19 @@ impl Trace {
 pub fn describe(outcome: &Result<Outcome, AuthnError>) -> String {
     match outcome {
         Ok(Outcome::Authenticated(id)) => {
-            format!("authenticated as {:?}, groups {:?}", id.name, id.groups)
+            let kind = match id.kind {
+                SubjectKind::Person => "",
+                SubjectKind::Robot => "robot ",
+            };
+            let mut text = format!("authenticated as {kind}{:?}, groups {:?}", id.name, id.groups);
+            if !id.claims.is_empty() {
+                let claims: Vec<String> = id.claims.iter().map(Claim::to_string).collect();
+                text.push_str(&format!(", claims {claims:?}"));
+            }
+            if let Some(ceiling) = &id.ceiling {
+                text.push_str(&format!(", at most {:?}", ceiling.to_string()));
+            }
+            text
         }
         Ok(Outcome::Denied) => "wrong password".to_owned(),
         Ok(Outcome::UnknownUser) => "no such user".to_owned(),

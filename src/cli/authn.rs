@@ -10,6 +10,7 @@ use super::commands::{existing_config, read_password};
 use crate::authn::{AuthnError, ChainOutcome, Trace, Verified};
 use crate::config::Config;
 use crate::server::build_chain;
+use crate::subject::SubjectKind;
 use crate::untrusted::check_name;
 
 /// `regent authn test`.
@@ -53,10 +54,12 @@ pub(super) fn authn_test(args: AuthnTestArgs) -> anyhow::Result<ExitCode> {
 fn outcome_line(outcome: &Result<ChainOutcome, AuthnError>) -> String {
     match outcome {
         Ok(ChainOutcome::Authenticated(Verified { identity, owns_name })) => format!(
-            "outcome: authenticated by {:?} as {:?}, groups {:?}{}",
+            "outcome: authenticated by {:?} as {}{:?}, groups {:?}{}{}",
             identity.backend,
+            if identity.kind == SubjectKind::Robot { "robot " } else { "" },
             identity.name,
             identity.groups,
+            identity.ceiling.as_ref().map(|c| format!(", at most {:?}", c.to_string())).unwrap_or_default(),
             if *owns_name { "" } else { " (an earlier backend was unavailable: not the owner of the name)" }
         ),
         Ok(ChainOutcome::Denied) => "outcome: wrong password (/token answers 401)".to_owned(),
@@ -67,18 +70,23 @@ fn outcome_line(outcome: &Result<ChainOutcome, AuthnError>) -> String {
     }
 }
 
-/// The `who` entries of policy rules that match `verified`: `user:NAME` only when its backend
-/// owns the name.
+/// The `who` entries of policy rules that match `verified`: `user:NAME` (`robot:NAME` for a
+/// robot) only when its backend owns the name.
 fn policy_subjects(verified: &Verified) -> Vec<String> {
     let identity = &verified.identity;
+    let (kind, backend) = (identity.kind.prefix(), &identity.backend);
     let mut subjects = Vec::new();
     if verified.owns_name {
-        subjects.push(format!("user:{}", identity.name));
+        subjects.push(format!("{kind}:{}", identity.name));
     }
-    subjects.push(format!("user:{}/{}", identity.backend, identity.name));
+    subjects.push(format!("{kind}:{backend}/{}", identity.name));
     for group in &identity.groups {
         subjects.push(format!("group:{group}"));
-        subjects.push(format!("group:{}/{group}", identity.backend));
+        subjects.push(format!("group:{backend}/{group}"));
+    }
+    for claim in &identity.claims {
+        subjects.push(claim.to_string());
+        subjects.push(format!("claim:{backend}/{}:{}", claim.key(), claim.value()));
     }
     subjects.push("authenticated".to_owned());
     subjects.push("everyone".to_owned());
@@ -89,10 +97,11 @@ fn policy_subjects(verified: &Verified) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::authn::Identity;
+    use crate::subject::{Ceiling, Claim};
 
     #[test]
     fn subjects_and_outcomes() {
-        let identity = Identity { backend: "dir".into(), name: "alice".into(), groups: vec!["dev".into()] };
+        let identity = Identity::person("dir", "alice", vec!["dev".into()]);
         let owner = Verified { identity: identity.clone(), owns_name: true };
         assert_eq!(
             policy_subjects(&owner),
@@ -104,6 +113,25 @@ mod tests {
             ["user:dir/alice", "group:dev", "group:dir/dev", "authenticated", "everyone"]
         );
         assert!(outcome_line(&Ok(ChainOutcome::Authenticated(not_owner))).contains("not the owner"));
+        let claim = Claim::new("project_path", "team/app").unwrap();
+        let ceiling = Ceiling::parse(["repository:team/app:pull"]).unwrap();
+        let robot = Identity::robot("ci", "deployer", vec![]).with_claims(vec![claim]).with_ceiling(ceiling);
+        let robot = Verified { identity: robot, owns_name: true };
+        assert_eq!(
+            policy_subjects(&robot),
+            [
+                "robot:deployer",
+                "robot:ci/deployer",
+                "claim:project_path:team/app",
+                "claim:ci/project_path:team/app",
+                "authenticated",
+                "everyone"
+            ]
+        );
+        assert_eq!(
+            outcome_line(&Ok(ChainOutcome::Authenticated(robot))),
+            "outcome: authenticated by \"ci\" as robot \"deployer\", groups [], at most \"repository:team/app:pull\""
+        );
         let down = Err(AuthnError::Unavailable { backend: "dir".into(), reason: "refused".into() });
         assert!(outcome_line(&down).ends_with("(/token answers 503)"));
         assert!(outcome_line(&Ok(ChainOutcome::Denied)).contains("wrong password"));

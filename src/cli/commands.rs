@@ -21,9 +21,8 @@ use crate::policy::examples::{EXAMPLE_POLICIES, EXAMPLE_POLICY_DIRECTORY};
 use crate::policy::{LoadedPolicies, PolicySet, PolicySource, Principal};
 use crate::scope::parse_scopes;
 use crate::secret::Secret;
-use crate::server::{
-    BoundListener, bind_listeners, build_state, reload_certificates_on_sighup, run_listeners, serve_metrics,
-};
+use crate::server::{BoundListener, Server, bind_listeners, build_state, serve_metrics, shutdown_signal};
+use crate::subject::{Ceiling, Claim, SubjectKind};
 
 /// The user the embedded default creates on its first run.
 const DEMO_USER: &str = "demo";
@@ -64,7 +63,8 @@ pub(super) fn existing_config(arg: &ConfigArg) -> anyhow::Result<Option<PathBuf>
     Ok(default.exists().then_some(default))
 }
 
-/// `regent serve`.
+/// `regent serve`: serves until SIGTERM or SIGINT, applying changes of `regent.toml` as it
+/// goes; exits 0 after a graceful shutdown.
 pub(super) fn serve_command(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let path = match existing_config(&args.config)? {
         Some(path) => path,
@@ -72,7 +72,7 @@ pub(super) fn serve_command(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let config = Config::load(&path)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
-    runtime.block_on(async {
+    let served = runtime.block_on(async {
         let mut listeners = bind_listeners(&config.listen).await?;
         for addr in &args.listen {
             let listener =
@@ -82,7 +82,6 @@ pub(super) fn serve_command(args: ServeArgs) -> anyhow::Result<ExitCode> {
         if listeners.is_empty() {
             bail!("{}: no listener: add a [[listen]] entry or pass --listen ADDR", path.display());
         }
-        reload_certificates_on_sighup(&listeners)?;
         let state = build_state(&config, Arc::new(SystemClock))?;
         if let Some(address) = config.metrics.address {
             let listener = tokio::net::TcpListener::bind(address)
@@ -95,11 +94,19 @@ pub(super) fn serve_command(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 }
             });
         }
+        let server = Server::new(listeners, &config.front, &config.limits, state)?;
+        let _watch = server.watch_config(config.clone())?;
         tracing::info!(config = %path.display(), service = %config.token.service, "regent serving");
-        run_listeners(listeners, &config.front, &config.limits, state, shutdown_signal()).await?;
+        server.run(shutdown_signal()).await?;
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    // Blocking work still running (a bcrypt, a file poll) gets a moment, not a wait without end.
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN_GRACE);
+    served
 }
+
+/// How long `regent serve` waits for blocking tasks after its listeners have stopped.
+const RUNTIME_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The embedded default's first run: `regent init --dir ./regent-data` plus a demo user whose
 /// random password is printed once to stdout (never through the logger).
@@ -120,25 +127,6 @@ fn random_password() -> anyhow::Result<Secret> {
     let mut bytes = [0u8; 18];
     aws_lc_rs::rand::fill(&mut bytes).map_err(|_| anyhow::anyhow!("no randomness available"))?;
     Ok(Secret::new(URL_SAFE_NO_PAD.encode(bytes)))
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down");
 }
 
 /// `regent passwd`.
@@ -231,17 +219,30 @@ pub(super) fn policy_check(args: ConfigArg) -> anyhow::Result<ExitCode> {
 /// `regent policy explain`.
 pub(super) fn policy_explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     let loaded = load_policies(&args.config)?;
-    let principal = match args.user {
-        Some(name) => Principal::User {
+    let named = match (args.user, args.robot) {
+        (Some(name), _) => Some((SubjectKind::Person, name)),
+        (None, Some(name)) => Some((SubjectKind::Robot, name)),
+        (None, None) => None,
+    };
+    let principal = match named {
+        Some((kind, name)) => Principal::User {
+            kind,
             name,
             groups: args.groups,
             backend: args.backend.unwrap_or_default(),
             owns_name: !args.not_owner,
+            claims: args.claims.iter().map(|text| Claim::parse(text)).collect::<Result<_, _>>()?,
         },
         None => Principal::Anonymous,
     };
+    let ceiling = (!args.ceiling.is_empty())
+        .then(|| Ceiling::parse(args.ceiling.iter().map(String::as_str)))
+        .transpose()?;
     let scopes = parse_scopes(args.scopes.iter().map(String::as_str))?;
-    let evaluation = loaded.set.evaluate(&principal, &scopes);
+    let mut evaluation = loaded.set.evaluate(&principal, &scopes);
+    if let Some(ceiling) = &ceiling {
+        evaluation = evaluation.within(ceiling);
+    }
     for decision in &evaluation.decisions {
         println!("{decision}");
     }

@@ -31,7 +31,7 @@ pub struct LdapConfig {
     pub pool_size: usize,
     /// Time allowed to open a connection (TCP + TLS + StartTLS).
     pub connect_timeout: Duration,
-    /// Time allowed for one bind or search.
+    /// Time allowed for one bind or search, and for the wait for a pooled connection.
     pub timeout: Duration,
     /// How long a successful authentication is cached; zero disables the cache.
     pub cache_ttl: Duration,

@@ -18,6 +18,7 @@
 //! [front]
 //! connect_timeout = "10s"                # connecting to an upstream
 //! response_timeout = "60s"               # from the end of the request body to the response head
+//! shutdown_timeout = "30s"               # SIGTERM: how long open transfers may take to finish
 //! [[front.route]]                        # host and/or listener -> upstream; first match wins
 //! host = "nexus.example.com"
 //! listener = "0.0.0.0:443"
@@ -43,6 +44,9 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long an upstream may take to start its answer (counted from the end of the request
 /// body) when `response_timeout` is not given.
 pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long open connections may take to finish after SIGTERM or SIGINT when
+/// `shutdown_timeout` is not given; then they are cut.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `[listen.tls]`: the certificates a TLS listener presents.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +79,9 @@ pub struct FrontConfig {
     pub connect_timeout: Duration,
     /// How long an upstream may take to send its response head after the request body ended.
     pub response_timeout: Duration,
+    /// How long open connections (token requests, proxied transfers) may take to finish on
+    /// shutdown before they are cut.
+    pub shutdown_timeout: Duration,
 }
 
 impl Default for FrontConfig {
@@ -83,6 +90,7 @@ impl Default for FrontConfig {
             routes: Vec::new(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             response_timeout: DEFAULT_RESPONSE_TIMEOUT,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
     }
 }
@@ -133,6 +141,8 @@ pub(crate) struct FileFront {
     pub(crate) connect_timeout: Option<Spanned<String>>,
     /// humantime.
     pub(crate) response_timeout: Option<Spanned<String>>,
+    /// humantime.
+    pub(crate) shutdown_timeout: Option<Spanned<String>>,
     /// `[[front.route]]`.
     #[serde(default)]
     pub(crate) route: Vec<Spanned<FileRoute>>,
@@ -199,6 +209,7 @@ pub(crate) fn front(
     };
     let connect_timeout = timeout(&front.connect_timeout, "connect_timeout", DEFAULT_CONNECT_TIMEOUT)?;
     let response_timeout = timeout(&front.response_timeout, "response_timeout", DEFAULT_RESPONSE_TIMEOUT)?;
+    let shutdown_timeout = timeout(&front.shutdown_timeout, "shutdown_timeout", DEFAULT_SHUTDOWN_TIMEOUT)?;
     let mut routes: Vec<RouteConfig> = Vec::with_capacity(front.route.len());
     for entry in &front.route {
         let route = route(locator, entry, listeners)?;
@@ -207,7 +218,7 @@ pub(crate) fn front(
         }
         routes.push(route);
     }
-    Ok(FrontConfig { routes, connect_timeout, response_timeout })
+    Ok(FrontConfig { routes, connect_timeout, response_timeout, shutdown_timeout })
 }
 
 fn route(

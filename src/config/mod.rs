@@ -48,7 +48,7 @@
 //! certificate = "certs/server.crt"
 //! key = "certs/server.key"
 //!
-//! [limits]                               # optional: timeouts and connection caps (see `limits`)
+//! [limits]                               # optional: timeouts, sizes and connection caps (see `limits`)
 //! idle_timeout = "60s"
 //!
 //! [metrics]                              # optional: a separate listener for /metrics (see `metrics`)
@@ -62,6 +62,7 @@
 
 mod authn;
 mod backends;
+mod changes;
 mod error;
 mod file;
 mod front;
@@ -96,15 +97,17 @@ pub use authn::{
 pub use backends::{
     GroupSearch, HttpAuthConfig, HttpCredentials, LdapConfig, LdapGroups, LdapMode, NestedGroups, SearchScope,
 };
+pub use changes::RestartNeeded;
 pub use error::ConfigError;
 pub use front::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, FrontConfig, RouteConfig, SniCertificate, TlsConfig,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, FrontConfig, RouteConfig,
+    SniCertificate, TlsConfig,
 };
 pub use limits::LimitsConfig;
 pub use locate::{CONFIG_ENV, CONFIG_FILE_NAME, ConfigSource, locate};
 pub use lockout::LockoutConfig;
 pub use metrics::MetricsConfig;
-pub use refresh::{DEFAULT_REFRESH_TTL, RefreshConfig};
+pub use refresh::{DEFAULT_REFRESH_TTL, REVOCATIONS_FILE_NAME, RefreshConfig};
 pub use validate::{DEFAULT_TOKEN_TTL, MIN_TOKEN_TTL};
 
 use error::Locator;
@@ -127,7 +130,7 @@ pub struct Config {
     pub listen: Vec<ListenConfig>,
     /// `[front]`: the proxy's timeouts and `[[front.route]]` entries.
     pub front: FrontConfig,
-    /// `[limits]`: timeouts and connection caps of every listener.
+    /// `[limits]`: timeouts, request-head and form sizes and connection caps of every listener.
     pub limits: LimitsConfig,
     /// `[metrics]`: where `/metrics` is served.
     pub metrics: MetricsConfig,

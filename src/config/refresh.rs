@@ -12,7 +12,10 @@ use std::time::Duration;
 use super::error::{ConfigError, Locator};
 use super::file::FileToken;
 use super::validate::{duration, resolve};
-use crate::token::refresh::REVOCATIONS_FILE_NAME;
+
+/// The revocations file's default name, in the directory of `regent.toml` (the config owns
+/// it so that `config` imports nothing of `token`, which builds on it).
+pub const REVOCATIONS_FILE_NAME: &str = "revocations.toml";
 
 /// How long a refresh token is valid when `refresh_ttl` is not given: 30 days.
 pub const DEFAULT_REFRESH_TTL: Duration = Duration::from_secs(30 * 86_400);

@@ -1,8 +1,7 @@
 //! Whether a connection is idle: requests in flight are counted from the moment hyper hands
 //! one to the router until its response body is finished or dropped, so a long upload or
 //! download is never idle, and a connection with nothing in flight is, however many bytes of
-//! an unfinished request head it has sent. The accept loop counts its connections the same
-//! way, to wait for them on shutdown.
+//! an unfinished request head it has sent.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -13,7 +12,7 @@ use axum::body::{Body, Bytes};
 use hyper::body::{Frame, SizeHint};
 use tokio::sync::watch;
 
-/// The requests in flight on one connection (or the connections open on one listener).
+/// The requests in flight on one connection.
 #[derive(Debug, Clone)]
 pub struct Activity {
     /// Their number; watchers wake when it changes.
@@ -38,11 +37,6 @@ impl Activity {
     pub fn begin(&self) -> InFlight {
         self.in_flight.send_modify(|count| *count += 1);
         InFlight { in_flight: self.in_flight.clone() }
-    }
-
-    /// Resolves once nothing is in flight.
-    pub async fn finished(&self) {
-        let _ = self.in_flight.subscribe().wait_for(|count| *count == 0).await;
     }
 
     /// Resolves once nothing has been in flight for `timeout` in a row.

@@ -4,16 +4,18 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-/// Counts open connections and refuses those over the caps.
+/// Counts open connections and refuses those over the caps (which a reload may change: the
+/// new caps apply to the next connection, open ones are never closed for them).
 #[derive(Debug)]
 pub struct ConnectionLimiter {
     /// Open connections over all listeners.
-    max_total: usize,
+    max_total: AtomicUsize,
     /// Open connections from one address.
-    max_per_client: usize,
+    max_per_client: AtomicUsize,
     /// What is open now.
     open: Mutex<OpenConnections>,
 }
@@ -48,7 +50,17 @@ pub struct ConnectionPermit {
 impl ConnectionLimiter {
     /// A limiter with these caps (each at least 1).
     pub fn new(max_total: usize, max_per_client: usize) -> Arc<Self> {
-        Arc::new(Self { max_total, max_per_client, open: Mutex::default() })
+        Arc::new(Self {
+            max_total: AtomicUsize::new(max_total),
+            max_per_client: AtomicUsize::new(max_per_client),
+            open: Mutex::default(),
+        })
+    }
+
+    /// Changes the caps for the connections accepted from now on.
+    pub fn set_caps(&self, max_total: usize, max_per_client: usize) {
+        self.max_total.store(max_total, Ordering::Relaxed);
+        self.max_per_client.store(max_per_client, Ordering::Relaxed);
     }
 
     /// Counts a connection from `client`, or says which cap it is over. A `trusted` client (a
@@ -56,12 +68,12 @@ impl ConnectionLimiter {
     pub fn try_open(self: &Arc<Self>, client: IpAddr, trusted: bool) -> Result<ConnectionPermit, Refusal> {
         let client = client.to_canonical();
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        if open.total >= self.max_total {
+        if open.total >= self.max_total.load(Ordering::Relaxed) {
             return Err(Refusal::Total);
         }
         if !trusted {
             let from_client = open.per_client.entry(client).or_default();
-            if *from_client >= self.max_per_client {
+            if *from_client >= self.max_per_client.load(Ordering::Relaxed) {
                 return Err(Refusal::PerClient);
             }
             *from_client += 1;
@@ -147,6 +159,21 @@ mod tests {
         assert_eq!(limiter.open(), 2);
         let _again = limiter.try_open(a, false).unwrap();
         assert_eq!(limiter.open(), 3);
+    }
+
+    #[test]
+    fn new_caps_apply_to_the_next_connection_and_close_none() {
+        let limiter = ConnectionLimiter::new(2, 2);
+        let client: IpAddr = "127.0.0.1".parse().unwrap();
+        let open: Vec<_> = (0..2).map(|_| limiter.try_open(client, false).unwrap()).collect();
+        limiter.set_caps(1, 1);
+        assert_eq!(limiter.open(), 2, "lower caps close nothing");
+        assert_eq!(limiter.try_open(client, false).unwrap_err(), Refusal::Total);
+        limiter.set_caps(10, 3);
+        let third = limiter.try_open(client, false).unwrap();
+        assert_eq!(limiter.try_open(client, false).unwrap_err(), Refusal::PerClient);
+        drop((open, third));
+        assert_eq!(limiter.open(), 0);
     }
 
     #[test]

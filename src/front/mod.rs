@@ -9,6 +9,8 @@
 //!   and listener (`[[front.route]]`), else to the listener's `upstream`.
 //! - [`proxy`]: the streaming reverse proxy (no buffering, no size limit) with its 502/504s;
 //!   [`counted`]: the body wrapper counting proxied bytes for the metrics.
+//! - [`head`]: the HTTP/1.1 and HTTP/2 settings, and request heads over `[limits]`'s sizes
+//!   answered 414 or 431 before routing.
 //! - [`checks`]: requests refused before routing (two `Host`s, `CONNECT`, absolute-form).
 //! - [`headers`]: hop-by-hop headers, `Host` and `X-Forwarded-*`, the registry API version.
 //!
@@ -18,6 +20,7 @@ pub mod activity;
 pub mod body;
 pub mod checks;
 pub mod counted;
+pub mod head;
 pub mod headers;
 pub mod limits;
 pub mod proxy;
@@ -28,7 +31,7 @@ pub mod tls;
 use std::path::PathBuf;
 
 pub use proxy::Proxy;
-pub use routes::{ListenerFront, ListenerRoutes, Target, listener_router};
+pub use routes::{ListenerFront, ListenerRoutes, LiveFront, Target, listener_router};
 pub use tls::{CertificateStore, server_config};
 
 /// Errors loading certificates and keys, or setting up TLS.

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::Uri;
@@ -75,14 +76,20 @@ pub struct ListenerFront {
     pub trusted_proxies: Arc<[IpNet]>,
 }
 
+/// A listener's [`ListenerFront`], replaced whole when `regent.toml` changes (routes,
+/// upstream, trusted proxies, proxy timeouts); each request is routed by the version current
+/// when it arrived, so transfers under way keep theirs.
+pub type LiveFront = Arc<ArcSwap<ListenerFront>>;
+
 /// The router a listener serves: token paths in-process on registry routes and where no
 /// upstream is configured; everything else proxied. Requests that [`refusal`] names are
 /// answered 400 and go nowhere.
-pub fn listener_router(front: ListenerFront) -> Router {
-    Router::new().fallback(dispatch).with_state(Arc::new(front))
+pub fn listener_router(front: LiveFront) -> Router {
+    Router::new().fallback(dispatch).with_state(front)
 }
 
-async fn dispatch(State(front): State<Arc<ListenerFront>>, request: Request) -> Response {
+async fn dispatch(State(front): State<LiveFront>, request: Request) -> Response {
+    let front = front.load_full();
     if let Some(error) = refusal(&request) {
         let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
         tracing::info!(peer = ?peer, method = %request.method(), %error, "request refused");

@@ -1,9 +1,12 @@
 //! The accept loop of one listener: TCP, then TLS when configured, then HTTP/1.1 or HTTP/2
 //! (hyper-util's auto builder) serving the listener's router. On shutdown it stops accepting
-//! and lets open connections finish (HTTP/1.1 after the current response, HTTP/2 by GOAWAY).
+//! (the socket is closed, so new connections are refused) and lets open connections finish
+//! (HTTP/1.1 after the current response, HTTP/2 by GOAWAY) until the shutdown deadline, then
+//! cuts the ones still open.
 //!
-//! Every timeout and cap of `[limits]` is applied here: connections over the caps are closed at
-//! once; a connection with no request in flight for `idle_timeout` is closed, whatever state it
+//! Every timeout and cap of `[limits]` is applied here: connections over the caps (all
+//! listeners, this listener, this client) are closed at once; request heads over the size
+//! limits are answered 414 or 431 before routing ([`head`]); a connection with no request in flight for `idle_timeout` is closed, whatever state it
 //! is in (nothing sent yet, TLS done but no request, an HTTP/2 preface and nothing more, a
 //! request head arriving byte by byte, or idle between requests); HTTP/1.1 heads have
 //! `header_read_timeout`, HTTP/2 connections keep-alive pings and a stream cap. When accepting
@@ -14,25 +17,29 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwap;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
+use axum::response::IntoResponse;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use ipnet::IpNet;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-use super::activity::{Activity, InFlight, TrackedBody};
+use super::activity::{Activity, TrackedBody};
+use super::head::{self, http_builder};
 use super::headers::forwarded_client;
 use super::limits::{ConnectionLimiter, ConnectionPermit, LogThrottle, Refusal};
+use super::routes::{LiveFront, listener_router};
 use crate::config::LimitsConfig;
 use crate::http::ForwardedClient;
-use crate::http::token::BodyReadTimeout;
+use crate::http::token::FormLimits;
 
 /// The first pause after a failed accept; it doubles on each failure in a row.
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
@@ -43,11 +50,12 @@ const WARN_INTERVAL: Duration = Duration::from_secs(10);
 /// How long an idle connection may take to close once told to (then it is dropped).
 const IDLE_CLOSE_GRACE: Duration = Duration::from_secs(1);
 
-/// What every listener of the process shares: the limits and the connection counts.
+/// What every listener of the process shares: the limits (replaced whole when `regent.toml`
+/// changes; new connections get the new ones) and the connection counts.
 #[derive(Debug, Clone)]
 pub struct ServeLimits {
-    /// `[limits]`.
-    pub limits: LimitsConfig,
+    /// `[limits]`, as of now.
+    current: Arc<ArcSwap<LimitsConfig>>,
     /// Open connections over all listeners.
     pub connections: Arc<ConnectionLimiter>,
 }
@@ -56,27 +64,46 @@ impl ServeLimits {
     /// `limits`, with a fresh connection count.
     pub fn new(limits: LimitsConfig) -> Self {
         let connections = ConnectionLimiter::new(limits.max_connections, limits.max_connections_per_client);
-        Self { limits, connections }
+        Self { current: Arc::new(ArcSwap::from_pointee(limits)), connections }
+    }
+
+    /// The limits as of now.
+    pub fn current(&self) -> LimitsConfig {
+        **self.current.load()
+    }
+
+    /// Applies `limits` to the connections accepted from now on (open ones keep theirs).
+    pub fn set(&self, limits: LimitsConfig) {
+        self.connections.set_caps(limits.max_connections, limits.max_connections_per_client);
+        self.current.store(Arc::new(limits));
     }
 }
 
-/// Serves `app` on `listener` (over TLS when `tls` is given) within `limits` until `stop` turns
-/// true, then waits for the open connections to finish. Connections from `trusted_proxies`
-/// are not capped per client (a load balancer carries many clients).
+/// What the accept loops watch: `None` while serving; on shutdown, the time by which open
+/// connections must have finished (then they are cut).
+pub type StopSignal = watch::Receiver<Option<tokio::time::Instant>>;
+
+/// Serves `front`'s router on `listener` (over TLS when `tls` is given) within `limits` until
+/// `stop` names a deadline; then it stops accepting (new connections are refused), lets open
+/// connections finish until the deadline and cuts the rest. Returns how many were cut.
+/// The listener has its own cap (`max_connections_per_listener`) besides the shared ones.
+/// Connections from the front's `trusted_proxies` are not capped per client (a load balancer
+/// carries many clients).
 pub async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
-    app: Router,
+    front: LiveFront,
     limits: ServeLimits,
-    trusted_proxies: Arc<[IpNet]>,
-    mut stop: watch::Receiver<bool>,
-) -> io::Result<()> {
-    let builder = http_builder(&limits.limits);
-    let open = Activity::default();
+    mut stop: StopSignal,
+) -> io::Result<usize> {
+    let app = listener_router(front.clone());
+    let mut open = JoinSet::new();
+    // This listener's own count: every connection counts once, whoever the client is.
+    let on_listener = ConnectionLimiter::new(limits.current().max_connections_per_listener, usize::MAX);
     let mut backoff = ACCEPT_BACKOFF_MIN;
     let (mut accept_warnings, mut refusal_warnings) =
         (LogThrottle::new(WARN_INTERVAL), LogThrottle::new(WARN_INTERVAL));
-    loop {
+    let deadline = loop {
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => {
@@ -93,45 +120,70 @@ pub async fn serve(
                     }
                     tokio::select! {
                         () = tokio::time::sleep(backoff) => {}
-                        () = stopped(&mut stop) => break,
+                        deadline = stopped(&mut stop) => break deadline,
                     }
                     backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
                     continue;
                 }
             },
-            () = stopped(&mut stop) => break,
+            Some(_) = open.join_next(), if !open.is_empty() => continue,
+            deadline = stopped(&mut stop) => break deadline,
         };
         let client = peer.ip().to_canonical();
-        let trusted = trusted_proxies.iter().any(|network| network.contains(&client));
-        let permit = match limits.connections.try_open(client, trusted) {
-            Ok(permit) => permit,
-            Err(refusal) => {
+        let trusted = front.load().trusted_proxies.iter().any(|network| network.contains(&client));
+        let current = limits.current();
+        on_listener.set_caps(current.max_connections_per_listener, usize::MAX);
+        let permits = on_listener
+            .try_open(client, true)
+            .map_err(|_| "max_connections_per_listener")
+            .and_then(|listener_permit| match limits.connections.try_open(client, trusted) {
+                Ok(permit) => Ok([listener_permit, permit]),
+                Err(Refusal::Total) => Err("max_connections"),
+                Err(Refusal::PerClient) => Err("max_connections_per_client"),
+            });
+        let permits = match permits {
+            Ok(permits) => permits,
+            Err(cap) => {
                 if let Some(held_back) = refusal_warnings.allow(Instant::now()) {
-                    let cap = match refusal {
-                        Refusal::Total => "max_connections",
-                        Refusal::PerClient => "max_connections_per_client",
-                    };
-                    tracing::warn!(%peer, cap, held_back, "connection refused: over [limits] {cap}");
+                    let listener = listener.local_addr().ok();
+                    tracing::warn!(
+                        %peer,
+                        ?listener,
+                        cap,
+                        held_back,
+                        "connection refused: over [limits] {cap}"
+                    );
                 }
                 drop(tcp);
                 continue;
             }
         };
+        let limits = current;
         let connection = Connection {
-            builder: builder.clone(),
+            builder: http_builder(&limits),
             app: app.clone(),
             peer,
             trusted,
-            limits: limits.limits,
+            limits,
             stop: stop.clone(),
-            _permit: permit,
-            _open: open.begin(),
+            _permits: permits,
         };
-        tokio::spawn(connection.run(tcp, tls.clone()));
-    }
+        open.spawn(connection.run(tcp, tls.clone()));
+    };
     drop(listener);
-    open.finished().await;
-    Ok(())
+    Ok(drain(open, deadline).await)
+}
+
+/// Waits until every connection in `open` has finished or `deadline` has passed; then cuts
+/// (drops) those still open and returns how many they were.
+async fn drain(mut open: JoinSet<()>, deadline: tokio::time::Instant) -> usize {
+    let finished = async { while open.join_next().await.is_some() {} };
+    if tokio::time::timeout_at(deadline, finished).await.is_ok() {
+        return 0;
+    }
+    let cut = open.len();
+    open.shutdown().await;
+    cut
 }
 
 /// Whether an accept error concerns one connection only (reset before it was accepted), not
@@ -143,23 +195,13 @@ fn per_connection(error: &io::Error) -> bool {
     )
 }
 
-/// Resolves once `stop` is true (or its sender is gone).
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|stopped| *stopped).await;
-}
-
-/// HTTP/1.1 and HTTP/2 with timers (HTTP/1.1's header read timeout and HTTP/2's keep-alive
-/// need one) and `limits`'s header timeout, pings and stream cap.
-fn http_builder(limits: &LimitsConfig) -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(limits.http2_keep_alive_interval)
-        .keep_alive_timeout(limits.http2_keep_alive_timeout)
-        .max_concurrent_streams(limits.http2_max_concurrent_streams);
-    builder
+/// Resolves with the shutdown deadline once `stop` names one; when its sender is gone, with
+/// a deadline that has passed (nobody is left to wait for).
+async fn stopped(stop: &mut StopSignal) -> tokio::time::Instant {
+    match stop.wait_for(Option::is_some).await {
+        Ok(deadline) => deadline.unwrap_or_else(tokio::time::Instant::now),
+        Err(_) => tokio::time::Instant::now(),
+    }
 }
 
 /// One accepted connection, before its TLS handshake.
@@ -174,12 +216,10 @@ struct Connection {
     trusted: bool,
     /// The timeouts.
     limits: LimitsConfig,
-    /// Turns true when the server shuts down.
-    stop: watch::Receiver<bool>,
-    /// Its place under the connection caps, released when it ends.
-    _permit: ConnectionPermit,
-    /// Its place among the listener's open connections, which shutdown waits for.
-    _open: InFlight,
+    /// Names a deadline when the server shuts down.
+    stop: StopSignal,
+    /// Its places under the listener's and the shared connection caps, released when it ends.
+    _permits: [ConnectionPermit; 2],
 }
 
 impl Connection {
@@ -205,17 +245,25 @@ impl Connection {
         let Self { builder, app, peer, trusted, limits, mut stop, .. } = self;
         let activity = Activity::default();
         let requests = activity.clone();
-        let body_read_timeout = BodyReadTimeout(limits.body_read_timeout);
+        let form_limits =
+            FormLimits { read_timeout: limits.body_read_timeout, max_bytes: limits.max_form_bytes };
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+            let refused = head::refusal(&request, &limits);
+            if let Some(error) = &refused {
+                tracing::info!(%peer, method = %request.method(), %error, "request refused");
+            }
             request.extensions_mut().insert(ConnectInfo(peer));
-            request.extensions_mut().insert(body_read_timeout);
+            request.extensions_mut().insert(form_limits);
             if let Some(client) = trusted.then(|| forwarded_client(request.headers())).flatten() {
                 request.extensions_mut().insert(ForwardedClient(client));
             }
             let in_flight = requests.begin();
-            let response = app.clone().oneshot(request);
+            let app = app.clone();
             async move {
-                let response = response.await?;
+                let response = match refused {
+                    Some(error) => error.into_response(),
+                    None => app.oneshot(request).await?,
+                };
                 Ok::<_, std::convert::Infallible>(
                     response.map(|body| Body::new(TrackedBody::new(body, in_flight))),
                 )
@@ -225,7 +273,7 @@ impl Connection {
         tokio::pin!(connection);
         let idle = tokio::select! {
             result = connection.as_mut() => return finished(peer, result),
-            () = stopped(&mut stop) => false,
+            _ = stopped(&mut stop) => false,
             () = activity.idle_for(limits.idle_timeout) => true,
         };
         connection.as_mut().graceful_shutdown();

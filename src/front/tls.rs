@@ -6,9 +6,10 @@
 //! session they negotiated.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use rustls::crypto::CryptoProvider;
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
@@ -26,18 +27,34 @@ pub const ALPN_PROTOCOLS: &[&[u8]] = &[b"h2", b"http/1.1"];
 /// One certificate chain and key, reloaded when either file changes.
 type WatchedKey = Arc<Reloadable<CertifiedKey>>;
 
-/// The certificates of one TLS listener: a default and any chosen by SNI name.
-#[derive(Debug)]
+/// The certificates of one TLS listener: a default and any chosen by SNI name. A changed
+/// `[listen.tls]` replaces them whole ([`CertificateStore::replace`]).
 pub struct CertificateStore {
+    /// The certificates new handshakes get.
+    current: ArcSwap<Certificates>,
+    /// Told of every reload, also of certificates that replace these later.
+    observer: OnceLock<crate::reload::ReloadObserver>,
+    /// How often the files are polled, once watching has started.
+    watch_interval: OnceLock<Duration>,
+}
+
+impl std::fmt::Debug for CertificateStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertificateStore").field("current", &self.current).finish_non_exhaustive()
+    }
+}
+
+/// One version of a listener's `[listen.tls]`, loaded.
+#[derive(Debug)]
+struct Certificates {
     /// Presented when the client sends no SNI or a name no entry lists.
     default: WatchedKey,
     /// `(names, certificate)` in file order; names are lower case, `*.` matches one label.
     by_name: Vec<(Vec<String>, WatchedKey)>,
 }
 
-impl CertificateStore {
-    /// Loads every certificate and key named by `config`; any unusable file is an error.
-    pub fn load(config: &TlsConfig) -> Result<Arc<Self>, FrontError> {
+impl Certificates {
+    fn load(config: &TlsConfig) -> Result<Self, FrontError> {
         let provider = Arc::new(provider());
         let default = watched_key(&provider, &config.certificate, &config.key)?;
         let by_name = config
@@ -45,46 +62,92 @@ impl CertificateStore {
             .iter()
             .map(|entry| Ok((entry.names.clone(), watched_key(&provider, &entry.certificate, &entry.key)?)))
             .collect::<Result<_, FrontError>>()?;
-        Ok(Arc::new(Self { default, by_name }))
-    }
-
-    /// The certificate for a client that asked for `server_name` (`None`: no SNI).
-    pub fn resolve(&self, server_name: Option<&str>) -> Arc<CertifiedKey> {
-        let name = server_name.map(str::to_ascii_lowercase);
-        let chosen = name.and_then(|name| {
-            self.by_name.iter().find(|(names, _)| names.iter().any(|pattern| name_matches(pattern, &name)))
-        });
-        chosen.map_or(&self.default, |(_, key)| key).get()
-    }
-
-    /// Tells `observer` of every reload of every certificate.
-    pub fn set_reload_observer(&self, observer: crate::reload::ReloadObserver) {
-        for key in self.keys() {
-            key.set_observer(observer.clone());
-        }
-    }
-
-    /// Starts one watcher per certificate; they end when the store is dropped.
-    pub fn spawn_watchers(&self, interval: Duration) {
-        for key in self.keys() {
-            key.spawn_watcher(interval);
-        }
-    }
-
-    /// Reloads every certificate now (SIGHUP). Each one that fails keeps its last good
-    /// version; the errors are returned together.
-    pub fn force_reload(&self) -> Result<(), FrontError> {
-        let errors: Vec<String> = self
-            .keys()
-            .filter_map(|key| key.force_reload().err().map(|error| format!("{}: {error}", key.name())))
-            .collect();
-        if errors.is_empty() { Ok(()) } else { Err(FrontError::Reload(errors.join("; "))) }
+        Ok(Self { default, by_name })
     }
 
     fn keys(&self) -> impl Iterator<Item = &WatchedKey> {
         std::iter::once(&self.default).chain(self.by_name.iter().map(|(_, key)| key))
     }
 }
+
+impl CertificateStore {
+    /// Loads every certificate and key named by `config`; any unusable file is an error.
+    pub fn load(config: &TlsConfig) -> Result<Arc<Self>, FrontError> {
+        Ok(Arc::new(Self {
+            current: ArcSwap::from_pointee(Certificates::load(config)?),
+            observer: OnceLock::new(),
+            watch_interval: OnceLock::new(),
+        }))
+    }
+
+    /// The certificate for a client that asked for `server_name` (`None`: no SNI).
+    pub fn resolve(&self, server_name: Option<&str>) -> Arc<CertifiedKey> {
+        let certificates = self.current.load();
+        let name = server_name.map(str::to_ascii_lowercase);
+        let chosen = name.and_then(|name| {
+            certificates
+                .by_name
+                .iter()
+                .find(|(names, _)| names.iter().any(|pattern| name_matches(pattern, &name)))
+        });
+        chosen.map_or(&certificates.default, |(_, key)| key).get()
+    }
+
+    /// Tells `observer` of every reload of every certificate. Only the first observer counts.
+    pub fn set_reload_observer(&self, observer: crate::reload::ReloadObserver) {
+        if self.observer.set(observer.clone()).is_ok() {
+            for key in self.current.load().keys() {
+                key.set_observer(observer.clone());
+            }
+        }
+    }
+
+    /// Starts one watcher per certificate (and per certificate that replaces these later);
+    /// they end when their certificate is dropped. Only the first call counts.
+    pub fn spawn_watchers(&self, interval: Duration) {
+        if self.watch_interval.set(interval).is_ok() {
+            for key in self.current.load().keys() {
+                key.spawn_watcher(interval);
+            }
+        }
+    }
+
+    /// Reloads every certificate now (SIGHUP). Each one that fails keeps its last good
+    /// version; the errors are returned together.
+    pub fn force_reload(&self) -> Result<(), FrontError> {
+        let certificates = self.current.load();
+        let errors: Vec<String> = certificates
+            .keys()
+            .filter_map(|key| key.force_reload().err().map(|error| format!("{}: {error}", key.name())))
+            .collect();
+        if errors.is_empty() { Ok(()) } else { Err(FrontError::Reload(errors.join("; "))) }
+    }
+
+    /// Loads the certificates `config` names, for [`CertificateStore::replace`].
+    pub fn prepare(config: &TlsConfig) -> Result<NewCertificates, FrontError> {
+        Certificates::load(config).map(NewCertificates)
+    }
+
+    /// Presents `certificates` (other files than before: a changed `[listen.tls]`) to the next
+    /// handshakes, and watches their files instead. Open connections keep theirs.
+    pub fn replace(&self, certificates: NewCertificates) {
+        let NewCertificates(certificates) = certificates;
+        for key in certificates.keys() {
+            if let Some(observer) = self.observer.get() {
+                key.set_observer(observer.clone());
+            }
+            if let Some(interval) = self.watch_interval.get() {
+                key.spawn_watcher(*interval);
+            }
+        }
+        self.current.store(Arc::new(certificates));
+    }
+}
+
+/// A listener's certificates loaded from a changed `[listen.tls]`, not presented yet: loading
+/// every listener's before replacing any keeps a reload all-or-nothing.
+#[derive(Debug)]
+pub struct NewCertificates(Certificates);
 
 /// Picks the certificate for each handshake from a [`CertificateStore`].
 #[derive(Debug)]

@@ -93,6 +93,29 @@ fn force_reload_swaps_good_files_and_keeps_the_last_good_on_errors() {
 }
 
 #[test]
+fn replace_presents_other_files_and_a_failed_prepare_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let issuer = issuer();
+    let first = leaf(&issuer, &["registry.test"]);
+    let (certificate, key) = write(dir.path(), "first", &first);
+    let store = CertificateStore::load(&TlsConfig { certificate, key, sni: Vec::new() }).unwrap();
+
+    let second = leaf(&issuer, &["registry.test"]);
+    let (certificate, key) = write(dir.path(), "second", &second);
+    store.replace(CertificateStore::prepare(&TlsConfig { certificate, key, sni: Vec::new() }).unwrap());
+    assert!(store.resolve(None).cert[0] == der(&second.0), "the new files are presented");
+
+    let missing = TlsConfig {
+        certificate: dir.path().join("missing.crt"),
+        key: dir.path().join("missing.key"),
+        sni: Vec::new(),
+    };
+    let error = CertificateStore::prepare(&missing).unwrap_err().to_string();
+    assert!(error.contains("missing.crt"), "{error}");
+    assert!(store.resolve(None).cert[0] == der(&second.0), "the current certificate stays");
+}
+
+#[test]
 fn load_errors_name_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let issuer = issuer();

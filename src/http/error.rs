@@ -21,6 +21,16 @@ pub enum ApiError {
     /// The request body is larger than the limit.
     #[error("request body too large")]
     BodyTooLarge,
+    /// The request target (path and query) is longer than `[limits] max_uri_bytes`.
+    #[error("the request target is longer than {limit} bytes")]
+    UriTooLong {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The request head is over `[limits] max_header_bytes` or `max_headers` (what and by how
+    /// much).
+    #[error("request header fields too large: {0}")]
+    HeadersTooLarge(String),
     /// The request body did not arrive within the body read timeout.
     #[error("the request body did not arrive in time")]
     RequestTimeout,
@@ -62,8 +72,9 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) | ApiError::UnsupportedGrantType(_) => StatusCode::BAD_REQUEST,
-            ApiError::QueryTooLong => StatusCode::URI_TOO_LONG,
+            ApiError::QueryTooLong | ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unauthorized(_) | ApiError::InvalidGrant(_) => StatusCode::UNAUTHORIZED,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -81,6 +92,8 @@ impl ApiError {
             ApiError::BadRequest(_) | ApiError::UnsupportedGrantType(_) => "INVALID_REQUEST",
             ApiError::QueryTooLong => "QUERY_TOO_LONG",
             ApiError::BodyTooLarge => "SIZE_INVALID",
+            ApiError::UriTooLong { .. } => "URI_TOO_LONG",
+            ApiError::HeadersTooLarge(_) => "HEADERS_TOO_LARGE",
             ApiError::RequestTimeout => "REQUEST_TIMEOUT",
             ApiError::Unauthorized(_) | ApiError::InvalidGrant(_) => "UNAUTHORIZED",
             ApiError::TooManyRequests { .. } => "TOOMANYREQUESTS",

@@ -1,17 +1,20 @@
 //! The grants behind `/token`, in one place: anonymous, password (optionally with a refresh
 //! token, `offline`), and refresh (a refresh token re-checked in the backend that authenticated
-//! the user, then the current policies). Each writes the request's one log line, with
+//! the user, then the current policies). A credential with a scope ceiling (e.g. an access
+//! token) gets at most the intersection of the policies' grant and its ceiling
+//! ([`Evaluation::within`]), and never a refresh token: a refresh re-derives only name and groups
+//! ([`crate::authn::Identity::may_refresh`]). Each writes the request's one log line, with
 //! `grant=anonymous|password|refresh` and never a token.
 
 use std::net::SocketAddr;
 
-use super::AppState;
+use super::TokenService;
 use super::basic::BasicCredentials;
 use super::error::ApiError;
 use super::observe;
 use crate::authn::{ChainLookup, ChainOutcome, Verified};
 use crate::metrics::GrantType;
-use crate::policy::{Evaluation, Principal};
+use crate::policy::{Ceiling, Evaluation, Principal};
 use crate::scope::Scope;
 use crate::secret::Secret;
 use crate::token::IssuedToken;
@@ -52,7 +55,7 @@ pub(super) struct Granted {
 
 /// Authenticates (or re-checks), evaluates the policies, signs, and logs the decision.
 pub(super) async fn grant(
-    state: &AppState,
+    tokens: &TokenService,
     client: Option<SocketAddr>,
     credentials: Credentials,
     scopes: &[Scope],
@@ -65,43 +68,47 @@ pub(super) async fn grant(
         Credentials::RefreshToken { .. } => GrantType::Refresh,
     };
     observe::note_grant(grant_type, "");
-    let (principal, grant, refresh_token) = match credentials {
-        Credentials::Anonymous => (Principal::Anonymous, "anonymous", None),
+    let ((principal, ceiling), grant, refresh_token) = match credentials {
+        Credentials::Anonymous => ((Principal::Anonymous, None), "anonymous", None),
         Credentials::Password { creds, offline } => {
-            let verified = authenticate(state, client_ip, &client, &creds).await?;
-            let refresh_token = if offline { refresh_token_for(state, &verified)? } else { None };
+            let verified = authenticate(tokens, client_ip, &client, &creds).await?;
+            let refresh_token = if offline { refresh_token_for(tokens, &verified)? } else { None };
             (principal(verified), "password", refresh_token)
         }
         Credentials::RefreshToken { token, account } => {
-            let verified = refresh(state, &client, &token, account.as_deref()).await?;
+            let verified = refresh(tokens, &client, &token, account.as_deref()).await?;
             (principal(verified), "refresh", None)
         }
     };
-    let evaluation = state.policies.get().evaluate(&principal, scopes);
-    let (subject, backend) = match &principal {
-        Principal::Anonymous => ("", ""),
-        Principal::User { name, backend, .. } => (name.as_str(), backend.as_str()),
+    let mut evaluation = tokens.policies.get().evaluate(&principal, scopes);
+    if let Some(ceiling) = &ceiling {
+        evaluation = evaluation.within(ceiling);
+    }
+    let subject = principal.subject();
+    let backend = match &principal {
+        Principal::Anonymous => "",
+        Principal::User { backend, .. } => backend.as_str(),
     };
     observe::note_grant(grant_type, backend);
     observe::note_refusals(evaluation.decisions.iter().any(|d| !d.granted));
-    let issued = state
+    let issued = tokens
         .issuer
-        .issue(subject, &evaluation.access, state.clock.now())
+        .issue(&subject, &evaluation.access, tokens.clock.now())
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    log_decision(&client, grant, subject, scopes, &evaluation, refresh_token.is_some());
+    log_decision(&client, grant, &subject, scopes, &evaluation, refresh_token.is_some());
     Ok(Granted { issued, evaluation, refresh_token })
 }
 
 /// The chain's verdict on a password, behind the brute-force protection: the verified user,
 /// or 401 / 429 / 503.
 async fn authenticate(
-    state: &AppState,
+    tokens: &TokenService,
     client_ip: Option<std::net::IpAddr>,
     client: &str,
     creds: &BasicCredentials,
 ) -> Result<Verified, ApiError> {
-    let login = state.authn.authenticate(&creds.user, &creds.password);
-    match state.lockout.guard(client_ip, &creds.user, &creds.password, login).await? {
+    let login = tokens.authn.authenticate(&creds.user, &creds.password);
+    match tokens.lockout.guard(client_ip, &creds.user, &creds.password, login).await? {
         Ok(ChainOutcome::Authenticated(verified)) => Ok(verified),
         Ok(ChainOutcome::Denied | ChainOutcome::UnknownUser) => {
             tracing::info!(%client, grant = "password", user = %Escaped(&creds.user), "authentication failed");
@@ -111,13 +118,14 @@ async fn authenticate(
     }
 }
 
-/// A refresh token for `verified`, when refresh tokens are on and its backend can re-check
-/// users (an `http` backend cannot: its users get none and keep using their password).
-fn refresh_token_for(state: &AppState, verified: &Verified) -> Result<Option<Secret>, ApiError> {
-    let Some(refresh) = &state.refresh else {
+/// A refresh token for `verified`, when refresh tokens are on, its backend can re-check users
+/// (an `http` backend cannot: its users get none and keep using their password) and the
+/// identity is a plain person (a robot, claims or a ceiling would be lost in the re-check).
+fn refresh_token_for(tokens: &TokenService, verified: &Verified) -> Result<Option<Secret>, ApiError> {
+    let Some(refresh) = &tokens.refresh else {
         return Ok(None);
     };
-    if !state.authn.supports_lookup(&verified.identity.backend) {
+    if !verified.identity.may_refresh() || !tokens.authn.supports_lookup(&verified.identity.backend) {
         return Ok(None);
     }
     let subject = RefreshSubject {
@@ -126,7 +134,7 @@ fn refresh_token_for(state: &AppState, verified: &Verified) -> Result<Option<Sec
         owns_name: verified.owns_name,
     };
     let token = refresh
-        .issue(&state.issuer.keys(), &subject, state.clock.now())
+        .issue(&tokens.issuer.keys(), &subject, tokens.clock.now())
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(Some(token))
 }
@@ -134,7 +142,7 @@ fn refresh_token_for(state: &AppState, verified: &Verified) -> Result<Option<Sec
 /// Verifies a refresh token and re-checks its user: the user as they are now, or
 /// `invalid_grant` (logged with the reason, never the token) / 503 for a backend outage.
 async fn refresh(
-    state: &AppState,
+    tokens: &TokenService,
     client: &str,
     token: &Secret,
     account: Option<&str>,
@@ -143,14 +151,14 @@ async fn refresh(
         tracing::info!(%client, grant = "refresh", user = %Escaped(user), %reason, "refresh token refused");
         ApiError::InvalidGrant("the refresh token is invalid, expired or revoked: log in again".into())
     };
-    let Some(refresh) = &state.refresh else {
+    let Some(refresh) = &tokens.refresh else {
         return Err(refused("-", &"refresh tokens are turned off (refresh_ttl = \"0s\")"));
     };
     let verified = match refresh.verify(
-        &state.issuer.keys(),
-        &state.revocations.get(),
+        &tokens.issuer.keys(),
+        &tokens.revocations.get(),
         token.expose(),
-        state.clock.now(),
+        tokens.clock.now(),
     ) {
         Ok(verified) => verified,
         Err(error) => return Err(refused("-", &error)),
@@ -161,8 +169,12 @@ async fn refresh(
     {
         return Err(ApiError::BadRequest("account does not match the refresh token's user".into()));
     }
-    match state.authn.lookup(&subject.backend, &subject.name, subject.owns_name).await {
-        Ok(ChainLookup::Found(verified)) => Ok(verified),
+    match tokens.authn.lookup(&subject.backend, &subject.name, subject.owns_name).await {
+        Ok(ChainLookup::Found(verified)) if verified.identity.may_refresh() => Ok(verified),
+        Ok(ChainLookup::Found(_)) => Err(refused(
+            &subject.name,
+            &format!("backend {:?} no longer answers with a plain person", subject.backend),
+        )),
         Ok(ChainLookup::Gone) => {
             Err(refused(&subject.name, &format!("no longer in backend {:?}", subject.backend)))
         }
@@ -173,10 +185,18 @@ async fn refresh(
     }
 }
 
-/// The policy principal of a verified user.
-fn principal(verified: Verified) -> Principal {
+/// The policy principal of a verified user, and the ceiling its credential carries.
+fn principal(verified: Verified) -> (Principal, Option<Ceiling>) {
     let Verified { identity, owns_name } = verified;
-    Principal::User { name: identity.name, groups: identity.groups, backend: identity.backend, owns_name }
+    let principal = Principal::User {
+        kind: identity.kind,
+        name: identity.name,
+        groups: identity.groups,
+        backend: identity.backend,
+        owns_name,
+        claims: identity.claims,
+    };
+    (principal, identity.ceiling)
 }
 
 /// The one log line of a granted request.

@@ -14,6 +14,7 @@ pub mod token;
 
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use axum::extract::State;
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
@@ -32,13 +33,11 @@ pub use error::{ApiError, OAuthError};
 /// `GET /.well-known/jwks.json`: every trusted key (pending ones too) as a JWK Set, the same
 /// set `regent keys jwks` writes, as of the last key reload.
 async fn jwks(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(state.issuer.keys().jwks())
+    Json(state.token_service().issuer.keys().jwks())
 }
 
 /// The longest query string `/token` accepts.
 pub const MAX_QUERY_BYTES: usize = 8 * 1024;
-/// The largest POST `/token` body accepted.
-pub const MAX_FORM_BYTES: usize = 16 * 1024;
 
 /// The client address a trusted proxy forwarded (`X-Forwarded-For`), set per request by the
 /// listener when the peer is one of its `trusted_proxies`; brute-force protection and the log
@@ -46,9 +45,11 @@ pub const MAX_FORM_BYTES: usize = 16 * 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ForwardedClient(pub std::net::IpAddr);
 
-/// Everything a request handler needs, shared by all requests.
+/// What answers token requests, as one version of `regent.toml` configures it. A reload
+/// builds a new one (sharing the parts whose settings did not change) and swaps it in whole;
+/// a request uses the one current when it arrived, to its end.
 #[derive(Clone)]
-pub struct AppState {
+pub struct TokenService {
     /// The service name clients must ask for (the token's `aud`).
     pub service: Arc<str>,
     /// Signs tokens.
@@ -63,13 +64,44 @@ pub struct AppState {
     pub refresh: Option<Arc<RefreshTokens>>,
     /// The refresh-token revocations (reloaded when `regent revoke` writes the file).
     pub revocations: Arc<Reloadable<Revocations>>,
+    /// Brute-force protection: the failure counters (`[lockout]`), kept across reloads.
+    pub lockout: Arc<lockout::Lockout>,
+}
+
+/// Everything a request handler needs, shared by all requests.
+#[derive(Clone)]
+pub struct AppState {
+    /// The token service as of now.
+    current: Arc<ArcSwap<TokenService>>,
     /// The Prometheus families, and each backend's last state for `/readyz`.
     pub metrics: Arc<Metrics>,
-    /// Brute-force protection: the failure counters (`[lockout]`).
-    pub lockout: Arc<lockout::Lockout>,
     /// Whether `/metrics` is served on plain-HTTP loopback listeners (true when no separate
     /// `[metrics] address` is configured).
     pub metrics_on_listeners: bool,
+}
+
+impl AppState {
+    /// State serving `service`, counting in `metrics`.
+    pub fn new(service: TokenService, metrics: Arc<Metrics>, metrics_on_listeners: bool) -> Self {
+        Self { current: Arc::new(ArcSwap::from_pointee(service)), metrics, metrics_on_listeners }
+    }
+
+    /// The token service as of now; a request keeps it to its end.
+    pub fn token_service(&self) -> Arc<TokenService> {
+        self.current.load_full()
+    }
+
+    /// Serves `service` from the next request on (every clone of this state sees it).
+    pub fn replace(&self, service: TokenService) {
+        self.current.store(Arc::new(service));
+    }
+
+    /// Serves the current token service changed by `change` from the next request on.
+    pub fn update(&self, change: impl FnOnce(&mut TokenService)) {
+        let mut service = TokenService::clone(&self.token_service());
+        change(&mut service);
+        self.replace(service);
+    }
 }
 
 /// The router: `/token` and `/auth/token` (GET and OAuth2 POST, counted by

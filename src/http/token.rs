@@ -16,15 +16,28 @@ use super::basic::{
 use super::error::{ApiError, OAuthError};
 use super::grant::{Credentials, grant, granted_scopes};
 use super::params::Params;
-use super::{AppState, ForwardedClient, MAX_FORM_BYTES, MAX_QUERY_BYTES};
+use super::{AppState, ForwardedClient, MAX_QUERY_BYTES, TokenService};
 use crate::scope::parse_scopes;
 use crate::secret::Secret;
 use crate::token::IssuedToken;
 
-/// How long a `POST /token` form may take to arrive, set per request by the listener (from
-/// `[limits] body_read_timeout`); without it the default applies.
+/// How long a `POST /token` form may take to arrive and how large it may be, set per request
+/// by the listener (from `[limits] body_read_timeout` and `max_form_bytes`); without it the
+/// defaults apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BodyReadTimeout(pub Duration);
+pub struct FormLimits {
+    /// The whole form must have arrived by then (else 408).
+    pub read_timeout: Duration,
+    /// The largest form (else 413).
+    pub max_bytes: usize,
+}
+
+impl Default for FormLimits {
+    fn default() -> Self {
+        let limits = crate::config::LimitsConfig::default();
+        Self { read_timeout: limits.body_read_timeout, max_bytes: limits.max_form_bytes }
+    }
+}
 
 /// The JSON answer of `GET /token`.
 #[derive(Debug, Serialize)]
@@ -69,7 +82,8 @@ pub async fn get_token(
         return Err(ApiError::QueryTooLong);
     }
     let params = Params::parse(query.as_bytes())?;
-    check_service(&state, params.single("service")?)?;
+    let service = state.token_service();
+    check_service(&service, params.single("service")?)?;
     let scopes = parse_scopes(params.all("scope")).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let account = params.single("account")?;
     let offline = params.single("offline_token")? == Some("true");
@@ -89,7 +103,7 @@ pub async fn get_token(
         }
     };
     let client = client_addr(&request);
-    let granted = grant(&state, client, credentials, &scopes).await?;
+    let granted = grant(&service, client, credentials, &scopes).await?;
     let issued_at = rfc3339(&granted.issued)?;
     let token = granted.issued.token.expose().to_owned();
     Ok(Json(TokenResponse {
@@ -111,7 +125,8 @@ pub async fn post_token(
     single_authorization(request.headers())?;
     let body = read_form(request, client).await?;
     let params = Params::parse(&body)?;
-    check_service(&state, params.single("service")?)?;
+    let service = state.token_service();
+    check_service(&service, params.single("service")?)?;
     let scopes = parse_scopes(params.all("scope")).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let credentials = match params.single("grant_type")? {
         Some("password") => {
@@ -134,7 +149,7 @@ pub async fn post_token(
         Some(other) => return Err(ApiError::UnsupportedGrantType(other.to_owned()).into()),
         None => return Err(ApiError::BadRequest("grant_type is required".into()).into()),
     };
-    let granted = grant(&state, client, credentials, &scopes).await?;
+    let granted = grant(&service, client, credentials, &scopes).await?;
     let issued_at = rfc3339(&granted.issued)?;
     Ok(Json(OAuthTokenResponse {
         access_token: granted.issued.token.expose().to_owned(),
@@ -145,10 +160,10 @@ pub async fn post_token(
     }))
 }
 
-fn check_service(state: &AppState, service: Option<&str>) -> Result<(), ApiError> {
+fn check_service(token_service: &TokenService, service: Option<&str>) -> Result<(), ApiError> {
     match service {
         None | Some("") => Err(ApiError::BadRequest("the service parameter is required".into())),
-        Some(s) if s == &*state.service => Ok(()),
+        Some(s) if s == &*token_service.service => Ok(()),
         Some(s) => Err(ApiError::BadRequest(format!("unknown service {s:?}"))),
     }
 }
@@ -161,14 +176,20 @@ fn client_addr(request: &Request) -> Option<SocketAddr> {
     Some(forwarded.map_or(peer, |client| SocketAddr::new(client.0, peer.port())))
 }
 
-/// The form, within [`MAX_FORM_BYTES`] and the request's [`BodyReadTimeout`] (a body that
-/// trickles in is answered 408, and the connection closed, rather than held open).
+/// The form, within the request's [`FormLimits`]: one announced (`Content-Length`) or found
+/// larger is answered 413 without reading on; one that trickles in is answered 408, and the
+/// connection closed, rather than held open.
 async fn read_form(request: Request, client: Option<SocketAddr>) -> Result<axum::body::Bytes, ApiError> {
-    let timeout = request
-        .extensions()
-        .get::<BodyReadTimeout>()
-        .map_or(crate::config::LimitsConfig::default().body_read_timeout, |timeout| timeout.0);
-    match tokio::time::timeout(timeout, to_bytes(request.into_body(), MAX_FORM_BYTES)).await {
+    let limits = request.extensions().get::<FormLimits>().copied().unwrap_or_default();
+    let announced = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > limits.max_bytes as u64) {
+        return Err(ApiError::BodyTooLarge);
+    }
+    let timeout = limits.read_timeout;
+    match tokio::time::timeout(timeout, to_bytes(request.into_body(), limits.max_bytes)).await {
         Ok(body) => body.map_err(|_| ApiError::BodyTooLarge),
         Err(_) => {
             let client = client.map(|a| a.ip().to_string()).unwrap_or_else(|| "-".into());

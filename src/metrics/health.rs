@@ -41,6 +41,14 @@ impl BackendStates {
         }
     }
 
+    /// Keeps only the backends named in `backends`; returns the names of the others.
+    pub(super) fn retain(&self, backends: &[&str]) -> Vec<String> {
+        let mut states = super::lock(&self.states);
+        let (kept, removed) = states.drain(..).partition(|(name, _)| backends.contains(&name.as_str()));
+        *states = kept;
+        removed.into_iter().map(|(name, _)| name).collect()
+    }
+
     /// Every backend and its state.
     pub(super) fn all(&self) -> Vec<(String, BackendState)> {
         super::lock(&self.states).clone()
@@ -77,5 +85,11 @@ impl Readiness {
             backends.into_iter().map(|(name, state)| BackendReadiness { name, state }).collect();
         let ready = keys && policies && backends.iter().all(|b| b.state != BackendState::Unavailable);
         Self { ready, keys, policies, backends }
+    }
+
+    /// The same answer with the backends' states left out of `ready` (they are still listed):
+    /// `/readyz?exclude=backends`, for load balancers whose replicas all share the backends.
+    pub fn excluding_backends(self) -> Self {
+        Self { ready: self.keys && self.policies, ..self }
     }
 }

@@ -109,6 +109,15 @@ pub struct BackendLabels {
     pub backend: String,
 }
 
+/// One server of an LDAP backend (`regent_ldap_server_up`).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ServerLabels {
+    /// The backend's configured name.
+    pub backend: String,
+    /// The server's URL as configured.
+    pub url: String,
+}
+
 /// Whether the chain's outcome cache answered (the `result` label).
 #[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
 pub enum CacheResult {

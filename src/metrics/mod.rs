@@ -5,7 +5,8 @@
 //!   (`crate::http::observe`, a layer on the token routes);
 //! - each backend call's latency and result, and the backend's last state for `/readyz`
 //!   (`crate::authn::Metered`, a wrapper around every backend of the chain);
-//! - the chain's outcome cache hits and misses, the LDAP pools' connections in use;
+//! - the chain's outcome cache hits and misses, the LDAP pools' connections in use, and which
+//!   LDAP servers are in use or marked down;
 //! - reloads, ok or failed, and the time of the last good one (an observer of
 //!   [`crate::reload::Reloadable`]);
 //! - proxied requests, bytes and upstream errors (`crate::front::proxy`);
@@ -31,7 +32,7 @@ pub use self::health::{BackendReadiness, BackendState, Readiness};
 pub use self::labels::{
     BackendCallLabels, BackendLabels, BackendResult, BytesLabels, CacheLabels, CacheResult, Direction,
     GrantType, LockoutLabels, LockoutScope, OutcomeLabels, ProxyLabels, ReloadLabels, ReloadResult,
-    TokenLabels, TokenOutcome, UpstreamErrorLabels, WhatLabels,
+    ServerLabels, TokenLabels, TokenOutcome, UpstreamErrorLabels, WhatLabels,
 };
 
 /// The content type of the exposition ([`Metrics::encode`]).
@@ -43,6 +44,9 @@ type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 /// A function reading a gauge's current value at scrape time (e.g. an LDAP pool's connections
 /// in use).
 type Probe = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// A function reading each server of an LDAP backend at scrape time: its URL and whether it is up.
+type ServersProbe = Arc<dyn Fn() -> Vec<(String, bool)> + Send + Sync>;
 
 /// Latency buckets from 1 ms to about 16 s (doubling).
 fn latency_histogram() -> Histogram {
@@ -69,6 +73,10 @@ pub struct Metrics {
     pool_in_use: Family<BackendLabels, Gauge>,
     /// The LDAP pools' probes, by backend.
     pool_probes: Mutex<Vec<(String, Probe)>>,
+    /// `regent_ldap_server_up`, read from [`Metrics::server_probes`] at scrape time.
+    server_up: Family<ServerLabels, Gauge>,
+    /// The LDAP backends' server probes, by backend.
+    server_probes: Mutex<Vec<(String, ServersProbe)>>,
     /// `regent_reloads_total`.
     reloads: Family<ReloadLabels, Counter>,
     /// `regent_reload_last_success_timestamp_seconds`.
@@ -100,6 +108,7 @@ impl Metrics {
         let backend_requests = Family::default();
         let backend_latency: Histograms<BackendLabels> = Family::new_with_constructor(latency_histogram);
         let (backend_up, cache, pool_in_use) = (Family::default(), Family::default(), Family::default());
+        let server_up = Family::default();
         let (reloads, last_reload) = (Family::default(), Family::default());
         let (proxy_requests, proxy_bytes, upstream_errors) =
             (Family::default(), Family::default(), Family::default());
@@ -128,6 +137,11 @@ impl Metrics {
             "LDAP service-account connections in use",
             pool_in_use.clone(),
         );
+        r.register(
+            "ldap_server_up",
+            "1 while an LDAP server is in use, 0 while it is marked down (until a probe answers)",
+            server_up.clone(),
+        );
         r.register("reloads", "Reloads of watched files by result", reloads.clone());
         r.register(
             "reload_last_success_timestamp_seconds",
@@ -148,6 +162,8 @@ impl Metrics {
             cache,
             pool_in_use,
             pool_probes: Mutex::new(Vec::new()),
+            server_up,
+            server_probes: Mutex::new(Vec::new()),
             reloads,
             last_reload,
             proxy_requests,
@@ -162,6 +178,14 @@ impl Metrics {
     pub fn encode(&self) -> Result<String, std::fmt::Error> {
         for (backend, probe) in lock(&self.pool_probes).iter() {
             self.pool_in_use.get_or_create(&BackendLabels { backend: backend.clone() }).set(probe());
+        }
+        // Rebuilt at every scrape: a reload may have changed a backend's URLs.
+        self.server_up.clear();
+        for (backend, probe) in lock(&self.server_probes).iter() {
+            for (url, up) in probe() {
+                let labels = ServerLabels { backend: backend.clone(), url };
+                self.server_up.get_or_create(&labels).set(i64::from(up));
+            }
         }
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
@@ -207,9 +231,37 @@ impl Metrics {
         self.cache.get_or_create(&CacheLabels { result }).inc();
     }
 
-    /// Reads `backend`'s LDAP pool connections in use with `probe` at every scrape.
+    /// Reads `backend`'s LDAP pool connections in use with `probe` at every scrape (instead of
+    /// an earlier probe of that name: a backend rebuilt by a reload).
     pub fn register_pool(&self, backend: &str, probe: impl Fn() -> i64 + Send + Sync + 'static) {
-        lock(&self.pool_probes).push((backend.to_owned(), Arc::new(probe)));
+        let mut probes = lock(&self.pool_probes);
+        probes.retain(|(name, _)| name != backend);
+        probes.push((backend.to_owned(), Arc::new(probe)));
+    }
+
+    /// Forgets every backend not in `backends` (removed from `regent.toml`): `/readyz` no
+    /// longer names it, and its `up` and pool gauges go. Its counters stay, as counters do.
+    pub fn keep_backends(&self, backends: &[&str]) {
+        let removed = self.backends.retain(backends);
+        lock(&self.pool_probes).retain(|(name, _)| backends.contains(&name.as_str()));
+        lock(&self.server_probes).retain(|(name, _)| backends.contains(&name.as_str()));
+        for backend in removed {
+            let labels = BackendLabels { backend };
+            self.backend_up.remove(&labels);
+            self.pool_in_use.remove(&labels);
+        }
+    }
+
+    /// Reads which servers of LDAP backend `backend` are up with `probe` at every scrape
+    /// (instead of an earlier probe of that name: a backend rebuilt by a reload).
+    pub fn register_ldap_servers(
+        &self,
+        backend: &str,
+        probe: impl Fn() -> Vec<(String, bool)> + Send + Sync + 'static,
+    ) {
+        let mut probes = lock(&self.server_probes);
+        probes.retain(|(name, _)| name != backend);
+        probes.push((backend.to_owned(), Arc::new(probe)));
     }
 
     /// A reload of `what` worked or failed; a good one at Unix time `now_unix` seconds.

@@ -23,6 +23,9 @@ fn records_show_in_the_exposition() {
     metrics.record_reload("policies", ReloadResult::Failed, 1_700_000_100);
     metrics.record_lockout(LockoutScope::UserClient);
     metrics.register_pool("corp", || 2);
+    metrics.register_ldap_servers("corp", || {
+        vec![("ldap://a:389".to_owned(), false), ("ldap://b:389".to_owned(), true)]
+    });
     let text = metrics.encode().unwrap();
     let issued = r#"regent_token_requests_total{outcome="issued",grant_type="password",backend="local"}"#;
     assert_eq!(sample(&text, issued), Some(2.0), "{text}");
@@ -38,6 +41,9 @@ fn records_show_in_the_exposition() {
     assert_eq!(sample(&text, last), Some(1_700_000_000.0), "a failed reload keeps the last good time");
     assert_eq!(sample(&text, r#"regent_lockouts_total{scope="user_client"}"#), Some(1.0));
     assert_eq!(sample(&text, r#"regent_ldap_pool_connections_in_use{backend="corp"}"#), Some(2.0));
+    let server = |url: &str| format!(r#"regent_ldap_server_up{{backend="corp",url="{url}"}}"#);
+    assert_eq!(sample(&text, &server("ldap://a:389")), Some(0.0), "{text}");
+    assert_eq!(sample(&text, &server("ldap://b:389")), Some(1.0));
     assert!(text.ends_with("# EOF\n"));
 }
 
@@ -57,4 +63,24 @@ fn readiness_follows_the_backends_last_state() {
     metrics.record_backend_call("corp", BackendResult::UnknownUser, Duration::from_millis(5));
     assert!(Readiness::new(true, true, metrics.backend_states()).ready, "an answer makes it ready again");
     assert!(!Readiness::new(false, true, metrics.backend_states()).ready, "no keys");
+}
+
+#[test]
+fn a_removed_backend_leaves_readyz_and_its_gauges() {
+    let metrics = Metrics::new();
+    for backend in ["local", "corp"] {
+        metrics.register_backend(backend);
+        metrics.record_backend_call(backend, BackendResult::Unavailable, Duration::from_millis(5));
+    }
+    metrics.register_pool("corp", || 3);
+    metrics.register_pool("corp", || 1);
+    let text = metrics.encode().unwrap();
+    assert_eq!(sample(&text, r#"regent_ldap_pool_connections_in_use{backend="corp"}"#), Some(1.0), "{text}");
+    metrics.keep_backends(&["local"]);
+    let names: Vec<String> = metrics.backend_states().into_iter().map(|(name, _)| name).collect();
+    assert_eq!(names, ["local"]);
+    let text = metrics.encode().unwrap();
+    assert_eq!(sample(&text, r#"regent_backend_up{backend="local"}"#), Some(0.0));
+    assert!(!text.contains(r#"regent_backend_up{backend="corp"}"#), "{text}");
+    assert!(!text.contains(r#"regent_ldap_pool_connections_in_use{backend="corp"}"#), "{text}");
 }

@@ -113,14 +113,7 @@ fn parse_rule(
 ) -> Result<Rule, PolicyError> {
     let raw = header.get_ref();
     let (line, _) = at.position(header.span().start);
-    let subjects = parse_list(at, &raw.who, "who", |text| {
-        Subject::parse(text).ok_or_else(|| {
-            format!(
-                "unknown subject {text:?} (expected user:NAME, user:BACKEND/NAME, group:NAME, \
-                 group:BACKEND/NAME, authenticated, anonymous or everyone)"
-            )
-        })
-    })?;
+    let subjects = parse_list(at, &raw.who, "who", Subject::parse)?;
     let actions = parse_list(at, &raw.actions, "actions", |text| {
         Action::parse(text)
             .ok_or_else(|| format!("unknown action {text:?} (expected pull, push, delete or *)"))
@@ -192,9 +185,16 @@ fn parse_registry_name(text: &str) -> Result<String, String> {
 /// Why a valid rule can still never match anything, if it cannot.
 fn void_rule_warning(rule: &Rule) -> Option<&'static str> {
     match &rule.target {
-        Target::Repositories(patterns) => (rule.is_anonymous_only()
-            && patterns.iter().all(RepositoryPattern::uses_user))
-        .then_some("rule can never match: anonymous requests never match ${user}"),
+        Target::Repositories(patterns) if patterns.iter().all(RepositoryPattern::uses_user) => {
+            if rule.is_anonymous_only() {
+                Some("rule can never match: anonymous requests never match ${user}")
+            } else if rule.is_robot_only() {
+                Some("rule can never match: ${user} is a person's name, never a robot's")
+            } else {
+                None
+            }
+        }
+        Target::Repositories(_) => None,
         Target::Registry(_) => (!rule.actions.contains(&Action::All))
             .then_some("rule never applies: registry resources only know the action \"*\""),
     }

@@ -3,7 +3,9 @@
 //! Policy files (`policies/*.toml`, loaded in name order) hold `[[allow]]` and `[[deny]]` rules.
 //! A requested action is granted when some allow rule matches and no deny rule does.
 //! [`test_file`] runs policy test files (who, scope, expected grant) against a set.
+//! [`Evaluation::within`] narrows an evaluation to a credential's [`Ceiling`].
 
+mod ceiling;
 mod eval;
 pub mod examples;
 mod file;
@@ -11,28 +13,48 @@ mod glob;
 mod rule;
 pub mod test_file;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::scope::{Access, Scope};
+pub use crate::subject::Ceiling;
+use crate::subject::{Claim, SubjectKind};
 
-/// Who is asking: the anonymous identity, or an authenticated user with groups.
+/// Who is asking: the anonymous identity, or an authenticated person or robot with groups.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     /// A request without credentials.
     Anonymous,
-    /// An authenticated user.
+    /// An authenticated subject: a person (`user:` rules) or a robot (`robot:` rules).
     User {
-        /// The canonical login name.
+        /// A person or a robot.
+        kind: SubjectKind,
+        /// The canonical login name (the robot's name for a robot).
         name: String,
         /// The user's groups.
         groups: Vec<String>,
         /// The authentication backend that authenticated the user.
         backend: String,
         /// Whether that backend is proven to own the name (every earlier backend answered "no
-        /// such user"): only then do `user:NAME` and `${user}` apply; `user:BACKEND/NAME` always.
+        /// such user"): only then do `user:NAME`, `robot:NAME` and `${user}` apply;
+        /// `user:BACKEND/NAME` and `robot:BACKEND/NAME` always.
         owns_name: bool,
+        /// Attributes from the credential, for `claim:KEY:VALUE` rules.
+        claims: Vec<Claim>,
     },
+}
+
+impl Principal {
+    /// The token's `sub` and the log's user: empty for anonymous, `NAME` for a person,
+    /// `robot:NAME` for a robot (so a robot never reads as the person of the same name).
+    pub fn subject(&self) -> Cow<'_, str> {
+        match self {
+            Self::Anonymous => Cow::Borrowed(""),
+            Self::User { kind: SubjectKind::Person, name, .. } => Cow::Borrowed(name),
+            Self::User { kind: SubjectKind::Robot, name, .. } => Cow::Owned(format!("robot:{name}")),
+        }
+    }
 }
 
 /// The text of one policy file and the name it is reported under.
@@ -107,6 +129,9 @@ pub enum Reason {
     UnknownResourceType,
     /// The action is not one regent knows for this resource type.
     UnknownAction,
+    /// The policies allow it, but the credential's [`Ceiling`] (e.g. an access token's scopes)
+    /// does not.
+    OutsideCredentialScope,
 }
 
 /// The decision for one requested action.
@@ -124,7 +149,8 @@ pub struct Decision {
     pub reason: Reason,
 }
 
-/// The result of evaluating a request: the token's `access` and a decision per action.
+/// The result of evaluating a request: the token's `access` and a decision per action
+/// ([`Evaluation::within`] may add one per action a ceiling removed from a granted `*`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Evaluation {
     /// Per resource, only the granted subset of the requested actions (resources with none left out).
@@ -219,6 +245,7 @@ impl fmt::Display for Reason {
             Reason::NoAllowRule => f.write_str("no allow rule matched"),
             Reason::UnknownResourceType => f.write_str("unknown resource type"),
             Reason::UnknownAction => f.write_str("unknown action"),
+            Reason::OutsideCredentialScope => f.write_str("outside the credential's scope"),
         }
     }
 }

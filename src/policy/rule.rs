@@ -2,6 +2,12 @@
 
 use super::glob::RepositoryPattern;
 use super::{Principal, RuleRef};
+use crate::subject::{Claim, SubjectKind};
+
+/// What a `who` entry may be, for error messages.
+pub(crate) const SUBJECT_FORMS: &str = "user:NAME, user:BACKEND/NAME, robot:NAME, robot:BACKEND/NAME, \
+     group:NAME, group:BACKEND/NAME, claim:KEY:VALUE, claim:BACKEND/KEY:VALUE, authenticated, \
+     anonymous or everyone";
 
 /// Whether a rule allows or denies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,11 +21,14 @@ pub(crate) enum Effect {
 /// One entry of a rule's `who`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Subject {
-    /// `user:NAME` (the user whose backend owns the name) or `user:BACKEND/NAME`.
-    User {
-        /// The backend the user must come from; `None`: the backend owning the name.
+    /// `user:NAME` / `robot:NAME` (the person or robot whose backend owns the name), or
+    /// `user:BACKEND/NAME` / `robot:BACKEND/NAME`. A person is never a robot and vice versa.
+    Named {
+        /// `user:` (a person) or `robot:`.
+        kind: SubjectKind,
+        /// The backend the subject must come from; `None`: the backend owning the name.
         backend: Option<String>,
-        /// The login name.
+        /// The login (or robot) name, exact.
         name: String,
     },
     /// `group:NAME` (from any backend) or `group:BACKEND/NAME`.
@@ -29,7 +38,17 @@ pub(crate) enum Subject {
         /// The group name.
         name: String,
     },
-    /// `authenticated`: any user with credentials.
+    /// `claim:KEY:VALUE` (from any backend) or `claim:BACKEND/KEY:VALUE`: a credential carrying
+    /// the claim `KEY` with exactly the value `VALUE`.
+    Claim {
+        /// The backend the claim must come from; `None`: any.
+        backend: Option<String>,
+        /// The claim key.
+        key: String,
+        /// The value, compared exactly.
+        value: String,
+    },
+    /// `authenticated`: any person or robot with credentials.
     Authenticated,
     /// `anonymous`: only requests without credentials.
     Anonymous,
@@ -107,45 +126,77 @@ impl Action {
 }
 
 impl Subject {
-    /// Parses a `who` entry; `None` when it is not one regent knows. `user:` and `group:`
-    /// names split at their first `/` into backend and name.
-    pub(crate) fn parse(text: &str) -> Option<Self> {
+    /// Parses a `who` entry; the error says what is wrong. `user:`, `robot:` and `group:` names
+    /// split at their first `/` into backend and name; `claim:` splits at the first `:` after
+    /// the key (which holds no `/` but may be preceded by `BACKEND/`), the value is the rest.
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
+        let unknown = || format!("unknown subject {text:?} (expected {SUBJECT_FORMS})");
         let valid_name =
             |name: &str| !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c.is_control());
         let qualified = |rest: &str| match rest.split_once('/') {
             Some((backend, name)) if valid_name(backend) && valid_name(name) => {
-                Some((Some(backend.to_owned()), name.to_owned()))
+                Ok((Some(backend.to_owned()), name.to_owned()))
             }
-            Some(_) => None,
-            None => valid_name(rest).then(|| (None, rest.to_owned())),
+            Some(_) => Err(unknown()),
+            None if valid_name(rest) => Ok((None, rest.to_owned())),
+            None => Err(unknown()),
         };
+        let named = |kind, rest| qualified(rest).map(|(backend, name)| Self::Named { kind, backend, name });
         match text {
-            "authenticated" => Some(Self::Authenticated),
-            "anonymous" => Some(Self::Anonymous),
-            "everyone" => Some(Self::Everyone),
+            "authenticated" => Ok(Self::Authenticated),
+            "anonymous" => Ok(Self::Anonymous),
+            "everyone" => Ok(Self::Everyone),
             _ => match text.split_once(':') {
-                Some(("user", rest)) => qualified(rest).map(|(backend, name)| Self::User { backend, name }),
+                Some(("user", rest)) => named(SubjectKind::Person, rest),
+                Some(("robot", rest)) => named(SubjectKind::Robot, rest),
                 Some(("group", rest)) => qualified(rest).map(|(backend, name)| Self::Group { backend, name }),
-                _ => None,
+                Some(("claim", rest)) => Self::parse_claim(rest, valid_name),
+                _ => Err(unknown()),
             },
         }
     }
 
-    /// Whether `who` is this subject: `user:NAME` only for the backend owning the name.
+    /// Parses the `[BACKEND/]KEY:VALUE` of a `claim:` entry.
+    fn parse_claim(rest: &str, valid_name: impl Fn(&str) -> bool) -> Result<Self, String> {
+        let Some((qualified_key, value)) = rest.split_once(':') else {
+            return Err(format!("claim:{rest:?} needs a value: claim:KEY:VALUE"));
+        };
+        let (backend, key) = match qualified_key.split_once('/') {
+            Some((backend, key)) if valid_name(backend) => (Some(backend.to_owned()), key),
+            Some(_) => return Err(format!("invalid backend in claim:{rest:?}")),
+            None => (None, qualified_key),
+        };
+        let claim = Claim::new(key, value).map_err(|error| error.to_string())?;
+        Ok(Self::Claim { backend, key: claim.key().to_owned(), value: claim.value().to_owned() })
+    }
+
+    /// Whether `who` is this subject: `user:NAME` and `robot:NAME` only for the backend owning
+    /// the name, each only for its kind.
     fn includes(&self, who: &Principal) -> bool {
-        let Principal::User { name, groups, backend, owns_name } = who else {
+        let Principal::User { kind, name, groups, backend, owns_name, claims } = who else {
             return matches!(self, Self::Everyone | Self::Anonymous);
         };
         let from = |wanted: &Option<String>| wanted.as_ref().is_none_or(|wanted| wanted == backend);
         match self {
             Self::Everyone | Self::Authenticated => true,
             Self::Anonymous => false,
-            Self::User { backend: None, name: wanted } => *owns_name && wanted == name,
-            Self::User { backend: wanted_backend, name: wanted } => from(wanted_backend) && wanted == name,
+            Self::Named { kind: wanted_kind, backend: wanted_backend, name: wanted } => {
+                let owned = wanted_backend.is_some() || *owns_name;
+                wanted_kind == kind && owned && from(wanted_backend) && wanted == name
+            }
             Self::Group { backend: wanted_backend, name: wanted } => {
                 from(wanted_backend) && groups.contains(wanted)
             }
+            Self::Claim { backend: wanted_backend, key, value } => {
+                from(wanted_backend)
+                    && claims.iter().any(|claim| claim.key() == key && claim.value() == value)
+            }
         }
+    }
+
+    /// Whether the subject is a robot (`robot:...`).
+    fn is_robot(&self) -> bool {
+        matches!(self, Self::Named { kind: SubjectKind::Robot, .. })
     }
 }
 
@@ -158,10 +209,10 @@ impl Rule {
     }
 
     /// Whether the rule's target covers `resource` (with `${user}` as `who`'s login name, for a
-    /// user whose backend owns the name only).
+    /// person whose backend owns the name only: never a robot's name).
     fn covers(&self, who: &Principal, resource: Resource<'_>) -> bool {
         let user = match who {
-            Principal::User { name, owns_name: true, .. } => Some(name.as_str()),
+            Principal::User { kind: SubjectKind::Person, name, owns_name: true, .. } => Some(name.as_str()),
             _ => None,
         };
         match (&self.target, resource) {
@@ -186,5 +237,12 @@ impl Rule {
     /// Whether the rule can only ever apply to anonymous requests.
     pub(crate) fn is_anonymous_only(&self) -> bool {
         self.subjects.iter().all(|subject| *subject == Subject::Anonymous)
+    }
+
+    /// Whether the rule can only ever apply to robots (or anonymous requests), which never have
+    /// a `${user}`.
+    pub(crate) fn is_robot_only(&self) -> bool {
+        self.subjects.iter().any(Subject::is_robot)
+            && self.subjects.iter().all(|subject| subject.is_robot() || *subject == Subject::Anonymous)
     }
 }

@@ -4,23 +4,27 @@
 //! ```toml
 //! [[case]]
 //! name = "alice pushes to her namespace"   # optional; default: who and scope
-//! who = "user:alice"                       # "user:NAME" or "anonymous"
-//! groups = ["developers"]                  # optional (users only)
-//! backend = "local"                        # optional (users only): for user:BACKEND/NAME rules
-//! owns_name = true                         # optional (users only), default true
+//! who = "user:alice"                       # "user:NAME", "robot:NAME" or "anonymous"
+//! groups = ["developers"]                  # optional (not anonymous)
+//! backend = "local"                        # optional: for user:BACKEND/NAME rules
+//! owns_name = true                         # optional, default true
+//! claims = ["project_path:team/app"]       # optional: the credential's KEY:VALUE claims
+//! ceiling = ["repository:alice/app:pull"]  # optional: the credential's scope ceiling
 //! scope = "repository:alice/app:pull,push"
 //! granted = ["pull", "push"]               # exactly the granted actions; [] for none
 //! ```
 
-use std::ops::Range;
+mod principal;
+
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::file::Locator;
-use super::{PolicyError, PolicySet, PolicySource, Principal, Reason};
+use super::{Evaluation, PolicyError, PolicySet, PolicySource, Principal, Reason};
 use crate::scope::{Scope, parse_scope};
+use crate::subject::Ceiling;
 
 /// The actions in the order tokens list them.
 const ACTION_ORDER: [&str; 4] = ["pull", "push", "delete", "*"];
@@ -40,7 +44,7 @@ struct RawTestFile {
 struct RawCase {
     /// What the case is about.
     name: Option<String>,
-    /// `user:NAME` or `anonymous`.
+    /// `user:NAME`, `robot:NAME` or `anonymous`.
     who: Spanned<String>,
     /// The user's groups.
     groups: Option<Spanned<Vec<String>>>,
@@ -48,6 +52,10 @@ struct RawCase {
     backend: Option<Spanned<String>>,
     /// Whether that backend owns the name.
     owns_name: Option<Spanned<bool>>,
+    /// The credential's claims, `KEY:VALUE`.
+    claims: Option<Spanned<Vec<Spanned<String>>>>,
+    /// The credential's scope ceiling.
+    ceiling: Option<Spanned<Vec<Spanned<String>>>>,
     /// The requested scope.
     scope: Spanned<String>,
     /// The actions that must be granted, exactly.
@@ -63,6 +71,8 @@ pub struct PolicyTest {
     pub name: String,
     /// Who asks.
     pub principal: Principal,
+    /// The ceiling of the credential asking, if it has one.
+    pub ceiling: Option<Ceiling>,
     /// The requested scope.
     pub scope: Scope,
     /// The actions that must be granted, in token order.
@@ -119,7 +129,8 @@ impl PolicyTestFile {
 fn parse_case(at: &Locator<'_>, header: &Spanned<RawCase>) -> Result<PolicyTest, PolicyError> {
     let raw = header.get_ref();
     let (line, _) = at.position(header.span().start);
-    let principal = parse_principal(at, raw)?;
+    let principal = principal::parse_principal(at, raw)?;
+    let ceiling = principal::parse_ceiling(at, raw)?;
     let scope =
         parse_scope(raw.scope.get_ref()).map_err(|err| at.error(&raw.scope.span(), err.to_string()))?;
     let known: &[&str] = match scope.resource_type.as_str() {
@@ -141,37 +152,7 @@ fn parse_case(at: &Locator<'_>, header: &Spanned<RawCase>) -> Result<PolicyTest,
     }
     let granted = in_token_order(raw.granted.get_ref().iter().map(|action| action.get_ref().as_str()));
     let name = raw.name.clone().unwrap_or_else(|| format!("{} {}", raw.who.get_ref(), raw.scope.get_ref()));
-    Ok(PolicyTest { line, name, principal, scope, granted })
-}
-
-/// `who` and the user keys as a principal.
-fn parse_principal(at: &Locator<'_>, raw: &RawCase) -> Result<Principal, PolicyError> {
-    let who = raw.who.get_ref();
-    if who == "anonymous" {
-        let user_only: [Option<Range<usize>>; 3] = [
-            raw.groups.as_ref().map(Spanned::span),
-            raw.backend.as_ref().map(Spanned::span),
-            raw.owns_name.as_ref().map(Spanned::span),
-        ];
-        if let Some(span) = user_only.into_iter().flatten().next() {
-            return Err(at.error(&span, "`groups`, `backend` and `owns_name` are for users, not anonymous"));
-        }
-        return Ok(Principal::Anonymous);
-    }
-    match who.strip_prefix("user:") {
-        Some(name) if !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c.is_control()) => {
-            Ok(Principal::User {
-                name: name.to_owned(),
-                groups: raw.groups.as_ref().map(|groups| groups.get_ref().clone()).unwrap_or_default(),
-                backend: raw.backend.as_ref().map(|backend| backend.get_ref().clone()).unwrap_or_default(),
-                owns_name: raw.owns_name.as_ref().is_none_or(|owns| *owns.get_ref()),
-            })
-        }
-        _ => Err(at.error(
-            &raw.who.span(),
-            format!("unknown `who` {who:?} (expected \"user:NAME\" or \"anonymous\"; groups go in `groups`)"),
-        )),
-    }
+    Ok(PolicyTest { line, name, principal, ceiling, scope, granted })
 }
 
 /// The known actions among `actions`, once each, in token order.
@@ -184,6 +165,15 @@ fn in_token_order<'a>(actions: impl Iterator<Item = &'a str> + Clone) -> Vec<Str
 }
 
 impl PolicySet {
+    /// Evaluates `scopes` as `case`'s principal asks for them, within its ceiling.
+    fn evaluate_case(&self, case: &PolicyTest, scopes: &[Scope]) -> Evaluation {
+        let evaluation = self.evaluate(&case.principal, scopes);
+        match &case.ceiling {
+            Some(ceiling) => evaluation.within(ceiling),
+            None => evaluation,
+        }
+    }
+
     /// Runs every case of `file`: the mismatches, in file order.
     pub fn run_tests(&self, file: &PolicyTestFile) -> Vec<Mismatch> {
         file.cases.iter().filter_map(|case| self.run_test(&file.path, case)).collect()
@@ -191,7 +181,7 @@ impl PolicySet {
 
     /// Runs one case: `None` when the granted actions are exactly the expected ones.
     pub fn run_test(&self, file: &Path, case: &PolicyTest) -> Option<Mismatch> {
-        let evaluation = self.evaluate(&case.principal, std::slice::from_ref(&case.scope));
+        let evaluation = self.evaluate_case(case, std::slice::from_ref(&case.scope));
         let got = in_token_order(
             evaluation.access.iter().flat_map(|access| access.actions.iter().map(String::as_str)),
         );
@@ -204,7 +194,7 @@ impl PolicySet {
         let reasons = differing
             .map(|action| {
                 let single = Scope { actions: vec![action.to_owned()], ..case.scope.clone() };
-                let decided = self.evaluate(&case.principal, &[single]);
+                let decided = self.evaluate_case(case, &[single]);
                 let reason = decided.decisions.first().map_or(Reason::NoAllowRule, |d| d.reason.clone());
                 (action.to_owned(), reason)
             })

@@ -21,7 +21,7 @@ pub const MIN_TOKEN_TTL: Duration = Duration::from_secs(60);
 const JTI_BYTES: usize = 16;
 
 /// Where an issuer's keys come from.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum KeySource {
     /// Keys loaded once (tests, benchmarks).
     Fixed(Arc<KeySet>),
@@ -55,6 +55,12 @@ impl TokenIssuer {
     /// key set (a rotation) takes effect for the next token.
     pub fn watched(keys: Arc<Reloadable<KeySet>>, issuer: String, service: String, ttl: Duration) -> Self {
         Self::from_source(KeySource::Watched(keys), issuer, service, ttl)
+    }
+
+    /// An issuer signing with this one's keys (the same watched files) for other claims: what
+    /// a changed `[token] issuer`, `service` or `ttl` needs.
+    pub fn with_claims(&self, issuer: String, service: String, ttl: Duration) -> Self {
+        Self::from_source(self.keys.clone(), issuer, service, ttl)
     }
 
     fn from_source(keys: KeySource, issuer: String, service: String, ttl: Duration) -> Self {

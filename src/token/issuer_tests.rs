@@ -143,3 +143,18 @@ fn a_token_from_another_key_does_not_verify() {
     validation.validate_exp = false;
     assert!(jsonwebtoken::decode::<Value>(issued.token.expose(), &other_key, &validation).is_err());
 }
+
+#[test]
+fn with_claims_signs_with_the_same_keys_for_the_new_claims() {
+    let (issuer, key) = issuer_with(KeyType::Ec, Duration::from_secs(300));
+    let changed =
+        issuer.with_claims("regent-2".to_owned(), "other.example".to_owned(), Duration::from_secs(900));
+    let issued = changed.issue("a", &[], datetime!(2025-06-01 10:00:00 UTC)).unwrap();
+    let mut validation = Validation::new(Algorithm::ES256);
+    validation.set_audience(&["other.example"]);
+    validation.set_issuer(&["regent-2"]);
+    validation.validate_exp = false;
+    let claims = jsonwebtoken::decode::<Value>(issued.token.expose(), &key, &validation).unwrap().claims;
+    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 900);
+    assert_eq!(issuer.keys().jwks(), changed.keys().jwks(), "the keys are shared");
+}

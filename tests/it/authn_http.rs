@@ -42,11 +42,7 @@ async fn login(backend: &HttpBackend, user: &str, password: &str) -> Result<Outc
 }
 
 fn alice() -> Outcome {
-    Outcome::Authenticated(Identity {
-        backend: "api".into(),
-        name: "alice".into(),
-        groups: vec!["developers".into(), "ops".into()],
-    })
+    Outcome::Authenticated(Identity::person("api", "alice", vec!["developers".into(), "ops".into()]))
 }
 
 #[tokio::test]
@@ -61,7 +57,7 @@ async fn success_with_groups_and_basic_credentials() {
         Some(format!("Basic {}", STANDARD.encode("alice:alice-pw")).as_str())
     );
     let carol = login(&backend, "carol", "carol-pw").await.unwrap();
-    let expected = Identity { backend: "api".into(), name: "carol".into(), groups: vec![] };
+    let expected = Identity::person("api", "carol", vec![]);
     assert_eq!(carol, Outcome::Authenticated(expected), "a 2xx without a body: the typed name, no groups");
 }
 
@@ -170,7 +166,7 @@ async fn https_with_the_ca_file_and_refused_without_it() {
     let url = format!("https://{addr}/check");
 
     let trusted = backend(HttpAuthConfig { ca_file: Some(ca_file), ..config(&url) });
-    let expected = Identity { backend: "api".into(), name: "alice".into(), groups: vec!["secure".into()] };
+    let expected = Identity::person("api", "alice", vec!["secure".into()]);
     assert_eq!(login(&trusted, "alice", "pw").await.unwrap(), Outcome::Authenticated(expected));
 
     let other_ca = dir.path().join("other-ca.pem");

@@ -102,6 +102,70 @@ fn passwd_and_policy_commands() {
 }
 
 #[test]
+fn policy_commands_know_robots_claims_and_ceilings() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    assert!(regent(&["init", "--dir", "d"], tmp.path(), None).status.success());
+    let config = "d/regent.toml";
+    std::fs::write(
+        tmp.path().join("d/policies/60-robots.toml"),
+        "[[allow]]\nwho = [\"robot:ci\", \"claim:project_path:team/app\"]\nrepositories = [\"team/**\"]\n\
+         actions = [\"pull\", \"push\"]\n",
+    )
+    .expect("write");
+    let check = regent(&["policy", "check", "--config", config], tmp.path(), None);
+    assert!(check.status.success(), "{}{}", text(&check.stdout), text(&check.stderr));
+
+    let explain = |extra: &[&str]| {
+        let mut args = vec!["policy", "explain", "--config", config];
+        args.extend_from_slice(extra);
+        let out = regent(&args, tmp.path(), None);
+        assert!(out.status.success(), "{extra:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let robot =
+        explain(&["--robot", "ci", "--ceiling", "repository:team/app:pull", "repository:team/app:pull,push"]);
+    assert!(robot.contains("repository:team/app:pull granted (allowed by "), "{robot}");
+    assert!(robot.contains("repository:team/app:push denied (outside the credential's scope)"), "{robot}");
+    assert!(robot.contains("token access: repository:team/app:pull\n"), "{robot}");
+    // The person ci is not the robot; a claim gives the rule to any subject carrying it.
+    let person = explain(&["--user", "ci", "repository:team/app:push"]);
+    assert!(person.contains("team/app:push denied (no allow rule matched)"), "{person}");
+    let claimed = explain(&["--user", "dev", "--claim", "project_path:team/app", "repository:team/app:push"]);
+    assert!(claimed.contains("team/app:push granted"), "{claimed}");
+
+    let bad = regent(
+        &[
+            "policy",
+            "explain",
+            "--config",
+            config,
+            "--robot",
+            "ci",
+            "--claim",
+            "novalue",
+            "repository:a:pull",
+        ],
+        tmp.path(),
+        None,
+    );
+    assert!(!bad.status.success());
+    assert!(text(&bad.stderr).contains("invalid claim key \"novalue\""), "{}", text(&bad.stderr));
+
+    std::fs::write(
+        tmp.path().join("d/policies/99-broken.toml"),
+        "[[allow]]\nwho = [\"robot:ci\", \"claim:ref\"]\nrepositories = [\"a/**\"]\nactions = [\"pull\"]\n",
+    )
+    .expect("write");
+    let broken = regent(&["policy", "check", "--config", config], tmp.path(), None);
+    assert_eq!(broken.status.code(), Some(1));
+    assert!(
+        text(&broken.stderr).contains("99-broken.toml:2:20: claim:\"ref\" needs a value: claim:KEY:VALUE"),
+        "{}",
+        text(&broken.stderr)
+    );
+}
+
+#[test]
 fn missing_explicit_config_is_an_error() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = regent(&["policy", "check", "--config", "nope.toml"], tmp.path(), None);

@@ -52,7 +52,7 @@ fn repo_root() -> &'static Path {
 }
 
 /// Runs the `regent` binary with `args` (and `stdin`), panicking unless it succeeds.
-fn regent(args: &[&str], stdin: Option<&[u8]>) -> String {
+pub(crate) fn regent(args: &[&str], stdin: Option<&[u8]>) -> String {
     let mut command = Command::new(env!("CARGO_BIN_EXE_regent"));
     command.args(args).env_remove("REGENT_CONFIG");
     let output = run_with_timeout(command, CommandTimeout::DEFAULT, stdin);
@@ -62,7 +62,7 @@ fn regent(args: &[&str], stdin: Option<&[u8]>) -> String {
 
 /// Gives the data directory to the container's user (as the README says: `chown -R 10001`);
 /// without the privilege to, makes it readable to everyone instead (a test directory only).
-fn own_for_container(dir: &Path) {
+pub(crate) fn own_for_container(dir: &Path) {
     let entries = walk(dir);
     let chowned = entries
         .iter()
@@ -86,7 +86,7 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 /// The regent image: the real Dockerfile's final stage on scratch, with the debug binary.
-fn build_regent_image(docker: &Docker) -> String {
+pub(crate) fn build_regent_image(docker: &Docker) -> String {
     let dockerfile = std::fs::read_to_string(repo_root().join("Dockerfile")).expect("read Dockerfile");
     let (text, copied) = final_stage_on_scratch(&dockerfile);
     assert_eq!(copied, ["/usr/local/bin/regent"], "the final stage copies the binary");
@@ -97,7 +97,7 @@ fn build_regent_image(docker: &Docker) -> String {
     tag
 }
 
-fn build_registry_image(docker: &Docker) -> String {
+pub(crate) fn build_registry_image(docker: &Docker) -> String {
     let context = ScratchContext::new(REGISTRY_DOCKERFILE);
     context.add_binary(&find_program("docker-registry", "docker-registry"), "/usr/bin/docker-registry");
     context.add_file("/etc/docker/registry/config.yml", REGISTRY_CONFIG.as_bytes());
@@ -108,7 +108,7 @@ fn build_registry_image(docker: &Docker) -> String {
 }
 
 /// A one-file image `FROM scratch` tagged `tag`.
-fn build_payload_image(docker: &Docker, tag: &str, payload: &str) {
+pub(crate) fn build_payload_image(docker: &Docker, tag: &str, payload: &str) {
     let context = ScratchContext::new("FROM scratch\nCOPY rootfs/ /\n");
     context.add_file("/payload.txt", payload.as_bytes());
     docker.build(context.path(), tag);

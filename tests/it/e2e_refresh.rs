@@ -54,7 +54,7 @@ impl Stack {
 
 /// An auth file as `docker login` leaves it: `auth` = `USER:` (no password) and the
 /// `identitytoken`, so only the refresh grant can authenticate.
-fn write_identity_token(auth_file: &Path, host: &str, user: &str, token: &str) {
+pub(crate) fn write_identity_token(auth_file: &Path, host: &str, user: &str, token: &str) {
     let auth = STANDARD.encode(format!("{user}:"));
     let json = serde_json::json!({"auths": {host: {"auth": auth, "identitytoken": token}}});
     std::fs::create_dir_all(auth_file.parent().expect("dir")).expect("mkdir");

@@ -64,8 +64,10 @@ async fn a_login_queued_behind_busy_bcrypt_slots_is_503() {
     let backend = Arc::new(
         HtpasswdBackend::open("local", file.clone(), groups.clone(), *cache_ttl, limits).expect("open"),
     );
-    let mut state = env.state();
-    state.authn = Arc::new(Chain::new(vec![Arc::clone(&backend) as Arc<dyn Authenticator>]));
+    let state = env.state();
+    state.update(|service| {
+        service.authn = Arc::new(Chain::new(vec![Arc::clone(&backend) as Arc<dyn Authenticator>]))
+    });
     let app = router(state);
 
     let running: Vec<_> = slow_users

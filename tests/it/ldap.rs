@@ -1,12 +1,13 @@
 //! The LDAP backend against a real slapd ([`Slapd`]): logins and groups, injection attempts,
-//! TLS, outages, the cache and the pool. Settings are built directly (no TOML here).
+//! TLS, outages and failover between servers, the cache and the pool. Settings are built directly (no TOML here).
 
+mod failover;
 mod logins;
 mod names;
 mod outages;
 mod tls_and_pool;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use regent::authn::ldap::LdapBackend;
 use regent::authn::{Authenticator, AuthnError, Identity, Outcome};
@@ -74,4 +75,20 @@ fn password_of(user: &str) -> &'static str {
 /// The DN of a seeded user under ou=people.
 fn dn_of(user: &str) -> String {
     format!("uid={user},{}", ldif::PEOPLE)
+}
+
+/// Logs `user` in again and again until it works (a marked-down server is back after the
+/// background probe: within its longest backoff, 10 s, plus a probe); how long that took.
+async fn until_logged_in(backend: &LdapBackend, user: &str, password: &str) -> Duration {
+    let started = Instant::now();
+    loop {
+        match login(backend, user, password).await {
+            Ok(Outcome::Authenticated(_)) => return started.elapsed(),
+            other => assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "{user} cannot log in 30 s after the directory came back: {other:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

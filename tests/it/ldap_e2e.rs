@@ -189,15 +189,28 @@ fn slapd_stopped_answers_503_within_the_timeout_then_recovers_without_restarting
     assert!(elapsed < LDAP_TIMEOUT + SLACK, "503 took {elapsed:?}");
     // A wrong password cannot be told apart from a right one while the directory is down.
     assert_eq!(token_request(&regent, "bob", "wrong", TEAM_PUSH).status, 503);
+    let metrics = regent.realm().replace("/token", "/metrics");
+    let server_up = format!("regent_ldap_server_up{{backend=\"{LDAP_BACKEND}\",url=\"{}\"}}", slapd.url());
+    assert!(http_get(&metrics, &[]).body.contains(&format!("{server_up} 0")), "marked down in /metrics");
     // alice is cached; dev is htpasswd's (after the skipped directory).
     assert_eq!(granted(&token_request(&regent, "alice", "secret", TEAM_PUSH)), team_app(&["pull", "push"]));
     assert_eq!(granted(&token_request(&regent, "dev", "dev-pw", TEAM_PUSH)), team_app(&["pull", "push"]));
 
     slapd.restart();
-    let answer = token_request(&regent, "carol", "carolpw", TEAM_PUSH);
+    // The directory was marked down; the background probe finds it back (within its longest
+    // backoff, 10 s, plus a probe), and the same regent serves again.
+    let restarted = Instant::now();
+    let answer = loop {
+        let answer = token_request(&regent, "carol", "carolpw", TEAM_PUSH);
+        if answer.status != 503 || restarted.elapsed() > Duration::from_secs(30) {
+            break answer;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     assert_eq!(granted(&answer), team_app(&["pull", "push"]), "the same request, same regent");
+    assert!(http_get(&metrics, &[]).body.contains(&format!("{server_up} 1")), "in use again in /metrics");
     assert_eq!(token_request(&regent, "bob", "wrong", TEAM_PUSH).status, 401);
-    eprintln!("slapd down: 503 after {elapsed:?}");
+    eprintln!("slapd down: 503 after {elapsed:?}; served again {:?} after the restart", restarted.elapsed());
 }
 
 fn regent_authn_test(config: &Path, user: &str, password: &str) -> (Option<i32>, String) {

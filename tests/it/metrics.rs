@@ -158,6 +158,15 @@ fn readyz_names_a_backend_that_is_down_and_metrics_count_the_outage() {
     assert!(!ready.body.contains("127.0.0.1"), "no error detail in the body: {}", ready.body);
     let health = http_get(&format!("http://{}/healthz", regent.addr), &[]);
     assert_eq!(health.status, 200, "alive while not ready");
+    // The Kubernetes readiness probe leaves the shared backends out, and still names them.
+    let probe = http_get(&format!("http://{}/readyz?exclude=backends", regent.addr), &[]);
+    assert_eq!(probe.status, 200, "{}", probe.body);
+    assert_eq!(probe.json()["ready"], true);
+    assert_eq!(probe.json()["backends"][1], serde_json::json!({"name": "api", "state": "unavailable"}));
+    for query in ["exclude=keys", "exclude=backends&verbose", "exclude"] {
+        let answer = http_get(&format!("http://{}/readyz?{query}", regent.addr), &[]);
+        assert_eq!(answer.status, 400, "?{query}: {}", answer.body);
+    }
 
     let samples = scrape(&regent);
     let down = [("backend", "api"), ("result", "unavailable")];

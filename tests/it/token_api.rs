@@ -241,7 +241,7 @@ async fn oauth_post_errors_are_oauth_json_and_never_403() {
 }
 
 /// A backend that is always down, to check the outage mapping.
-struct DownBackend;
+pub struct DownBackend;
 
 #[async_trait]
 impl Authenticator for DownBackend {
@@ -256,8 +256,8 @@ impl Authenticator for DownBackend {
 #[tokio::test]
 async fn backend_outage_is_503_not_401() {
     let env = env();
-    let mut state = env.state();
-    state.authn = Arc::new(Chain::new(vec![Arc::new(DownBackend)]));
+    let state = env.state();
+    state.update(|service| service.authn = Arc::new(Chain::new(vec![Arc::new(DownBackend)])));
     let a =
         send_to(router(state.clone()), get(&format!("service={SERVICE}"), Some(&basic("alice", "alice-pw"))))
             .await;

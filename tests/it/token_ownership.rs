@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use regent::authn::{Authenticator, AuthnError, Chain, Outcome};
 use regent::http::router;
 use regent::secret::Secret;
@@ -18,6 +18,7 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 use crate::env::{SERVICE, TestEnv};
+use crate::fixtures::access;
 
 /// A directory that is unreachable.
 struct DownDirectory;
@@ -60,9 +61,9 @@ const SCOPES: &str = "scope=repository:prod/app:push&scope=repository:shared/x:p
                       &scope=repository:ops/tools:push&scope=repository:alice/app:push";
 
 /// The token's `access` for alice's request against `chain`, as `type:name:actions` strings.
-async fn access(env: &TestEnv, chain: Chain) -> (StatusCode, Vec<String>) {
-    let mut state = env.state();
-    state.authn = Arc::new(chain);
+async fn granted(env: &TestEnv, chain: Chain) -> (StatusCode, Vec<String>) {
+    let state = env.state();
+    state.update(|service| service.authn = Arc::new(chain));
     let auth = format!("Basic {}", STANDARD.encode("alice:alice-pw"));
     let request = Request::get(format!("/token?service={SERVICE}&{SCOPES}"))
         .header(header::AUTHORIZATION, auth)
@@ -75,23 +76,7 @@ async fn access(env: &TestEnv, chain: Chain) -> (StatusCode, Vec<String>) {
     let Some(token) = body["token"].as_str() else {
         return (status, Vec::new());
     };
-    let payload = token.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
-    let entries = claims["access"].as_array().cloned().unwrap_or_default();
-    let access = entries
-        .iter()
-        .map(|entry| {
-            let actions: Vec<&str> =
-                entry["actions"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
-            format!(
-                "{}:{}:{}",
-                entry["type"].as_str().unwrap(),
-                entry["name"].as_str().unwrap(),
-                actions.join(",")
-            )
-        })
-        .collect();
-    (status, access)
+    (status, access(token))
 }
 
 #[tokio::test]
@@ -102,7 +87,7 @@ async fn during_an_outage_a_later_backend_does_not_get_the_owners_grants() {
     assert_eq!(local.names(), ["local"], "init's htpasswd backend");
 
     // htpasswd alone: alice owns the name, so user:alice and ${user} apply (and the deny).
-    let (status, owner) = access(&env, local).await;
+    let (status, owner) = granted(&env, local).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(owner, ["repository:prod/app:push", "repository:ops/tools:push", "repository:alice/app:push"]);
 
@@ -116,7 +101,7 @@ async fn during_an_outage_a_later_backend_does_not_get_the_owners_grants() {
     )
     .unwrap();
     let outage = Chain::new(vec![Arc::new(DownDirectory), Arc::new(htpasswd)]);
-    let (status, break_glass) = access(&env, outage).await;
+    let (status, break_glass) = granted(&env, outage).await;
     assert_eq!(status, StatusCode::OK, "a break-glass account keeps working during the outage");
     assert_eq!(
         break_glass,

@@ -133,7 +133,7 @@ async fn scopes_are_evaluated_under_the_current_policies_and_groups() {
     for entry in std::fs::read_dir(policies).unwrap() {
         std::fs::remove_file(entry.unwrap().path()).unwrap();
     }
-    assert!(state.policies.reload_now());
+    assert!(state.token_service().policies.reload_now());
     let (status, after) = send(&state, refresh_form(&refresh, team)).await;
     assert_eq!((status, &after["scope"]), (StatusCode::OK, &json!("")), "{after}");
 }
@@ -179,7 +179,8 @@ async fn invalid_expired_wrong_service_and_access_tokens_are_invalid_grants() {
     assert_refused(&state, access["token"].as_str().unwrap(), "an access token").await;
     let other_service = RefreshTokens::new(crate::env::ISSUER, "other.registry", month).unwrap();
     let subject = RefreshSubject { name: "alice".into(), backend: "local".into(), owns_name: true };
-    let foreign = other_service.issue(&state.issuer.keys(), &subject, SystemClock.now()).unwrap();
+    let foreign =
+        other_service.issue(&state.token_service().issuer.keys(), &subject, SystemClock.now()).unwrap();
     assert_refused(&state, foreign.expose(), "another service").await;
     let refresh = docker_login(&state, "alice", "alice-pw").await;
     let mut forged = claims(&refresh);
@@ -226,7 +227,7 @@ async fn revocation_and_a_deleted_user_end_refresh_within_seconds_and_a_new_logi
     assert_refused(&state, &bob, "deleted").await;
     // `--all`: everyone's tokens.
     record_revocation(&env.config.refresh.revocations, None, SystemClock.now()).unwrap();
-    assert!(state.revocations.reload_now());
+    assert!(state.token_service().revocations.reload_now());
     assert_refused(&state, &again, "revoked with --all").await;
 }
 

@@ -70,11 +70,7 @@ impl Authenticator for Fake {
         Ok(match self.users.iter().find(|(name, _)| *name == user) {
             None => Outcome::UnknownUser,
             Some((_, right)) if *right != password.expose() => Outcome::Denied,
-            Some(_) => Outcome::Authenticated(Identity {
-                backend: self.name.into(),
-                name: user.into(),
-                groups: vec![],
-            }),
+            Some(_) => Outcome::Authenticated(Identity::person(self.name, user, vec![])),
         })
     }
 }
@@ -269,7 +265,7 @@ impl Authenticator for StaleAnswers {
     }
     async fn authenticate(&self, user: &str, _password: &Secret) -> Result<Outcome, AuthnError> {
         self.0.fetch_add(1, Ordering::SeqCst);
-        Ok(Outcome::Authenticated(Identity { backend: "dir".into(), name: user.into(), groups: vec![] }))
+        Ok(Outcome::Authenticated(Identity::person("dir", user, vec![])))
     }
 }
 

@@ -211,7 +211,7 @@ impl Authenticator for HtpasswdBackend {
         if self.users.get().get(name).is_none() {
             return Ok(Lookup::Gone);
         }
-        let identity = Identity { backend: self.name.clone(), name: name.to_owned(), groups: Vec::new() };
+        let identity = Identity::person(self.name.clone(), name, Vec::new());
         Ok(Lookup::Found(self.with_groups(identity)))
     }
 
@@ -234,7 +234,7 @@ impl Authenticator for HtpasswdBackend {
         if !self.verify(stored, password).await? {
             return Ok(Outcome::Denied);
         }
-        let identity = Identity { backend: self.name.clone(), name: user.to_owned(), groups: Vec::new() };
+        let identity = Identity::person(self.name.clone(), user, Vec::new());
         self.cache.insert(user, password, &context, identity.clone(), now);
         Ok(Outcome::Authenticated(self.with_groups(identity)))
     }

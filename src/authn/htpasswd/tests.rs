@@ -53,11 +53,7 @@ pub(super) fn secret(s: &str) -> Secret {
 }
 
 pub(super) fn authenticated(name: &str, groups: &[&str]) -> Outcome {
-    Outcome::Authenticated(Identity {
-        backend: "file".to_owned(),
-        name: name.to_owned(),
-        groups: groups.iter().map(|g| (*g).to_owned()).collect(),
-    })
+    Outcome::Authenticated(Identity::person("file", name, groups.iter().map(|g| (*g).to_owned()).collect()))
 }
 
 #[tokio::test]

@@ -103,7 +103,7 @@ impl HttpBackend {
             Ok(Verdict::Accepted { name, groups }) => {
                 let name = name.unwrap_or_else(|| user.to_owned());
                 step(format!("canonical name {name:?}, groups {groups:?}"));
-                let identity = Identity { backend: self.name.clone(), name, groups };
+                let identity = Identity::person(self.name.clone(), name, groups);
                 self.cache.insert(user, password, context, &identity, now);
                 Ok(Outcome::Authenticated(identity))
             }

@@ -70,7 +70,7 @@ mod tests {
     use super::*;
 
     fn identity() -> Identity {
-        Identity { backend: "api".into(), name: "alice".into(), groups: vec!["dev".into()] }
+        Identity::person("api", "alice", vec!["dev".into()])
     }
 
     #[test]

@@ -1,15 +1,11 @@
-//! Opening connections (server URLs in order, ldaps/StartTLS, connect timeout) and the two
-//! operations the backend sends (bind and search), each bounded by the operation timeout.
+//! The two operations the backend sends (bind and search), each bounded by the operation
+//! timeout, and how their result codes read. Opening connections is `connector`'s.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope, SearchEntry, SearchOptions};
-use rustls::ClientConfig;
+use ldap3::{Ldap, Scope, SearchEntry, SearchOptions};
 
-use super::error::Outage;
-use super::steps::Steps;
+use super::error::{Outage, OutageKind};
 use crate::untrusted::Escaped;
 
 /// LDAP result code `invalidCredentials`.
@@ -22,20 +18,8 @@ const DENIED_BIND_CODES: [u32; 4] = [48, INVALID_CREDENTIALS, 50, 53];
 const NO_SUCH_OBJECT: u32 = 32;
 /// Result code `sizeLimitExceeded`: the entries up to the limit came back.
 const SIZE_LIMIT_EXCEEDED: u32 = 4;
-
-/// Opens connections to the configured servers.
-pub(super) struct Connector {
-    /// Server URLs, tried in order.
-    urls: Vec<String>,
-    /// Upgrade `ldap://` with StartTLS.
-    starttls: bool,
-    /// TLS settings trusting the configured CA; `None`: the client's default (system roots).
-    tls: Option<Arc<ClientConfig>>,
-    /// Time allowed for TCP + TLS + StartTLS.
-    connect_timeout: Duration,
-    /// How many connections were opened so far.
-    opened: AtomicU64,
-}
+/// Result codes `busy (51)` and `unavailable (52)`: the server cannot serve now.
+const BUSY_CODES: [u32; 2] = [51, 52];
 
 /// How a bind went.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,68 +28,6 @@ pub(super) enum BindResult {
     Success,
     /// The directory refused the credentials (the result code and its text).
     Refused(u32, String),
-}
-
-impl Connector {
-    /// A connector for `urls`.
-    pub(super) fn new(
-        urls: Vec<String>,
-        starttls: bool,
-        tls: Option<Arc<ClientConfig>>,
-        connect_timeout: Duration,
-    ) -> Self {
-        Self { urls, starttls, tls, connect_timeout, opened: AtomicU64::new(0) }
-    }
-
-    /// How many connections were opened so far.
-    pub(super) fn opened(&self) -> u64 {
-        self.opened.load(Ordering::Relaxed)
-    }
-
-    /// A connection to the first server that answers, TLS set up as configured.
-    pub(super) async fn connect(&self, steps: &mut Steps<'_>) -> Result<Ldap, Outage> {
-        let mut failures = Vec::new();
-        for url in &self.urls {
-            let starttls = self.starttls && url.starts_with("ldap://");
-            let mut settings =
-                LdapConnSettings::new().set_conn_timeout(self.connect_timeout).set_starttls(starttls);
-            if let Some(tls) = &self.tls {
-                settings = settings.set_config(Arc::clone(tls));
-            }
-            let security = match (url.starts_with("ldaps://"), starttls) {
-                (true, _) => "TLS (ldaps)",
-                (false, true) => "StartTLS",
-                (false, false) => "no TLS",
-            };
-            match LdapConnAsync::with_settings(settings, url).await {
-                Ok((conn, ldap)) => {
-                    self.opened.fetch_add(1, Ordering::Relaxed);
-                    tokio::spawn(async move {
-                        if let Err(error) = conn.drive().await {
-                            tracing::debug!(%error, "LDAP connection ended");
-                        }
-                    });
-                    steps.record(|| format!("connected to {url} ({security})"));
-                    return Ok(ldap);
-                }
-                Err(error) => {
-                    let error = describe_connect_error(&error, self.connect_timeout);
-                    steps.record(|| format!("cannot connect to {url} ({security}): {error}"));
-                    tracing::warn!(url, %error, "LDAP server unreachable");
-                    failures.push(format!("{url}: {error}"));
-                }
-            }
-        }
-        Err(Outage::new(format!("no LDAP server reachable ({})", failures.join("; "))))
-    }
-}
-
-/// A connect error in words (a timeout names the limit).
-fn describe_connect_error(error: &ldap3::LdapError, limit: Duration) -> String {
-    match error {
-        ldap3::LdapError::Timeout { .. } => format!("timed out after {limit:?}"),
-        other => other.to_string(),
-    }
 }
 
 /// A simple bind as `dn`, within `timeout`.
@@ -123,7 +45,7 @@ pub(super) async fn bind(
     match result.rc {
         0 => Ok(BindResult::Success),
         rc if DENIED_BIND_CODES.contains(&rc) => Ok(BindResult::Refused(rc, describe_code(rc, &result.text))),
-        rc => Err(Outage::new(format!("bind as {dn:?} answered {}", describe_code(rc, &result.text)))),
+        rc => Err(answered(rc, format!("bind as {dn:?} answered {}", describe_code(rc, &result.text)))),
     }
 }
 
@@ -145,8 +67,15 @@ pub(super) async fn search(
     match outcome.rc {
         0 | SIZE_LIMIT_EXCEEDED => Ok(entries.into_iter().map(SearchEntry::construct).collect()),
         NO_SUCH_OBJECT => Ok(Vec::new()),
-        rc => Err(Outage::new(format!("{} answered {}", what(), describe_code(rc, &outcome.text)))),
+        rc => Err(answered(rc, format!("{} answered {}", what(), describe_code(rc, &outcome.text)))),
     }
+}
+
+/// The outage for a result code that is neither success nor a refusal: the server is busy
+/// (marked down like one that does not answer) or answered something unexpected.
+fn answered(rc: u32, reason: String) -> Outage {
+    let kind = if BUSY_CODES.contains(&rc) { OutageKind::Busy } else { OutageKind::Answered };
+    Outage::of_kind(kind, reason)
 }
 
 /// One search: where, how deep, what, which attributes, how many entries at most.

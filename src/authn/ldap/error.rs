@@ -64,20 +64,49 @@ pub enum LdapError {
 pub(super) struct Outage {
     /// What went wrong (never a password).
     pub(super) reason: String,
-    /// The connection it happened on is unusable; a fresh connection may succeed.
-    pub(super) broken: bool,
+    /// What kind of failure it was.
+    pub(super) kind: OutageKind,
+    /// The server it happened on was marked down: the same request may succeed on another.
+    pub(super) failover: bool,
+}
+
+/// Whether the server answered, and if not, how it failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum OutageKind {
+    /// The server answered, with something that is not an answer to the login (a refused
+    /// service account, an unexpected result code), or no server was tried.
+    Answered,
+    /// No answer within the timeout.
+    Timeout,
+    /// The connection broke (closed, reset, a failed send); a fresh one may succeed.
+    Broken,
+    /// The server answered `busy (51)` or `unavailable (52)`.
+    Busy,
 }
 
 impl Outage {
     /// An outage where retrying on a fresh connection does not help.
     pub(super) fn new(reason: impl Into<String>) -> Self {
-        Self { reason: reason.into(), broken: false }
+        Self { reason: reason.into(), kind: OutageKind::Answered, failover: false }
     }
 
-    /// An outage for an error of the LDAP client: a timeout is final, anything else (a closed
-    /// socket, a failed send) means the connection broke.
+    /// An outage of `kind`.
+    pub(super) fn of_kind(kind: OutageKind, reason: impl Into<String>) -> Self {
+        Self { reason: reason.into(), kind, failover: false }
+    }
+
+    /// An outage for an error of the LDAP client: a timeout, or a broken connection (a closed
+    /// socket, a failed send).
     pub(super) fn from_client(what: &str, error: &ldap3::LdapError) -> Self {
-        let broken = !matches!(error, ldap3::LdapError::Timeout { .. });
-        Self { reason: format!("{what}: {error}"), broken }
+        let kind = match error {
+            ldap3::LdapError::Timeout { .. } => OutageKind::Timeout,
+            _ => OutageKind::Broken,
+        };
+        Self::of_kind(kind, format!("{what}: {error}"))
+    }
+
+    /// Whether the server itself failed (rather than answering): it is marked down for it.
+    pub(super) fn server_failed(&self) -> bool {
+        self.kind != OutageKind::Answered
     }
 }

@@ -214,7 +214,18 @@ mod tests {
         // No search is configured, so the directory is never asked.
         let pool =
             super::super::pool::ServicePool::new(String::new(), Default::default(), 1, Default::default());
-        let connector = super::super::conn::Connector::new(vec![], false, None, Default::default());
+        let settings = super::super::connector::ConnectSettings {
+            urls: vec![],
+            starttls: false,
+            tls: None,
+            connect_timeout: Default::default(),
+            timeout: Default::default(),
+        };
+        let connector = super::super::connector::Connector::new(
+            "test",
+            settings,
+            super::super::connector::ProbeBind::Anonymous,
+        );
         let mut directory = Directory::Pool(&pool, &connector);
         let mut steps = Steps::new("test", None);
         let names = resolve(&config, false, &user, "carol", &mut directory, &mut steps).await.unwrap();

@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
-use ldap3::{Ldap, Scope, SearchEntry};
+use ldap3::{Scope, SearchEntry};
 
 use super::LdapBackend;
-use super::conn::{self, BindResult, SearchRequest};
+use super::conn::{BindResult, SearchRequest};
+use super::connector::ServerConn;
 use super::error::Outage;
 use super::escape::{escape_dn_value, escape_filter_value, fill_template};
 use super::groups;
@@ -20,18 +21,30 @@ use crate::secret::Secret;
 use crate::untrusted::{Escaped, check_name};
 
 impl LdapBackend {
-    /// Asks the directory (no cache): the outcome, or the outage that prevented one.
+    /// Asks the directory (no cache): the outcome, or the outage that prevented one. When a
+    /// server fails on the way (and is marked down), the whole lookup is asked again of the
+    /// servers still up, at most once per server.
     pub(super) async fn lookup(
         &self,
         user: &str,
         password: &Secret,
         steps: &mut Steps<'_>,
     ) -> Result<Outcome, Outage> {
-        match &self.config.mode {
-            LdapMode::Search { base, scope, filter, .. } => {
-                self.search_and_bind(user, password, base, *scope, filter, steps).await
+        let mut failovers = 0;
+        loop {
+            let result = match &self.config.mode {
+                LdapMode::Search { base, scope, filter, .. } => {
+                    self.search_and_bind(user, password, base, *scope, filter, steps).await
+                }
+                LdapMode::DirectBind { user_dn } => self.direct_bind(user, password, user_dn, steps).await,
+            };
+            match result {
+                Err(outage) if outage.failover && failovers < self.connector.server_count() => {
+                    failovers += 1;
+                    steps.record(|| format!("{}: server marked down; asking the next one", outage.reason));
+                }
+                other => return other,
             }
-            LdapMode::DirectBind { user_dn } => self.direct_bind(user, password, user_dn, steps).await,
         }
     }
 
@@ -96,8 +109,8 @@ impl LdapBackend {
         steps: &mut Steps<'_>,
     ) -> Result<Outcome, Outage> {
         let dn = fill_template(user_dn, &[("user", &escape_dn_value(user))]);
-        let mut ldap = self.connector.connect(steps).await?;
-        if !self.bind_user(&mut ldap, &dn, password, steps).await? {
+        let mut conn = self.connector.connect(steps).await?;
+        if !self.bind_user(&mut conn, &dn, password, steps).await? {
             // Without a service account an unknown user and a wrong password look the same.
             return Ok(Outcome::Denied);
         }
@@ -110,27 +123,27 @@ impl LdapBackend {
             attributes: &attributes,
             limit: 1,
         };
-        let entry = conn::search(&mut ldap, &request, self.config.timeout).await?.into_iter().next();
+        let entry = self.connector.search(&mut conn, &request, false).await?.into_iter().next();
         steps.record(|| {
             format!("read own entry {dn:?}: {}", if entry.is_some() { "found" } else { "not readable" })
         });
         // An unreadable entry has no login name: `identity` refuses the login.
         let entry =
             entry.unwrap_or_else(|| SearchEntry { dn, attrs: HashMap::new(), bin_attrs: HashMap::new() });
-        let mut directory = Directory::Bound(&mut ldap, self.config.timeout);
+        let mut directory = Directory::Bound(&mut conn, &self.connector);
         self.identity(user, &entry, &mut directory, steps).await
     }
 
     /// Binds as `dn` with the user's password: `true` when accepted.
     async fn bind_user(
         &self,
-        ldap: &mut Ldap,
+        conn: &mut ServerConn,
         dn: &str,
         password: &Secret,
         steps: &mut Steps<'_>,
     ) -> Result<bool, Outage> {
         self.user_binds.fetch_add(1, Ordering::Relaxed);
-        match conn::bind(ldap, dn, password.expose(), self.config.timeout).await {
+        match self.connector.bind(conn, dn, password.expose(), false).await {
             Ok(BindResult::Success) => {
                 steps.record(|| format!("bind as {dn:?}: success"));
                 Ok(true)
@@ -184,7 +197,7 @@ impl LdapBackend {
             groups::resolve(&self.config.groups, self.config.lowercase, entry, stored, directory, steps)
                 .await?;
         steps.record(|| format!("login name {name:?} (from {attribute}), groups {groups:?}"));
-        Ok(Outcome::Authenticated(Identity { backend: self.name.clone(), name, groups }))
+        Ok(Outcome::Authenticated(Identity::person(self.name.clone(), name, groups)))
     }
 
     /// The attributes read from the user's entry: the login attribute and the group attribute.

@@ -13,8 +13,14 @@
 //! cached identity up to that age is used while the directory is unreachable (logged each
 //! time). Unreachable, timed-out or TLS-refusing servers are [`AuthnError::Unavailable`], never
 //! a wrong password.
+//!
+//! Every connect (TLS included), bind and search is bounded (`connect_timeout`, `timeout`), and
+//! so is the wait for a pooled connection. A server that fails is marked down and the same
+//! login goes on with the next URL; down servers are re-probed in the background, never by a
+//! login, and pooled connections to them are dropped (see `connector` and `servers`).
 
 mod conn;
+mod connector;
 mod error;
 mod escape;
 mod groups;
@@ -22,15 +28,17 @@ mod login_name;
 mod lookup;
 mod pool;
 mod recheck;
+mod servers;
 mod steps;
 mod tls;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use self::conn::Connector;
+use self::connector::{ConnectSettings, Connector, ProbeBind};
 pub use self::error::LdapError;
 pub use self::escape::{escape_dn_value, escape_filter_value, first_rdn_value};
 use self::pool::ServicePool;
@@ -50,8 +58,9 @@ pub struct LdapBackend {
     name: String,
     /// The validated settings.
     config: LdapConfig,
-    /// Opens connections (URLs in order, TLS as configured) and counts them.
-    connector: Connector,
+    /// Opens connections (URLs in order, TLS as configured), counts them, and knows which
+    /// servers are down.
+    connector: Arc<Connector>,
     /// Service-account connections (search mode; unused in direct-bind mode).
     pool: Option<ServicePool>,
     /// Recent successful logins; `None` when neither `cache_ttl` nor `max_stale` is set.
@@ -83,7 +92,20 @@ impl LdapBackend {
             Some(path) => Some(tls::client_config(name, path)?),
             None => None,
         };
-        let connector = Connector::new(config.urls.clone(), config.starttls, tls, config.connect_timeout);
+        let settings = ConnectSettings {
+            urls: config.urls.clone(),
+            starttls: config.starttls,
+            tls,
+            connect_timeout: config.connect_timeout,
+            timeout: config.timeout,
+        };
+        let probe_bind = match &config.mode {
+            LdapMode::Search { bind_dn, bind_password, .. } => {
+                ProbeBind::Service { dn: bind_dn.clone(), password: bind_password.clone() }
+            }
+            LdapMode::DirectBind { .. } => ProbeBind::Anonymous,
+        };
+        let connector = Connector::new(name, settings, probe_bind);
         let pool = match &config.mode {
             LdapMode::Search { bind_dn, bind_password, .. } => Some(ServicePool::new(
                 bind_dn.clone(),
@@ -109,9 +131,15 @@ impl LdapBackend {
         self.user_binds.load(Ordering::Relaxed)
     }
 
-    /// How many service-account connections are idle in the pool now.
+    /// How many service-account connections are idle in the pool now (to servers that are up).
     pub fn idle_connections(&self) -> usize {
-        self.pool.as_ref().map_or(0, ServicePool::idle_count)
+        self.pool.as_ref().map_or(0, |pool| pool.idle_count(&self.connector))
+    }
+
+    /// Each configured server's URL and whether it is in use (`false`: marked down after a
+    /// failure, until a background probe finds it answering).
+    pub fn server_states(&self) -> Vec<(String, bool)> {
+        self.connector.server_states()
     }
 
     /// How many service-account connections are in use by an operation now.

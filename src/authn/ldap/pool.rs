@@ -1,33 +1,45 @@
 //! A bounded pool of service-account connections (search mode), and [`Directory`]: where a
 //! search goes (the pool, or the connection the user bound on in direct-bind mode).
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use ldap3::{Ldap, SearchEntry};
+use ldap3::SearchEntry;
 use tokio::sync::Semaphore;
 
-use super::conn::{self, BindResult, Connector, SearchRequest};
-use super::error::Outage;
+use super::conn::{BindResult, SearchRequest};
+use super::connector::{Connector, ServerConn};
+use super::error::{Outage, OutageKind};
 use super::steps::Steps;
 use crate::secret::Secret;
 
+/// How many one-off connections per pooled one may be open at once (see [`ServicePool`]).
+const OVERFLOW_FACTOR: usize = 8;
+
 /// Up to `size` connections bound as the service account, reused across requests.
 ///
-/// A connection is checked out for one operation; one whose socket closed is dropped at
-/// checkout, and one an operation failed on is never put back. When an operation fails because
-/// a reused connection broke (the server restarted), it is retried on the next connection.
+/// A connection is checked out for one operation; one whose socket closed, or whose server was
+/// marked down since it was opened, is dropped at checkout; one an operation failed on is
+/// never put back. When an operation fails because a reused connection broke (the server
+/// restarted), it is retried on the next connection.
+///
+/// Waiting for a pooled connection is bounded by `timeout`: a login that waited that long (the
+/// pooled ones are stuck on a server that stopped answering) opens a one-off connection, which
+/// goes to a server that is up. At most `OVERFLOW_FACTOR` x `size` of those are open at once;
+/// past that the login is an outage at once.
 pub(super) struct ServicePool {
     /// The service account's DN.
     bind_dn: String,
     /// The service account's password.
     bind_password: Secret,
-    /// Time allowed for one bind or search.
+    /// The longest wait for a pooled connection.
     timeout: Duration,
     /// Connections not in use.
-    idle: Mutex<Vec<Ldap>>,
+    idle: Mutex<Vec<ServerConn>>,
     /// At most `size` connections exist (in use or idle).
     slots: Semaphore,
+    /// At most `OVERFLOW_FACTOR` x `size` one-off connections are open.
+    overflow: Semaphore,
     /// The most connections.
     size: usize,
 }
@@ -42,6 +54,7 @@ impl ServicePool {
             timeout,
             idle: Mutex::new(Vec::with_capacity(size)),
             slots: Semaphore::new(size),
+            overflow: Semaphore::new(size * OVERFLOW_FACTOR),
             size,
         }
     }
@@ -51,28 +64,33 @@ impl ServicePool {
         self.size.saturating_sub(self.slots.available_permits())
     }
 
-    /// Runs `request` on a pooled connection (opening and binding one when none is idle).
+    /// Runs `request` on a pooled connection (opening and binding one when none is idle), or
+    /// on a one-off connection when none was free within `timeout`.
     pub(super) async fn search(
         &self,
-        connector: &Connector,
+        connector: &Arc<Connector>,
         request: &SearchRequest<'_>,
         steps: &mut Steps<'_>,
     ) -> Result<Vec<SearchEntry>, Outage> {
-        let _slot = self.slots.acquire().await.map_err(|_| Outage::new("the connection pool is closed"))?;
+        let _slot = match tokio::time::timeout(self.timeout, self.slots.acquire()).await {
+            Ok(Ok(slot)) => slot,
+            Ok(Err(_)) => return Err(Outage::new("the connection pool is closed")),
+            Err(_) => return self.search_one_off(connector, request, steps).await,
+        };
         loop {
-            let (mut ldap, reused) = match self.take_idle() {
-                Some(ldap) => {
+            let (mut conn, reused) = match self.take_idle(connector) {
+                Some(conn) => {
                     steps.record(|| "using a pooled service-account connection".to_owned());
-                    (ldap, true)
+                    (conn, true)
                 }
                 None => (self.open(connector, steps).await?, false),
             };
-            match conn::search(&mut ldap, request, self.timeout).await {
+            match connector.search(&mut conn, request, reused).await {
                 Ok(entries) => {
-                    self.lock().push(ldap);
+                    self.lock().push(conn);
                     return Ok(entries);
                 }
-                Err(outage) if outage.broken && reused => {
+                Err(outage) if outage.kind == OutageKind::Broken && reused => {
                     steps.record(|| format!("pooled connection broke ({}); reconnecting", outage.reason));
                     tracing::info!(reason = %outage.reason, "pooled LDAP connection broke; reconnecting");
                 }
@@ -81,30 +99,50 @@ impl ServicePool {
         }
     }
 
-    /// How many connections are idle now.
-    pub(super) fn idle_count(&self) -> usize {
-        self.lock().len()
+    /// `request` on a connection of its own, closed afterwards (every pooled one was busy).
+    async fn search_one_off(
+        &self,
+        connector: &Arc<Connector>,
+        request: &SearchRequest<'_>,
+        steps: &mut Steps<'_>,
+    ) -> Result<Vec<SearchEntry>, Outage> {
+        let Ok(_extra) = self.overflow.try_acquire() else {
+            return Err(Outage::new(format!(
+                "every pooled LDAP connection was busy for {:?}, and {} one-off connections are open",
+                self.timeout,
+                self.size * OVERFLOW_FACTOR
+            )));
+        };
+        steps.record(|| format!("no pooled connection free within {:?}: a one-off connection", self.timeout));
+        let mut conn = self.open(connector, steps).await?;
+        connector.search(&mut conn, request, false).await
     }
 
-    /// An idle connection whose socket is still open, dropping closed ones.
-    fn take_idle(&self) -> Option<Ldap> {
+    /// How many connections are idle now (those of servers marked down since not counted).
+    pub(super) fn idle_count(&self, connector: &Connector) -> usize {
+        self.lock().iter().filter(|conn| connector.is_current(conn)).count()
+    }
+
+    /// An idle connection whose socket is open and whose server is still up in the epoch it was
+    /// opened in; the others are dropped.
+    fn take_idle(&self, connector: &Connector) -> Option<ServerConn> {
         let mut idle = self.lock();
-        while let Some(mut ldap) = idle.pop() {
-            if !ldap.is_closed() {
-                return Some(ldap);
+        while let Some(mut conn) = idle.pop() {
+            if !conn.ldap.is_closed() && connector.is_current(&conn) {
+                return Some(conn);
             }
         }
         None
     }
 
     /// A new connection bound as the service account.
-    async fn open(&self, connector: &Connector, steps: &mut Steps<'_>) -> Result<Ldap, Outage> {
-        let mut ldap = connector.connect(steps).await?;
+    async fn open(&self, connector: &Arc<Connector>, steps: &mut Steps<'_>) -> Result<ServerConn, Outage> {
+        let mut conn = connector.connect(steps).await?;
         let dn = &self.bind_dn;
-        match conn::bind(&mut ldap, dn, self.bind_password.expose(), self.timeout).await {
+        match connector.bind(&mut conn, dn, self.bind_password.expose(), false).await {
             Ok(BindResult::Success) => {
                 steps.record(|| format!("bound as the service account {dn:?}"));
-                Ok(ldap)
+                Ok(conn)
             }
             Ok(BindResult::Refused(_, result)) => {
                 steps.record(|| format!("service account bind as {dn:?} refused: {result}"));
@@ -117,7 +155,7 @@ impl ServicePool {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Vec<Ldap>> {
+    fn lock(&self) -> MutexGuard<'_, Vec<ServerConn>> {
         // A Vec of handles stays consistent after a panic elsewhere: keep using it.
         self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -126,9 +164,9 @@ impl ServicePool {
 /// Where searches for the user's entry and groups go.
 pub(super) enum Directory<'a> {
     /// Pooled service-account connections (search mode).
-    Pool(&'a ServicePool, &'a Connector),
-    /// The connection the user bound on (direct-bind mode), with the operation timeout.
-    Bound(&'a mut Ldap, Duration),
+    Pool(&'a ServicePool, &'a Arc<Connector>),
+    /// The connection the user bound on (direct-bind mode).
+    Bound(&'a mut ServerConn, &'a Arc<Connector>),
 }
 
 impl Directory<'_> {
@@ -140,7 +178,7 @@ impl Directory<'_> {
     ) -> Result<Vec<SearchEntry>, Outage> {
         match self {
             Directory::Pool(pool, connector) => pool.search(connector, request, steps).await,
-            Directory::Bound(ldap, timeout) => conn::search(ldap, request, *timeout).await,
+            Directory::Bound(conn, connector) => connector.search(conn, request, false).await,
         }
     }
 }

@@ -26,8 +26,20 @@ const ACCOUNT_CONTROL: &str = "userAccountControl";
 const ACCOUNT_DISABLED: u64 = 0x2;
 
 impl LdapBackend {
-    /// Looks `name` up with the service account (search mode), see the module documentation.
+    /// Looks `name` up with the service account (search mode), see the module documentation;
+    /// asked again of the next server when one fails on the way (as a login would be).
     pub(super) async fn recheck(&self, name: &str) -> Result<Lookup, Outage> {
+        let mut failovers = 0;
+        loop {
+            match self.recheck_once(name).await {
+                Err(outage) if outage.failover && failovers < self.connector.server_count() => failovers += 1,
+                other => return other,
+            }
+        }
+    }
+
+    /// One attempt of [`LdapBackend::recheck`].
+    async fn recheck_once(&self, name: &str) -> Result<Lookup, Outage> {
         let (LdapMode::Search { base, scope, filter, .. }, Some(pool)) = (&self.config.mode, &self.pool)
         else {
             return Ok(Lookup::NotSupported);

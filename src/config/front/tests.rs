@@ -67,6 +67,7 @@ fn tls_upstream_and_routes_parse() {
         ],
         connect_timeout: Duration::from_secs(3),
         response_timeout: Duration::from_secs(120),
+        shutdown_timeout: Duration::from_secs(30),
     };
     assert_eq!(config.front, expected);
 }
@@ -77,6 +78,23 @@ fn front_defaults_when_absent() {
     assert_eq!(config.front, FrontConfig::default());
     assert_eq!(config.front.connect_timeout, Duration::from_secs(10));
     assert_eq!(config.front.response_timeout, Duration::from_secs(60));
+    assert_eq!(config.front.shutdown_timeout, Duration::from_secs(30));
+}
+
+#[test]
+fn shutdown_timeout_parses_and_its_errors_name_line_and_column() {
+    let config = parse("[front]\nshutdown_timeout = \"45s\"\n").unwrap();
+    assert_eq!(config.front.shutdown_timeout, Duration::from_secs(45));
+    // HEAD has 9 lines: `[front]` is line 10, the key line 11.
+    let cases = [
+        ("shutdown_timeout = \"0s\"", "11:20: shutdown_timeout must be more than 0s"),
+        ("shutdown_timeout = \"later\"", "11:20: bad shutdown_timeout \"later\""),
+        ("shutdown_timout = \"5s\"", "11:1: unknown field `shutdown_timout`"),
+    ];
+    for (line, expected) in cases {
+        let error = parse(&format!("[front]\n{line}\n")).unwrap_err();
+        assert!(error.starts_with(&format!("/srv/regent/regent.toml:{expected}")), "{line}: {error}");
+    }
 }
 
 #[test]

@@ -213,6 +213,11 @@ impl FailureCounters {
         }
     }
 
+    /// Counts on with `config`'s thresholds (a reload of `[lockout]`); what is counted stays.
+    pub fn set_config(&mut self, config: LockoutConfig) {
+        self.config = config;
+    }
+
     fn user_key(&self, user: &str) -> UserKey {
         self.hasher.hash_one(user)
     }

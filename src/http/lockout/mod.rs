@@ -32,8 +32,8 @@ use crate::untrusted::Escaped;
 
 /// The failure counters of the process, and where lockouts are counted.
 pub struct Lockout {
-    /// The counters; `None` when `[lockout] enabled = false`.
-    counters: Option<Mutex<FailureCounters>>,
+    /// The counters; `None` while `[lockout] enabled = false`.
+    counters: Mutex<Option<FailureCounters>>,
     /// The per-process key of the guesses' fingerprints (HMAC-SHA256 of user and password).
     key: Option<hmac::Key>,
     /// Where started lockouts are counted.
@@ -43,9 +43,20 @@ pub struct Lockout {
 impl Lockout {
     /// Counters with `config`'s thresholds (none when it is disabled).
     pub fn new(config: LockoutConfig, metrics: Arc<Metrics>) -> Self {
-        let counters = config.enabled.then(|| Mutex::new(FailureCounters::new(config)));
+        let counters = Mutex::new(config.enabled.then(|| FailureCounters::new(config)));
         let key = hmac::Key::generate(hmac::HMAC_SHA256, &SystemRandom::new()).ok();
         Self { counters, key, metrics }
+    }
+
+    /// Applies a changed `[lockout]`: new thresholds count on from what is counted (no lockout
+    /// under way is lifted or started by it); turning it off forgets everything.
+    pub fn reconfigure(&self, config: LockoutConfig) {
+        let mut counters = lock(&self.counters);
+        match (config.enabled, counters.as_mut()) {
+            (false, _) => *counters = None,
+            (true, Some(counting)) => counting.set_config(config),
+            (true, None) => *counters = Some(FailureCounters::new(config)),
+        }
     }
 
     /// A fingerprint of `user`'s `password` under the per-process key; never zero. Without
@@ -78,12 +89,15 @@ impl Lockout {
     where
         F: Future<Output = Result<ChainOutcome, AuthnError>>,
     {
-        let (Some(counters), Some(client)) = (&self.counters, client) else {
+        let Some(client) = client.map(client_key) else {
             return Ok(login.await);
         };
-        let client = client_key(client);
         let started = Instant::now();
-        let locked = lock(counters).check(user, client, started.into_std());
+        let checked =
+            lock(&self.counters).as_ref().map(|counters| counters.check(user, client, started.into_std()));
+        let Some(locked) = checked else {
+            return Ok(login.await);
+        };
         if let Some(locked) = locked {
             let retry_after =
                 locked.retry_after.as_secs().max(1) + u64::from(locked.retry_after.subsec_nanos() > 0);
@@ -94,11 +108,17 @@ impl Lockout {
         let result = login.await;
         match &result {
             Ok(ChainOutcome::Authenticated(_)) => {
-                lock(counters).succeed(user, client, Instant::now().into_std())
+                if let Some(counters) = lock(&self.counters).as_mut() {
+                    counters.succeed(user, client, Instant::now().into_std());
+                }
             }
             Ok(_) => {
                 let guess = self.guess(user, password);
-                let failure = lock(counters).fail(user, client, guess, Instant::now().into_std());
+                let now = Instant::now().into_std();
+                let failure = lock(&self.counters)
+                    .as_mut()
+                    .map(|counters| counters.fail(user, client, guess, now))
+                    .unwrap_or_default();
                 for scope in &failure.started {
                     let scope_name = scope.as_str();
                     tracing::warn!(%client, user = %Escaped(user), scope = scope_name, "lockout: too many failed logins");
@@ -115,10 +135,10 @@ impl Lockout {
 
 impl std::fmt::Debug for Lockout {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Lockout").field("enabled", &self.counters.is_some()).finish_non_exhaustive()
+        f.debug_struct("Lockout").field("enabled", &lock(&self.counters).is_some()).finish_non_exhaustive()
     }
 }
 
-fn lock(counters: &Mutex<FailureCounters>) -> MutexGuard<'_, FailureCounters> {
+fn lock(counters: &Mutex<Option<FailureCounters>>) -> MutexGuard<'_, Option<FailureCounters>> {
     counters.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -31,7 +31,7 @@ fn ip(last: u8) -> IpAddr {
 }
 
 fn authenticated() -> Result<ChainOutcome, AuthnError> {
-    let identity = Identity { backend: "local".into(), name: "alice".into(), groups: vec![] };
+    let identity = Identity::person("local", "alice", vec![]);
     Ok(ChainOutcome::Authenticated(Verified { identity, owns_name: true }))
 }
 
@@ -229,4 +229,23 @@ async fn a_burst_with_a_stale_password_then_the_right_one_is_not_locked_out() {
     let fixed =
         lockout.guard(Some(ip(1)), "alice", &Secret::new("alice-pw"), async { authenticated() }).await;
     assert!(matches!(fixed, Ok(Ok(ChainOutcome::Authenticated(_)))));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reconfigure_keeps_the_counts_under_new_thresholds_and_off_forgets_them() {
+    let lockout = Lockout::new(LockoutConfig { max_failures: 10, ..config() }, Arc::new(Metrics::new()));
+    let fail = || async {
+        let wrong = wrong();
+        lockout.guard(Some(ip(1)), "alice", &wrong, async { Ok(ChainOutcome::Denied) }).await
+    };
+    for _ in 0..3 {
+        assert!(fail().await.is_ok());
+    }
+    lockout.reconfigure(LockoutConfig { max_failures: 4, ..config() });
+    assert!(fail().await.is_ok(), "the 4th failure (counted on from 3) starts the lockout");
+    assert!(matches!(fail().await, Err(ApiError::TooManyRequests { .. })), "locked under the new threshold");
+    lockout.reconfigure(LockoutConfig { enabled: false, ..config() });
+    assert!(fail().await.is_ok(), "off: nothing is refused");
+    lockout.reconfigure(LockoutConfig { max_failures: 4, ..config() });
+    assert!(fail().await.is_ok(), "on again: the earlier failures were forgotten");
 }

@@ -28,16 +28,36 @@ fn load_errors_point_at_the_offending_value() {
         (format!("[[allow]]\nwho = []\n{REPOS}{PULL}"), "p.toml:2:7: `who` must not be empty"),
         (
             format!("[[allow]]\nwho = [\"authenticated\", \"root\"]\n{REPOS}{PULL}"),
-            "p.toml:2:25: unknown subject \"root\" (expected user:NAME, user:BACKEND/NAME, group:NAME, group:BACKEND/NAME, authenticated, anonymous or everyone)",
+            "p.toml:2:25: unknown subject \"root\" (expected user:NAME, user:BACKEND/NAME, robot:NAME, robot:BACKEND/NAME, group:NAME, group:BACKEND/NAME, claim:KEY:VALUE, claim:BACKEND/KEY:VALUE, authenticated, anonymous or everyone)",
         ),
         (
             format!("[[allow]]\nwho = [\"user:\"]\n{REPOS}{PULL}"),
-            "p.toml:2:8: unknown subject \"user:\" (expected user:NAME, user:BACKEND/NAME, group:NAME, group:BACKEND/NAME, authenticated, anonymous or everyone)",
+            "p.toml:2:8: unknown subject \"user:\" (expected user:NAME, user:BACKEND/NAME, robot:NAME, robot:BACKEND/NAME, group:NAME, group:BACKEND/NAME, claim:KEY:VALUE, claim:BACKEND/KEY:VALUE, authenticated, anonymous or everyone)",
         ),
         (
             // Columns count characters, not bytes.
             format!("[[allow]]\nwho = [\"user:é\", \"Group:x\"]\n{REPOS}{PULL}"),
-            "p.toml:2:18: unknown subject \"Group:x\" (expected user:NAME, user:BACKEND/NAME, group:NAME, group:BACKEND/NAME, authenticated, anonymous or everyone)",
+            "p.toml:2:18: unknown subject \"Group:x\" (expected user:NAME, user:BACKEND/NAME, robot:NAME, robot:BACKEND/NAME, group:NAME, group:BACKEND/NAME, claim:KEY:VALUE, claim:BACKEND/KEY:VALUE, authenticated, anonymous or everyone)",
+        ),
+        (
+            format!("[[allow]]\nwho = [\"robot:ci\", \"claim:ref\"]\n{REPOS}{PULL}"),
+            "p.toml:2:20: claim:\"ref\" needs a value: claim:KEY:VALUE",
+        ),
+        (
+            format!("[[allow]]\nwho = [\"claim:project path:x\"]\n{REPOS}{PULL}"),
+            "p.toml:2:8: invalid claim key \"project path\" (use letters, digits, `_`, `-` and `.`)",
+        ),
+        (
+            format!("[[allow]]\nwho = [\"claim:ref:\"]\n{REPOS}{PULL}"),
+            "p.toml:2:8: invalid value of claim \"ref\" (empty or with a control character)",
+        ),
+        (
+            format!("[[allow]]\nwho = [\"claim: /ref:x\"]\n{REPOS}{PULL}"),
+            "p.toml:2:8: invalid backend in claim:\" /ref:x\"",
+        ),
+        (
+            format!("[[allow]]\nwho = [\"robot:/ci\"]\n{REPOS}{PULL}"),
+            "p.toml:2:8: unknown subject \"robot:/ci\" (expected user:NAME, user:BACKEND/NAME, robot:NAME, robot:BACKEND/NAME, group:NAME, group:BACKEND/NAME, claim:KEY:VALUE, claim:BACKEND/KEY:VALUE, authenticated, anonymous or everyone)",
         ),
         (
             format!("[[deny]]\n{WHO}{REPOS}actions = [\"pull\", \"write\"]\n"),
@@ -100,6 +120,19 @@ fn warns_about_rules_that_can_never_match() {
         (
             format!("[[allow]]\n{WHO}repositories = [\"a/**\", \"team/-x\"]\n{PULL}"),
             vec!["p.toml:3:25: pattern segment \"-x\" can never match a valid repository name"],
+        ),
+        (
+            format!(
+                "[[allow]]\nwho = [\"robot:ci\", \"anonymous\"]\nrepositories = [\"${{user}}/**\"]\n{PULL}"
+            ),
+            vec!["p.toml:1:1: rule can never match: ${user} is a person's name, never a robot's"],
+        ),
+        // Not void: a robot next to a claim (a person may carry it).
+        (
+            format!(
+                "[[allow]]\nwho = [\"robot:ci\", \"claim:ref:main\"]\nrepositories = [\"${{user}}/**\"]\n{PULL}"
+            ),
+            vec![],
         ),
         // Not void: `${user}` for users, or anonymous with a plain pattern.
         (

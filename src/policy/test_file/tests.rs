@@ -116,15 +116,40 @@ fn bad_files_are_errors_at_their_position() {
         (
             case("who = \"user:a\"\nscope = \"repository:a:pull\"\ngranted = []\ngrant = []\n"),
             "t.test.toml:5:1: unknown field `grant`, expected one of `name`, `who`, `groups`, `backend`, \
-             `owns_name`, `scope`, `granted`",
+             `owns_name`, `claims`, `ceiling`, `scope`, `granted`",
         ),
         (
             case("who = \"group:a\"\nscope = \"repository:a:pull\"\ngranted = []\n"),
-            "t.test.toml:2:7: unknown `who` \"group:a\" (expected \"user:NAME\" or \"anonymous\"; groups go in `groups`)",
+            "t.test.toml:2:7: unknown `who` \"group:a\" (expected \"user:NAME\", \"robot:NAME\" or \"anonymous\"; \
+             groups go in `groups`, claims in `claims`)",
         ),
         (
             case("who = \"anonymous\"\ngroups = [\"x\"]\nscope = \"repository:a:pull\"\ngranted = []\n"),
-            "t.test.toml:3:10: `groups`, `backend` and `owns_name` are for users, not anonymous",
+            "t.test.toml:3:10: `groups`, `backend`, `owns_name`, `claims` and `ceiling` are for users and robots, \
+             not anonymous",
+        ),
+        (
+            case(
+                "who = \"anonymous\"\nceiling = [\"repository:a:pull\"]\nscope = \"repository:a:pull\"\ngranted = []\n",
+            ),
+            "t.test.toml:3:11: `groups`, `backend`, `owns_name`, `claims` and `ceiling` are for users and robots, \
+             not anonymous",
+        ),
+        (
+            case("who = \"robot:ci\"\nclaims = [\"ref\"]\nscope = \"repository:a:pull\"\ngranted = []\n"),
+            "t.test.toml:3:11: invalid claim key \"ref\" (use letters, digits, `_`, `-` and `.`) \
+             (a claim is written KEY:VALUE)",
+        ),
+        (
+            case(
+                "who = \"robot:ci\"\nceiling = [\"repository:a:pull\", \"a:b\"]\nscope = \"repository:a:pull\"\ngranted = []\n",
+            ),
+            "t.test.toml:3:33: invalid scope \"a:b\": expected type:name:actions",
+        ),
+        (
+            case("who = \"robot:\"\nscope = \"repository:a:pull\"\ngranted = []\n"),
+            "t.test.toml:2:7: unknown `who` \"robot:\" (expected \"user:NAME\", \"robot:NAME\" or \"anonymous\"; \
+             groups go in `groups`, claims in `claims`)",
         ),
         (
             case("who = \"user:a\"\nscope = \"repository:a\"\ngranted = []\n"),
@@ -147,4 +172,48 @@ fn bad_files_are_errors_at_their_position() {
         let err = parse(&text).expect_err(&text);
         assert_eq!(err.to_string(), expected, "{text}");
     }
+}
+
+#[test]
+fn cases_ask_as_robots_with_claims_and_ceilings() {
+    let policy = "\
+[[allow]]
+who = [\"robot:ci\", \"claim:project_path:team/app\"]
+repositories = [\"team/**\"]
+actions = [\"pull\", \"push\"]
+";
+    let source = PolicySource { path: PathBuf::from("r.toml"), text: policy.to_owned() };
+    let set = PolicySet::from_sources(&[source]).expect("valid policy").set;
+    let text = "\
+[[case]]
+who = \"robot:ci\"
+scope = \"repository:team/app:pull,push\"
+granted = [\"pull\", \"push\"]
+
+[[case]]
+who = \"user:ci\"
+scope = \"repository:team/app:pull\"
+granted = []
+
+[[case]]
+who = \"robot:job\"
+claims = [\"project_path:team/app\"]
+scope = \"repository:team/x:pull\"
+granted = [\"pull\"]
+
+[[case]]
+name = \"the token's scopes cap the robot\"
+who = \"robot:ci\"
+ceiling = [\"repository:team/app:pull\"]
+scope = \"repository:team/app:pull,push\"
+granted = [\"pull\", \"push\"]
+";
+    let file = parse(text).expect("valid");
+    let got: Vec<String> = set.run_tests(&file).iter().map(ToString::to_string).collect();
+    assert_eq!(
+        got,
+        ["t.test.toml:17: case \"the token's scopes cap the robot\": expected [pull, push], got [pull] \
+          (push: outside the credential's scope)"]
+    );
+    assert!(matches!(&file.cases[2].principal, Principal::User { claims, .. } if claims.len() == 1));
 }

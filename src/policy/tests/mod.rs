@@ -4,10 +4,12 @@ mod eval;
 mod examples;
 mod grants;
 mod load_dir;
+mod robots;
 mod subjects;
 
 use super::*;
 use crate::scope::parse_scopes;
+use crate::subject::SubjectKind;
 
 /// A user with groups, from a backend `local` that owns the name.
 fn user(name: &str, groups: &[&str]) -> Principal {
@@ -17,10 +19,12 @@ fn user(name: &str, groups: &[&str]) -> Principal {
 /// A user with groups from `backend`, which may or may not own the name.
 fn user_from(backend: &str, owns_name: bool, name: &str, groups: &[&str]) -> Principal {
     Principal::User {
+        kind: SubjectKind::Person,
         name: name.to_owned(),
         groups: groups.iter().map(|g| (*g).to_owned()).collect(),
         backend: backend.to_owned(),
         owns_name,
+        claims: Vec::new(),
     }
 }
 

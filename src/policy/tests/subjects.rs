@@ -103,10 +103,14 @@ fn qualified_subjects_parse_at_the_first_slash() {
     let parse = |text| rule::Subject::parse(text);
     assert_eq!(
         parse("user:corp/a/b"),
-        Some(rule::Subject::User { backend: Some("corp".into()), name: "a/b".into() })
+        Ok(rule::Subject::Named {
+            kind: SubjectKind::Person,
+            backend: Some("corp".into()),
+            name: "a/b".into()
+        })
     );
-    assert_eq!(parse("group:g"), Some(rule::Subject::Group { backend: None, name: "g".into() }));
-    for bad in ["user:/alice", "user:corp/", "group:/", "user:co rp/alice"] {
-        assert_eq!(parse(bad), None, "{bad}");
+    assert_eq!(parse("group:g"), Ok(rule::Subject::Group { backend: None, name: "g".into() }));
+    for bad in ["user:/alice", "user:corp/", "group:/", "user:co rp/alice", "robot:", "robot:/x"] {
+        assert!(parse(bad).is_err(), "{bad}");
     }
 }

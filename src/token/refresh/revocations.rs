@@ -21,8 +21,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-/// The file's default name, in the directory of `regent.toml`.
-pub const REVOCATIONS_FILE_NAME: &str = "revocations.toml";
+pub use crate::config::REVOCATIONS_FILE_NAME;
 
 /// Errors reading or writing the revocations file.
 #[derive(Debug, thiserror::Error)]

@@ -4,12 +4,11 @@
 
 use std::process::Output;
 
-use regent::config::FrontConfig;
+use regent::config::LimitsConfig;
 
-use super::pki::{TestCerts, TestPki};
-use super::server::{FrontServer, ListenerSpec};
-use crate::env::{ISSUER, SERVICE, TestEnv};
-use crate::fixtures::{Podman, Registry, RegistryAuth, Skopeo, assert_ok, oci};
+use super::pki::TestPki;
+use super::server::RegistryBehindTls;
+use crate::fixtures::{Podman, Skopeo, assert_ok, oci};
 
 fn assert_untrusted(what: &str, out: &Output) {
     assert!(!out.status.success(), "{what} succeeded without trusting the CA");
@@ -22,23 +21,8 @@ fn assert_untrusted(what: &str, out: &Output) {
 
 #[test]
 fn skopeo_and_podman_log_in_push_and_pull_through_tls() {
-    let certs = TestCerts::new();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let host = listener.local_addr().unwrap().to_string();
-    let env = TestEnv::new(&format!("https://{host}/token"));
-    let registry = Registry::start(RegistryAuth {
-        realm: format!("https://{host}/token"),
-        service: SERVICE.into(),
-        issuer: ISSUER.into(),
-        rootcertbundle: env.report.certificate.clone(),
-    });
-    let spec = ListenerSpec {
-        listener,
-        tls: Some(certs.tls.clone()),
-        upstream: Some(registry.url()),
-        trusted_proxies: Vec::new(),
-    };
-    let _server = FrontServer::start(&env, vec![spec], FrontConfig::default());
+    let stack = RegistryBehindTls::start(LimitsConfig::default());
+    let (certs, host) = (&stack.certs, stack.host.clone());
     let images = tempfile::tempdir().unwrap();
     let image = oci::write_layout(&images.path().join("v1"), "v1", b"bytes through the TLS front end");
 

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::wait_until;
 use crate::env::TestEnv;
 use crate::fixtures::{ChildGuard, find_program, free_port};
 
@@ -30,15 +31,6 @@ async fn healthy(addr: SocketAddr) -> bool {
         Some(answer.starts_with(b"HTTP/1.1 200 "))
     };
     matches!(tokio::time::timeout(Duration::from_secs(2), attempt).await, Ok(Some(true)))
-}
-
-/// Waits up to 60 s for `done`, polling every 100 ms.
-async fn wait_until<F: std::future::Future<Output = bool>>(what: &str, mut done: impl FnMut() -> F) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,13 +15,25 @@ mod server;
 mod upstream;
 
 mod big_body;
+mod body_limits;
+mod connections;
 mod e2e;
 mod exhaustion;
 mod fd_limit;
 mod forwarded;
 mod handshake;
+mod head_limits;
 mod lockout;
 mod metrics;
 mod proxying;
 mod refusals;
 mod reload;
+
+/// Waits up to 60 s for `done`, polling every 100 ms; panics naming `what` after that.
+async fn wait_until<F: std::future::Future<Output = bool>>(what: &str, mut done: impl FnMut() -> F) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !done().await {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

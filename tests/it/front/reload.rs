@@ -1,6 +1,8 @@
 //! Certificates reload when their files change: new handshakes see the new certificate, open
-//! connections keep working, and a broken file keeps the last good certificate serving.
+//! connections keep working, and a broken file keeps the last good certificate serving. Other
+//! certificate files named in `regent.toml` are served without a restart too.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use regent::config::FrontConfig;
@@ -9,6 +11,7 @@ use super::client::{self, HTTP11};
 use super::pki::{DEFAULT_NAMES, TestCerts};
 use super::server::{FrontServer, ListenerSpec};
 use crate::env::TestEnv;
+use crate::served::{ConfigText, Served};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replaced_certificate_files_serve_new_handshakes() {
@@ -43,4 +46,26 @@ async fn replaced_certificate_files_serve_new_handshakes() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let after = client::connect(server.addr(), "127.0.0.1", config()).await;
     assert!(after.peer == renewed.der(), "a broken file replaced the last good certificate");
+}
+
+#[test]
+fn other_certificate_files_in_regent_toml_serve_new_handshakes_without_a_restart() {
+    let certs = TestCerts::new();
+    let tls = |(certificate, key): (&Path, &Path)| {
+        format!("[listen.tls]\ncertificate = \"{}\"\nkey = \"{}\"\n", certificate.display(), key.display())
+    };
+    let config = ConfigText { listener: tls((&certs.tls.certificate, &certs.tls.key)), ..ConfigText::new() };
+    let served = Served::start(config.clone());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let handshake = || {
+        let config = client::config(&certs.pki.ca_pem, HTTP11);
+        runtime.block_on(client::connect(served.config.listen, "127.0.0.1", config)).peer
+    };
+    assert!(handshake() == certs.default.der());
+
+    let renewed = certs.pki.leaf(DEFAULT_NAMES);
+    let (certificate, key) = renewed.write(certs.dir.path(), "renewed");
+    served.rewrite(&ConfigText { listener: tls((&certificate, &key)), ..config });
+    served.server.wait_for_lines("applied the new configuration", 1);
+    assert!(handshake() == renewed.der(), "new handshakes get the certificate regent.toml names now");
 }

@@ -11,7 +11,9 @@ use regent::front::CertificateStore;
 use regent::server::{BoundListener, build_state, run_listeners};
 use tokio::sync::oneshot;
 
-use crate::env::TestEnv;
+use super::pki::TestCerts;
+use crate::env::{ISSUER, SERVICE, TestEnv};
+use crate::fixtures::{Registry, RegistryAuth};
 
 /// One listener to serve.
 pub struct ListenerSpec {
@@ -111,5 +113,44 @@ impl FrontServer {
 impl Drop for FrontServer {
     fn drop(&mut self) {
         let _ = self.stop_within(Duration::from_secs(10));
+    }
+}
+
+/// The real registry (2.8) behind regent's TLS front end on one listener, its realm
+/// `https://HOST/token` on that listener; everything stopped on drop.
+pub struct RegistryBehindTls {
+    /// The CA and the listener's certificate.
+    pub certs: TestCerts,
+    /// `127.0.0.1:PORT` of the TLS listener (the registry's public name).
+    pub host: String,
+    /// The front end (dropped before the registry).
+    _server: FrontServer,
+    /// The registry.
+    _registry: Registry,
+    /// regent's data directory.
+    _env: TestEnv,
+}
+
+impl RegistryBehindTls {
+    /// Starts the registry, then regent's front end within `limits` in front of it.
+    pub fn start(limits: LimitsConfig) -> Self {
+        let certs = TestCerts::new();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let env = TestEnv::new(&format!("https://{host}/token"));
+        let registry = Registry::start(RegistryAuth {
+            realm: format!("https://{host}/token"),
+            service: SERVICE.into(),
+            issuer: ISSUER.into(),
+            rootcertbundle: env.report.certificate.clone(),
+        });
+        let spec = ListenerSpec {
+            listener,
+            tls: Some(certs.tls.clone()),
+            upstream: Some(registry.url()),
+            trusted_proxies: Vec::new(),
+        };
+        let server = FrontServer::start_with_limits(&env, vec![spec], FrontConfig::default(), limits);
+        Self { certs, host, _server: server, _registry: registry, _env: env }
     }
 }

@@ -44,7 +44,7 @@ impl Authenticator for Directory {
             return Err(AuthnError::Unavailable { backend: self.name.into(), reason: "refused".into() });
         }
         Ok(match self.users.contains(&name) {
-            true => Lookup::Found(Identity { backend: self.name.into(), name: name.into(), groups: vec![] }),
+            true => Lookup::Found(Identity::person(self.name, name, vec![])),
             false => Lookup::Gone,
         })
     }
@@ -85,7 +85,7 @@ async fn htpasswd_finds_a_user_in_the_current_file_with_current_groups_and_not_a
     let chain = chain(vec![Arc::clone(&backend) as Arc<dyn Authenticator>]);
     assert!(chain.supports_lookup("local") && !chain.supports_lookup("other"));
     let found = chain.lookup("local", "alice", true).await.unwrap();
-    let expected = Identity { backend: "local".into(), name: "alice".into(), groups: vec!["devs".into()] };
+    let expected = Identity::person("local", "alice", vec!["devs".into()]);
     assert_eq!(found, ChainLookup::Found(Verified { identity: expected, owns_name: true }));
     std::fs::write(dir.path().join("groups"), "devs: alice\nops: alice\n").unwrap();
     assert!(delete_user(&file, "bob").unwrap());
