@@ -1,15 +1,17 @@
-//! Policy files (`[[allow]]`/`[[deny]]` rules) and their evaluation.
+//! Policy files (`[[allow]]`/`[[deny]]` rules), their evaluation, and the narrowing of a grant
+//! to a credential's scope ceiling.
 //!
-//! The input is one policy file. Its comment lines `#? WHO SCOPE...` are requests to evaluate
-//! (TOML ignores them): `WHO` is `-` for anonymous, else `NAME+GROUP+...` (a user of backend
-//! `local`; a leading `~`: a backend that does not own the name). Without such lines a few
-//! fixed requests are evaluated.
+//! The input is one policy file. Its comment lines (TOML ignores them) say what to evaluate:
+//! `#? WHO SCOPE...` is a request, where `WHO` is `-` for anonymous, else
+//! `[~][%]NAME[+GROUP|+KEY:VALUE]...`: a person (`%`: a robot) of backend `local` (`~`: a
+//! backend that does not own the name) with groups and claims; `#! SCOPE...` is a ceiling every
+//! request is also narrowed to. Without `#?` lines a few fixed requests are evaluated.
 //!
 //! Invariants: an error or warning names the file and a position in it; a grant never exceeds
 //! what was requested and each granted action has a granting rule on a line of the file; the
 //! token's `access` is exactly the granted decisions; a deny rule for everything appended to
 //! the file leaves nothing granted; each scope evaluated alone grants what it grants in the
-//! whole request.
+//! whole request; narrowed to a ceiling, the grant is the part of the grant the ceiling allows.
 
 #![no_main]
 
@@ -18,6 +20,7 @@ use std::path::PathBuf;
 use libfuzzer_sys::fuzz_target;
 use regent::policy::{Evaluation, PolicyError, PolicySet, PolicySource, Principal, Reason};
 use regent::scope::{Access, Scope, parse_scopes};
+use regent::subject::{Ceiling, Claim, SubjectKind};
 use regent_fuzz::assert_position_in;
 
 const FILE: &str = "fuzz.toml";
@@ -27,7 +30,8 @@ const DENY_ALL: &str = "\n[[deny]]\nwho = [\"everyone\"]\nrepositories = [\"**\"
 /// The requests evaluated when the input names none.
 const DEFAULT_REQUESTS: &str = "#? - repository:public/app:pull,push registry:catalog:*\n\
     #? alice+developers repository:alice/app:* repository:team/app:pull,push,delete\n\
-    #? ~alice+admins repository:alice/app:pull,push registry:catalog:* repository:x/y:*\n";
+    #? ~alice+admins repository:alice/app:pull,push registry:catalog:* repository:x/y:*\n\
+    #? %ci+project:team/app repository:team/app:pull,push repository:ci/cache:*\n";
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -43,6 +47,8 @@ fuzz_target!(|data: &[u8]| {
         Err(error) => panic!("parsing text reads nothing: {error}"),
     };
     let deny_all = load(&format!("{text}{DENY_ALL}")).ok();
+    let ceiling =
+        text.lines().find_map(|line| Ceiling::parse(line.strip_prefix("#!")?.split_whitespace()).ok());
     let requests = if text.contains("#?") { text } else { DEFAULT_REQUESTS };
     for (who, scopes) in requests.lines().filter_map(request) {
         let evaluation = set.evaluate(&who, &scopes);
@@ -63,19 +69,12 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
         }
-        assert_eq!(as_sets(alone), as_sets(evaluation.access), "{scopes:?}");
+        assert_eq!(as_sets(alone), as_sets(evaluation.access.clone()), "{scopes:?}");
+        if let Some(ceiling) = &ceiling {
+            check_narrowed(text, &scopes, &evaluation, ceiling);
+        }
     }
 });
-
-/// Access entries with their actions sorted and deduplicated, sorted by resource.
-fn as_sets(mut access: Vec<Access>) -> Vec<Access> {
-    for entry in &mut access {
-        entry.actions.sort();
-        entry.actions.dedup();
-    }
-    access.sort_by(|a, b| (&a.resource_type, &a.name).cmp(&(&b.resource_type, &b.name)));
-    access
-}
 
 /// Parses `text` as the policy file [`FILE`], checking the warnings' positions.
 fn load(text: &str) -> Result<PolicySet, PolicyError> {
@@ -101,12 +100,42 @@ fn request(line: &str) -> Option<(Principal, Vec<Scope>)> {
                 Some(rest) => (false, rest),
                 None => (true, word),
             };
-            let mut names = word.split('+').map(str::to_owned);
-            let name = names.next()?;
-            Principal::User { name, groups: names.collect(), backend: "local".to_owned(), owns_name }
+            let (kind, word) = match word.strip_prefix('%') {
+                Some(rest) => (SubjectKind::Robot, rest),
+                None => (SubjectKind::Person, word),
+            };
+            let mut parts = word.split('+');
+            let name = parts.next()?.to_owned();
+            let (mut groups, mut claims) = (Vec::new(), Vec::new());
+            for part in parts {
+                match part.contains(':') {
+                    true => claims.push(Claim::parse(part).ok()?),
+                    false => groups.push(part.to_owned()),
+                }
+            }
+            Principal::User { kind, name, groups, backend: "local".to_owned(), owns_name, claims }
         }
     };
     Some((who, parse_scopes(words).ok()?))
+}
+
+/// Access entries with their actions sorted and deduplicated, sorted by resource.
+fn as_sets(mut access: Vec<Access>) -> Vec<Access> {
+    for entry in &mut access {
+        entry.actions.sort();
+        entry.actions.dedup();
+    }
+    access.sort_by(|a, b| (&a.resource_type, &a.name).cmp(&(&b.resource_type, &b.name)));
+    access
+}
+
+/// Whether `scopes` ask for `action` on the resource, or for `*` on it.
+fn asked(scopes: &[Scope], resource_type: &str, name: &str, action: &str, star_too: bool) -> bool {
+    scopes.iter().any(|scope| {
+        scope.resource_type == resource_type
+            && scope.name == name
+            && scope.actions.iter().any(|asked| asked == action || (star_too && asked == "*"))
+    })
 }
 
 /// Grants are within the request, each backed by an allow rule on a line of `text`, and the
@@ -114,11 +143,7 @@ fn request(line: &str) -> Option<(Principal, Vec<Scope>)> {
 fn check_evaluation(text: &str, scopes: &[Scope], evaluation: &Evaluation) {
     let lines = text.split('\n').count();
     for decision in &evaluation.decisions {
-        let requested = scopes.iter().any(|scope| {
-            scope.resource_type == decision.resource_type
-                && scope.name == decision.name
-                && scope.actions.contains(&decision.action)
-        });
+        let requested = asked(scopes, &decision.resource_type, &decision.name, &decision.action, false);
         assert!(requested, "{decision} was not asked for");
         match &decision.reason {
             Reason::Allowed(rule) => {
@@ -128,6 +153,12 @@ fn check_evaluation(text: &str, scopes: &[Scope], evaluation: &Evaluation) {
             _ => assert!(!decision.granted, "{decision}"),
         }
     }
+    check_access_matches_decisions(evaluation);
+}
+
+/// Every action of `access` is backed by a granted decision, and every granted decision is in
+/// `access`; a repository grant lists explicit actions.
+fn check_access_matches_decisions(evaluation: &Evaluation) {
     for access in &evaluation.access {
         assert!(!access.actions.is_empty(), "{access:?}");
         for action in &access.actions {
@@ -151,4 +182,29 @@ fn check_evaluation(text: &str, scopes: &[Scope], evaluation: &Evaluation) {
             || (decision.action == "*" && access.resource_type == "repository");
         assert!(listed, "{decision} is missing from {access:?}");
     }
+}
+
+/// Narrowed to `ceiling`, the access is exactly the part of the policies' access the ceiling
+/// allows, a decision is granted only with an allow rule, and only what the request asked for
+/// (or the actions of a `*` it asked for) is decided.
+fn check_narrowed(text: &str, scopes: &[Scope], evaluation: &Evaluation, ceiling: &Ceiling) {
+    let narrowed = evaluation.clone().within(ceiling);
+    let mut expected = evaluation.access.clone();
+    for entry in &mut expected {
+        entry.actions.retain(|action| ceiling.allows(&entry.resource_type, &entry.name, action));
+    }
+    expected.retain(|entry| !entry.actions.is_empty());
+    assert_eq!(as_sets(narrowed.access.clone()), as_sets(expected), "narrowed to {ceiling}");
+    let lines = text.split('\n').count();
+    for decision in &narrowed.decisions {
+        let requested = asked(scopes, &decision.resource_type, &decision.name, &decision.action, true);
+        assert!(requested, "{decision} was not asked for");
+        match &decision.reason {
+            Reason::Allowed(rule) => {
+                assert!(decision.granted && (1..=lines).contains(&rule.line), "{decision}")
+            }
+            _ => assert!(!decision.granted, "{decision}"),
+        }
+    }
+    check_access_matches_decisions(&narrowed);
 }

@@ -1,6 +1,7 @@
 //! Properties of evaluation over generated rule sets: a grant never exceeds what a rule allows
-//! (checked against a direct reading of the rules with the glob reference matcher), and every
-//! action the rules allow is granted.
+//! (checked against a direct reading of the rules with the glob reference matcher), every
+//! action the rules allow is granted, and narrowed to a credential's ceiling the grant is
+//! exactly the part the ceiling allows.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -8,6 +9,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::policy::glob::linear_tests::{pattern_text, reference};
+use crate::subject::{Ceiling, Claim};
 
 /// One generated rule, before it is written as TOML.
 #[derive(Debug, Clone)]
@@ -25,11 +27,15 @@ struct GenRule {
 /// Per requested resource `(type, name)`, the granted actions.
 type Grants = BTreeMap<(String, String), BTreeSet<String>>;
 
-const SUBJECTS: [&str; 9] = [
+const SUBJECTS: [&str; 13] = [
     "user:a",
     "user:ab",
     "user:local/a",
     "user:corp/ab",
+    "robot:a",
+    "robot:corp/ab",
+    "claim:project:x",
+    "claim:corp/project:y",
     "group:dev",
     "group:corp/ops",
     "authenticated",
@@ -58,8 +64,17 @@ fn principal() -> impl Strategy<Value = Principal> {
         prop::sample::subsequence(vec!["dev", "ops"], 0..=2),
         prop::sample::select(vec!["local", "corp"]),
         any::<bool>(),
+        any::<bool>(),
+        prop::sample::subsequence(vec!["project:x", "project:y"], 0..=2),
     )
-        .prop_map(|(name, groups, backend, owns_name)| user_from(backend, owns_name, name, &groups));
+        .prop_map(|(name, groups, backend, owns_name, robot, claims)| {
+            let mut who = user_from(backend, owns_name, name, &groups);
+            if let Principal::User { kind, claims: held, .. } = &mut who {
+                *kind = if robot { SubjectKind::Robot } else { SubjectKind::Person };
+                *held = claims.into_iter().map(|claim| Claim::parse(claim).unwrap()).collect();
+            }
+            who
+        });
     prop_oneof![1 => Just(Principal::Anonymous), 4 => user]
 }
 
@@ -101,21 +116,23 @@ fn toml_of(rules: &[GenRule]) -> String {
 
 /// Whether `subject` (a `who` entry) names `who`, read from the README's rules.
 fn names(subject: &str, who: &Principal) -> bool {
-    let Principal::User { name, groups, backend, owns_name } = who else {
+    let Principal::User { kind, name, groups, backend, owns_name, claims } = who else {
         return matches!(subject, "anonymous" | "everyone");
     };
     match subject {
         "everyone" | "authenticated" => true,
         "anonymous" => false,
         _ => {
-            let (kind, rest) = subject.split_once(':').expect("kind:name");
+            let (prefix, rest) = subject.split_once(':').expect("kind:name");
             let (wanted_backend, wanted) = match rest.split_once('/') {
                 Some((wanted_backend, wanted)) => (Some(wanted_backend), wanted),
                 None => (None, rest),
             };
             let from = wanted_backend.is_none_or(|wanted_backend| wanted_backend == backend);
-            match kind {
-                "user" => from && wanted == name && (wanted_backend.is_some() || *owns_name),
+            let owned = wanted_backend.is_some() || *owns_name;
+            match prefix {
+                "user" | "robot" => from && owned && prefix == kind.prefix() && wanted == name,
+                "claim" => from && claims.iter().any(|claim| claim.to_string() == format!("claim:{wanted}")),
                 _ => from && groups.iter().any(|group| group == wanted),
             }
         }
@@ -125,7 +142,7 @@ fn names(subject: &str, who: &Principal) -> bool {
 /// Whether `rule` applies to `who` doing `action` on `(resource_type, name)`.
 fn applies(rule: &GenRule, who: &Principal, resource_type: &str, name: &str, action: &str) -> bool {
     let user = match who {
-        Principal::User { name, owns_name: true, .. } => Some(name.as_str()),
+        Principal::User { kind: SubjectKind::Person, name, owns_name: true, .. } => Some(name.as_str()),
         _ => None,
     };
     let named_action = rule.actions.iter().any(|named| *named == action || *named == "*");
@@ -178,16 +195,14 @@ proptest! {
         rules in prop::collection::vec(rule(), 0..6),
         who in principal(),
         scopes in prop::collection::vec(scope_text(), 1..4),
+        ceiling in prop::collection::vec(scope_text(), 0..3),
     ) {
         let text = toml_of(&rules);
         let source = PolicySource { path: PathBuf::from("gen.toml"), text: text.clone() };
         let set = PolicySet::from_sources(&[source]).expect("generated rules are valid").set;
         let scopes = parse_scopes(scopes.iter().map(String::as_str)).expect("generated scopes are valid");
         let evaluation = set.evaluate(&who, &scopes);
-        let mut granted = Grants::new();
-        for access in evaluation.access {
-            granted.insert((access.resource_type, access.name), access.actions.into_iter().collect());
-        }
+        let granted = grants_of(&evaluation);
         let allowed = allowed(&rules, &who, &scopes);
         for (resource, actions) in &granted {
             let permitted = allowed.get(resource).cloned().unwrap_or_default();
@@ -204,5 +219,27 @@ proptest! {
             let header = text.lines().nth(rule.line - 1).unwrap_or_default();
             prop_assert_eq!(header, "[[allow]]", "{} names line {}", decision, rule.line);
         }
+
+        let ceiling = Ceiling::parse(ceiling.iter().map(String::as_str)).expect("generated scopes are valid");
+        let narrowed = grants_of(&evaluation.within(&ceiling));
+        let mut within = allowed;
+        for ((resource_type, name), actions) in &mut within {
+            actions.retain(|action| ceiling.allows(resource_type, name, action));
+        }
+        within.retain(|_, actions| !actions.is_empty());
+        for (resource, actions) in &narrowed {
+            let permitted = within.get(resource).cloned().unwrap_or_default();
+            prop_assert!(actions.is_subset(&permitted), "{:?} granted {:?} within {}", resource, actions, ceiling);
+        }
+        prop_assert_eq!(&narrowed, &within, "within {}", ceiling);
     }
+}
+
+/// An evaluation's access as [`Grants`].
+fn grants_of(evaluation: &Evaluation) -> Grants {
+    let entries = evaluation.access.iter().map(|access| {
+        let actions = access.actions.iter().cloned().collect();
+        ((access.resource_type.clone(), access.name.clone()), actions)
+    });
+    entries.collect()
 }
