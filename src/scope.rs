@@ -168,4 +168,6 @@ impl fmt::Display for Scope {
 }
 
 #[cfg(test)]
+mod prop_tests;
+#[cfg(test)]
 mod tests;

@@ -2,8 +2,9 @@
 # The project's one test command (CI runs it through .ci/run):
 #   tests/check.sh
 # 1. installs the real programs the end-to-end tests start, when missing (Debian/apt);
-# 2. cargo fmt --check, clippy with -D warnings, every test (end-to-end included), rustdoc with
-#    -D warnings. Stops at the first failing step and exits non-zero.
+# 2. cargo fmt --check, clippy with -D warnings, every test (end-to-end included), a short run of
+#    every fuzz target (nightly), rustdoc with -D warnings. Stops at the first failing step and
+#    exits non-zero.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -81,5 +82,7 @@ install_missing
 step cargo fmt --all --check
 step cargo clippy --all-targets -- -D warnings
 step cargo test --all-targets
+# Every fuzz target for 20 s (nightly; see tests/fuzz-smoke.sh).
+step bash tests/fuzz-smoke.sh 20
 RUSTDOCFLAGS="-D warnings" step cargo doc --no-deps
 banner "all checks passed"

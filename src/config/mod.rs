@@ -83,6 +83,8 @@ mod tokens;
 mod validate;
 
 #[cfg(test)]
+mod prop_tests;
+#[cfg(test)]
 mod test_head;
 #[cfg(test)]
 mod tests;

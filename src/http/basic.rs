@@ -85,8 +85,10 @@ pub fn checked_user_name(user: &str) -> Result<(), ApiError> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use axum::http::HeaderValue;
+    use proptest::prelude::*;
+
+    use super::*;
 
     fn with(value: &[u8]) -> HeaderMap {
         let mut headers = HeaderMap::new();
@@ -132,5 +134,51 @@ mod tests {
         assert!(matches!(basic_credentials(&with(b"Basic OnB3")), Err(ApiError::BadRequest(_))));
         let password = presented_credentials(&with(b"Basic YWxpY2U6czNjcjp0")).unwrap().unwrap();
         assert!(matches!(password, Presented::Password(creds) if creds.user == "alice"));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        #[test]
+        fn a_clients_credentials_come_out_unchanged_when_the_name_follows_the_rule(
+            user in "[^:]{0,20}",
+            password in any::<String>(),
+        ) {
+            let header = format!("Basic {}", STANDARD.encode(format!("{user}:{password}")));
+            let presented = presented_credentials(&with(header.as_bytes()));
+            match presented {
+                Ok(Some(Presented::Password(creds))) => {
+                    prop_assert_eq!((creds.user.as_str(), creds.password.expose()), (user.as_str(), password.as_str()));
+                    prop_assert!(check_name(&user).is_ok());
+                }
+                Ok(Some(Presented::RefreshToken(token))) => {
+                    prop_assert!(user.is_empty() && !password.is_empty());
+                    prop_assert_eq!(token.expose(), password.as_str());
+                }
+                Ok(None) => prop_assert!(false, "a header was given"),
+                Err(error) => {
+                    prop_assert!(matches!(error, ApiError::BadRequest(_)), "{error}");
+                    prop_assert!(check_name(&user).is_err(), "{user:?} follows the rule: {error}");
+                }
+            }
+        }
+
+        #[test]
+        fn arbitrary_header_values_never_panic_and_accepted_names_follow_the_rule(
+            value in prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..80),
+                "(Basic|basic|Bearer) {1,2}[A-Za-z0-9+/= ]{0,40}".prop_map(String::into_bytes),
+            ],
+        ) {
+            let Ok(value) = HeaderValue::from_bytes(&value) else { return Ok(()) };
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, value);
+            match presented_credentials(&headers) {
+                Ok(Some(Presented::Password(creds))) => prop_assert!(check_name(&creds.user).is_ok()),
+                Ok(Some(Presented::RefreshToken(token))) => prop_assert!(!token.is_empty()),
+                Ok(None) => prop_assert!(false, "a header was given"),
+                Err(error) => prop_assert!(matches!(error, ApiError::BadRequest(_) | ApiError::Unauthorized(_))),
+            }
+        }
     }
 }

@@ -35,6 +35,11 @@ impl Params {
         Ok(first)
     }
 
+    /// Every decoded pair, in order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(key, value)| (key.as_str(), value.as_str()))
+    }
+
     /// Every value of `key`, in order.
     pub fn all<'a>(&'a self, key: &str) -> impl Iterator<Item = &'a str> {
         self.0.iter().filter(move |(k, _)| k == key).map(|(_, v)| v.as_str())
@@ -50,6 +55,9 @@ fn decode(raw: &[u8]) -> Result<String, ApiError> {
 
 #[cfg(test)]
 mod tests {
+    use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+    use proptest::prelude::*;
+
     use super::*;
 
     #[test]
@@ -66,5 +74,39 @@ mod tests {
     #[test]
     fn non_utf8_is_an_error() {
         assert!(matches!(Params::parse(b"service=%ff%fe"), Err(ApiError::BadRequest(_))));
+    }
+
+    /// `text` percent-encoded as a client encodes it, spaces as `+` when `plus` is set.
+    fn encoded(text: &str, plus: bool) -> String {
+        let escaped = utf8_percent_encode(text, NON_ALPHANUMERIC).to_string();
+        if plus { escaped.replace("%20", "+") } else { escaped }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        #[test]
+        fn encoded_pairs_decode_to_themselves(
+            pairs in prop::collection::vec((any::<String>(), any::<String>()), 0..8),
+            plus in any::<bool>(),
+        ) {
+            let query: Vec<String> =
+                pairs.iter().map(|(key, value)| format!("{}={}", encoded(key, plus), encoded(value, plus))).collect();
+            let params = Params::parse(query.join("&").as_bytes()).expect("encoded pairs decode");
+            let decoded: Vec<(String, String)> =
+                params.pairs().map(|(key, value)| (key.to_owned(), value.to_owned())).collect();
+            prop_assert_eq!(decoded, pairs);
+        }
+
+        #[test]
+        fn arbitrary_bytes_decode_or_are_a_bad_request(input in prop::collection::vec(any::<u8>(), 0..200)) {
+            match Params::parse(&input) {
+                Ok(params) => {
+                    let pieces = input.split(|&b| b == b'&').filter(|piece| !piece.is_empty()).count();
+                    prop_assert_eq!(params.pairs().count(), pieces);
+                }
+                Err(error) => prop_assert!(matches!(error, ApiError::BadRequest(_)), "{error}"),
+            }
+        }
     }
 }

@@ -260,6 +260,6 @@ fn is_valid_domain(text: &str) -> bool {
 }
 
 #[cfg(test)]
-mod linear_tests;
+pub(super) mod linear_tests;
 #[cfg(test)]
 mod tests;

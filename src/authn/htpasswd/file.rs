@@ -66,6 +66,20 @@ impl UserFile {
     }
 }
 
+/// Parses the text of the htpasswd file `path` as a load does (every hash scheme and bcrypt
+/// cost checked, nothing hashed or verified): each user and its hash as written, sorted by user.
+/// For property tests and fuzzing; serving loads the file through the backend.
+pub fn parse_htpasswd(
+    path: &Path,
+    text: &str,
+    max_cost: u32,
+) -> Result<Vec<(String, String)>, HtpasswdError> {
+    let mut users: Vec<(String, String)> =
+        parse(path, text, max_cost)?.into_iter().map(|(user, hash)| (user, hash.fingerprint())).collect();
+    users.sort();
+    Ok(users)
+}
+
 /// Parses the lines of an htpasswd file; a bcrypt cost above `max_cost` is an error.
 fn parse(path: &Path, text: &str, max_cost: u32) -> Result<HashMap<String, StoredHash>, HtpasswdError> {
     let mut users = HashMap::new();

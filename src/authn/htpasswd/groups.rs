@@ -6,6 +6,14 @@ use std::path::Path;
 
 use super::error::{HtpasswdError, validate_user_name};
 
+/// Parses the text of the group file `path` as a load does: each user and its groups (sorted,
+/// deduplicated), sorted by user. For property tests and fuzzing.
+pub fn parse_groups(path: &Path, text: &str) -> Result<Vec<(String, Vec<String>)>, HtpasswdError> {
+    let mut users: Vec<(String, Vec<String>)> = GroupFile::parse(path, text)?.by_user.into_iter().collect();
+    users.sort();
+    Ok(users)
+}
+
 /// Each user's groups, as loaded from a group file.
 #[derive(Debug, Default)]
 pub(super) struct GroupFile {

@@ -16,6 +16,8 @@ mod slots;
 mod write;
 
 #[cfg(test)]
+mod prop_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_limits;
@@ -31,10 +33,12 @@ use async_trait::async_trait;
 
 pub use self::error::HtpasswdError;
 use self::file::UserFile;
+pub use self::file::parse_htpasswd;
 use self::groups::GroupFile;
+pub use self::groups::parse_groups;
 use self::hash::StoredHash;
 use self::slots::{BcryptSlots, SlotError};
-pub use self::write::{delete_user, set_password};
+pub use self::write::{delete_user, set_password, with_entry, without_user};
 use crate::authn::cache::CredentialCache;
 use crate::authn::{Authenticator, AuthnError, Identity, Lookup, Outcome};
 use crate::config::{DEFAULT_MAX_BCRYPT_COST, DEFAULT_VERIFY_QUEUE_TIMEOUT};

@@ -22,12 +22,18 @@ pub fn set_password(path: &Path, user: &str, password: &Secret, cost: u32) -> Re
         return Err(HtpasswdError::InvalidPassword("longer than 72 bytes, which bcrypt ignores"));
     }
     let hash = bcrypt::hash_with_result(password.expose(), cost)?.format_for_version(bcrypt::Version::TwoY);
-    let entry = format!("{user}:{hash}");
 
     let path = resolve_symlink(path);
     let _lock = EditLock::acquire(&path)?;
     let existing = read_if_exists(&path)?;
-    let text = existing.as_deref().unwrap_or_default();
+    write_atomically(&path, &with_entry(existing.as_deref().unwrap_or_default(), user, &hash))
+}
+
+/// The text [`set_password`] writes: `text` with the first line of `user` replaced by
+/// `user:hash` (keeping that line's ending) and later lines of `user` dropped, or with
+/// `user:hash` appended; every other line is kept byte for byte.
+pub fn with_entry(text: &str, user: &str, hash: &str) -> String {
+    let entry = format!("{user}:{hash}");
     let mut out = String::with_capacity(text.len() + entry.len() + 1);
     let mut replaced = false;
     for line in text.split_inclusive('\n') {
@@ -46,7 +52,7 @@ pub fn set_password(path: &Path, user: &str, password: &Secret, cost: u32) -> Re
         out.push_str(&entry);
         out.push('\n');
     }
-    write_atomically(&path, &out)
+    out
 }
 
 /// Deletes `user` from the file, under the same lock as [`set_password`]; returns whether it
@@ -58,12 +64,18 @@ pub fn delete_user(path: &Path, user: &str) -> Result<bool, HtpasswdError> {
     let Some(text) = read_if_exists(&path)? else {
         return Ok(false);
     };
-    let kept: String = text.split_inclusive('\n').filter(|line| user_of(line) != Some(user)).collect();
+    let kept = without_user(&text, user);
     if kept.len() == text.len() {
         return Ok(false);
     }
     write_atomically(&path, &kept)?;
     Ok(true)
+}
+
+/// The text [`delete_user`] writes: `text` without the lines of `user`, every other line kept
+/// byte for byte.
+pub fn without_user(text: &str, user: &str) -> String {
+    text.split_inclusive('\n').filter(|line| user_of(line) != Some(user)).collect()
 }
 
 fn check_user_name(user: &str) -> Result<(), HtpasswdError> {

@@ -63,8 +63,9 @@ fn a_long_pattern_against_a_long_name_stays_fast() {
 }
 
 /// The reference: the documented semantics read directly, with `${user}` substituted as text
-/// and plain recursion (exponential, so only for the small generated inputs below).
-fn reference(pattern: &str, name: &str, user: Option<&str>) -> bool {
+/// and plain recursion (exponential, so only for small generated inputs; the policy's grant
+/// properties use it too).
+pub(in crate::policy) fn reference(pattern: &str, name: &str, user: Option<&str>) -> bool {
     let user = user.filter(|user| is_valid_component(user));
     if pattern.contains("${user}") && user.is_none() {
         return false;
@@ -97,7 +98,7 @@ fn reference_text(pattern: &[u8], text: &[u8]) -> bool {
 }
 
 /// Pattern text from a small alphabet (so matches are frequent); always a valid pattern.
-fn pattern_text() -> impl Strategy<Value = String> {
+pub(in crate::policy) fn pattern_text() -> impl Strategy<Value = String> {
     let piece = prop::sample::select(vec!["a", "b", "-", "ab", "*", "${user}"]);
     let stars = prop::collection::vec(piece, 1..6).prop_map(|pieces| {
         // `**` within a segment is an error: one star instead.

@@ -2,6 +2,7 @@
 
 mod eval;
 mod examples;
+mod grants;
 mod load_dir;
 mod robots;
 mod subjects;
