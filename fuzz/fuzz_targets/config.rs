@@ -50,6 +50,13 @@ fn check_config(config: &Config) {
             }
             BackendConfig::Ldap { config } => paths.extend(&config.ca_file),
             BackendConfig::Http { config } => paths.extend(&config.ca_file),
+            BackendConfig::Tokens { file } => paths.push(file),
+            BackendConfig::Oidc { config } => {
+                paths.extend(&config.ca_file);
+                if let regent::config::JwksSource::File(file) = &config.jwks {
+                    paths.push(file);
+                }
+            }
         }
     }
     for (at, listen) in config.listen.iter().enumerate() {
