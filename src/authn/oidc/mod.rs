@@ -4,7 +4,7 @@
 //! A password that is not a JWT, or a JWT of another issuer, is [`Outcome::UnknownUser`] (the
 //! chain asks the next backend). A JWT naming this `issuer` is checked: `alg` from `algorithms`
 //! only (never `none`, never HMAC), the key its `kid` names (from `jwks_file` or `jwks_url`, see
-//! [`fetch`]) of a type that fits that `alg`, the signature, `aud`, `exp` (required) and `nbf`
+//! the `fetch` module) of a type that fits that `alg`, the signature, `aud`, `exp` (required) and `nbf`
 //! with the leeway at the clock's time, the required `claims` and the subject. Any failure is
 //! [`Outcome::Denied`], logged with its [`Refusal`] and never the token. Keys that cannot be
 //! fetched, with none cached that fits, are an outage ([`AuthnError`]).
