@@ -14,15 +14,15 @@
 //! - [`doctor`]: `regent doctor`: checks from outside that regent and a registry fit together.
 //! - [`init`]: `regent init`: writes a working data directory (config, keys, htpasswd, policies).
 //! - [`http`]: axum routes (`/token`, `/auth/token`, `/healthz`, `/readyz`, `/metrics`,
-//!   `/.well-known/jwks.json`, the self-service `/tokens`), extractors, `ApiError`, the token metrics layer and brute-force
-//!   protection (`http::lockout`).
+//!   `/.well-known/jwks.json`, the self-service `/tokens`), extractors, `ApiError`, the token
+//!   metrics layer and brute-force protection (`http::lockout`).
 //! - [`audit`]: the audit trail, one line per token decision (server log and `[log] audit_file`).
 //! - [`policy`]: pure and synchronous: (principal, scopes) -> grant + reasons.
 //! - [`token`]: signing keys and the key directory, libtrust and RFC 7638 `kid`s, `x5c`, JWKS,
 //!   claims, the token issuer, and refresh tokens (docker's identity tokens) with their
 //!   revocations.
 //! - [`authn`]: the `Authenticator` trait, the backend chain and the backends (htpasswd, LDAP,
-//!   HTTP, and access tokens: `authn::tokens`).
+//!   HTTP, access tokens: `authn::tokens`, and OIDC workload JWTs: `authn::oidc`).
 //! - [`metrics`]: Prometheus families ([`metrics::Metrics`]) and the backends' last state for `/readyz`.
 //! - [`config`]: `regent.toml` file structs (`deny_unknown_fields`) -> validated [`config::Config`],
 //!   and what differs between two versions (what a running server applies, what needs a restart).

@@ -17,7 +17,7 @@ use regent::server::{build_state, run};
 use regent::token::KeyType;
 use tokio::sync::oneshot;
 
-use crate::fixtures::{Slapd, ldif};
+use crate::fixtures::{RegistryAuth, Slapd, ldif};
 
 /// The service name every test environment uses.
 pub const SERVICE: &str = "registry.test";
@@ -41,6 +41,17 @@ pub struct TestEnv {
 }
 
 impl TestEnv {
+    /// The `auth.token` settings of a registry 2.8 that trusts this data directory's signing
+    /// certificate, with [`SERVICE`], [`ISSUER`] and clients sent to `realm`.
+    pub fn registry_auth(&self, realm: String) -> RegistryAuth {
+        RegistryAuth {
+            realm,
+            service: SERVICE.into(),
+            issuer: ISSUER.into(),
+            rootcertbundle: self.report.certificate.clone(),
+        }
+    }
+
     /// `init` into a fresh directory with `realm`, then adds the test users and groups.
     pub fn new(realm: &str) -> Self {
         Self::with_key_type(realm, KeyType::Rsa)

@@ -11,10 +11,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 
 use crate::env::{
-    ISSUER, LDAP_BACKEND, LDAP_TIMEOUT, LdapGroupSource, LdapOrder, RunningRegent, SERVICE, TestEnv,
-    bind_realm,
+    LDAP_BACKEND, LDAP_TIMEOUT, LdapGroupSource, LdapOrder, RunningRegent, SERVICE, TestEnv, bind_realm,
 };
-use crate::fixtures::{HttpResponse, Podman, Registry, RegistryAuth, Skopeo, http_get, ldif, oci};
+use crate::fixtures::{HttpResponse, Podman, Registry, Skopeo, http_get, ldif, oci};
 use crate::fixtures::{Slapd, assert_ok, assert_refused, run_with_timeout};
 
 /// The slack allowed on top of the configured LDAP timeout (a generous bound; timing is noisy).
@@ -44,12 +43,7 @@ impl LdapStack {
         };
         assert_eq!(names, expected, "the chain as the config parser read it");
         let regent = RunningRegent::start(&env, listener, Duration::ZERO);
-        let registry = Registry::start(RegistryAuth {
-            realm,
-            service: SERVICE.to_owned(),
-            issuer: ISSUER.to_owned(),
-            rootcertbundle: env.report.certificate.clone(),
-        });
+        let registry = Registry::start(env.registry_auth(realm));
         Self { slapd, _env: env, regent, registry, images: tempfile::tempdir().expect("tempdir") }
     }
 

@@ -8,7 +8,7 @@ use regent::scope::Access;
 use regent::token::{HeaderOptions, KeySet, KeyType, KidFormat, SigningKey, TokenIssuer};
 
 use crate::env::{ISSUER, RunningRegent, SERVICE, TestEnv, bind_realm};
-use crate::fixtures::{Registry, RegistryAuth, Skopeo, assert_ok, http_get, oci};
+use crate::fixtures::{Registry, Skopeo, assert_ok, http_get, oci};
 
 /// A token for `alice/app` pull from `key` with the given header.
 fn token_from(key: SigningKey, kid: KidFormat, x5c: bool) -> String {
@@ -27,12 +27,7 @@ fn registry_2_8_takes_rsa_3072_and_libtrust_kids_without_x5c_but_not_rfc7638_kid
     let (listener, realm) = bind_realm();
     let env = TestEnv::with_key_type(&realm, KeyType::Rsa3072);
     let regent = RunningRegent::start(&env, listener, Duration::ZERO);
-    let registry = Registry::start(RegistryAuth {
-        realm: regent.realm(),
-        service: SERVICE.into(),
-        issuer: ISSUER.into(),
-        rootcertbundle: env.report.certificate.clone(),
-    });
+    let registry = Registry::start(env.registry_auth(regent.realm()));
     let images = tempfile::tempdir().unwrap();
     let image = oci::write_layout(&images.path().join("v1"), "v1", b"rsa 3072");
     let target = format!("docker://{}/alice/app:v1", registry.host());

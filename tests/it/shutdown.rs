@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use aws_lc_rs::digest::{Context, SHA256};
 use nix::sys::signal::Signal;
 
-use crate::env::{ISSUER, SERVICE, TestEnv};
-use crate::fixtures::{Registry, RegistryAuth, http_request};
+use crate::env::TestEnv;
+use crate::fixtures::{Registry, http_request};
 use crate::served::{ConfigText, Served};
 
 /// The blob: far more than the socket buffers between the client and the registry hold, so
@@ -27,12 +27,7 @@ const EXIT_WITHIN: Duration = Duration::from_secs(30);
 fn serving_a_blob(shutdown_timeout: &str) -> (Registry, Served, String, String) {
     let config = ConfigText::new();
     let env = TestEnv::new(&format!("http://{}/token", config.listen));
-    let registry = Registry::start(RegistryAuth {
-        realm: format!("http://{}/token", config.listen),
-        service: SERVICE.into(),
-        issuer: ISSUER.into(),
-        rootcertbundle: env.report.certificate.clone(),
-    });
+    let registry = Registry::start(env.registry_auth(format!("http://{}/token", config.listen)));
     let config = ConfigText {
         listener: format!("upstream = \"{}\"\n", registry.url()),
         tables: format!("[front]\nshutdown_timeout = \"{shutdown_timeout}\"\n"),

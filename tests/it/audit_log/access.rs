@@ -4,8 +4,8 @@
 use serde_json::Value;
 
 use super::{base, lines_of, token};
-use crate::env::{ISSUER, SERVICE, TestEnv};
-use crate::fixtures::{Registry, RegistryAuth, http_get, http_request};
+use crate::env::TestEnv;
+use crate::fixtures::{Registry, http_get, http_request};
 use crate::served::{ConfigText, Served};
 
 /// `sha256:HEX` of `bytes`.
@@ -27,12 +27,7 @@ fn each_proxied_request_gets_one_access_line_with_user_status_bytes_and_addresse
     let mut config = ConfigText::new();
     let realm = format!("http://{}/token", config.listen);
     let env = TestEnv::new(&realm);
-    let registry = Registry::start(RegistryAuth {
-        realm,
-        service: SERVICE.into(),
-        issuer: ISSUER.into(),
-        rootcertbundle: env.report.certificate.clone(),
-    });
+    let registry = Registry::start(env.registry_auth(realm));
     config.listener = format!("upstream = \"{}\"\ntrusted_proxies = [\"127.0.0.1/32\"]\n", registry.url());
     config.tables = "[log]\nformat = \"json\"\n".into();
     let served = Served::start_in(env, config);

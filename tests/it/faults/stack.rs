@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::env::{ISSUER, LdapGroupSource, LdapOrder, SERVICE, TestEnv};
-use crate::fixtures::{RegentServe, Registry, RegistryAuth, Slapd, free_port, run_with_timeout};
+use crate::env::{LdapGroupSource, LdapOrder, TestEnv};
+use crate::fixtures::{RegentServe, Registry, Slapd, free_port, run_with_timeout};
 
 /// Size of the tmpfs that holds the htpasswd file.
 const TMPFS_SIZE: &str = "1m";
@@ -90,12 +90,7 @@ impl Stack {
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let realm = format!("http://{addr}/token");
         let env = TestEnv::with_ldap(&realm, &slapd, LdapOrder::Last, LdapGroupSource::MemberOf);
-        let registry = Registry::start(RegistryAuth {
-            realm,
-            service: SERVICE.into(),
-            issuer: ISSUER.into(),
-            rootcertbundle: env.report.certificate.clone(),
-        });
+        let registry = Registry::start(env.registry_auth(realm));
         let tmpfs = Tmpfs::mount(&dir.path().join("htpasswd-disk"));
         let htpasswd = tmpfs.path().join("htpasswd");
         std::fs::copy(&env.report.htpasswd, &htpasswd).expect("copy htpasswd onto the tmpfs");

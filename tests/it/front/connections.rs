@@ -22,10 +22,34 @@ async fn healthz_from(client: &str, addr: SocketAddr) -> String {
     let mut stream = connect_from(client, addr).await;
     let request = format!("GET /healthz HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
     let _ = stream.write_all(request.as_bytes()).await;
+    String::from_utf8_lossy(&read_answer(&mut stream, |_| false).await).into_owned()
+}
+
+/// A kept-alive connection from `client` that regent has answered one `GET /healthz` on (so it
+/// is counted); retried while regent refuses it because a connection it is finishing still
+/// holds a place.
+async fn hold_from(client: &str, addr: SocketAddr) -> TcpStream {
+    const ANSWERED: &[u8] = b"\r\n\r\nok\n";
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut stream = connect_from(client, addr).await;
+        let request = format!("GET /healthz HTTP/1.1\r\nhost: {addr}\r\n\r\n");
+        let _ = stream.write_all(request.as_bytes()).await;
+        if read_answer(&mut stream, |answer| answer.ends_with(ANSWERED)).await.ends_with(ANSWERED) {
+            return stream;
+        }
+        assert!(Instant::now() < deadline, "regent never kept a connection from {client}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// What `stream` sends until it closes, fails or `complete` says the answer is whole (within
+/// 15 s, or the test fails).
+async fn read_answer(stream: &mut TcpStream, complete: impl Fn(&[u8]) -> bool) -> Vec<u8> {
     let mut answer = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(15), async {
         let mut buffer = [0u8; 4096];
-        loop {
+        while !complete(&answer) {
             match stream.read(&mut buffer).await {
                 Ok(0) | Err(_) => break,
                 Ok(read) => answer.extend_from_slice(&buffer[..read]),
@@ -33,37 +57,7 @@ async fn healthz_from(client: &str, addr: SocketAddr) -> String {
         }
     });
     read.await.expect("the server answers or closes");
-    String::from_utf8_lossy(&answer).into_owned()
-}
-
-/// A kept-alive connection from `client` that regent has answered one `GET /healthz` on (so it
-/// is counted); retried while regent refuses it because a connection it is finishing still
-/// holds a place.
-async fn hold_from(client: &str, addr: SocketAddr) -> TcpStream {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let mut stream = connect_from(client, addr).await;
-        let request = format!("GET /healthz HTTP/1.1\r\nhost: {addr}\r\n\r\n");
-        let _ = stream.write_all(request.as_bytes()).await;
-        let mut answer = Vec::new();
-        let mut buffer = [0u8; 4096];
-        let answered = tokio::time::timeout(Duration::from_secs(15), async {
-            while !answer.ends_with(b"\r\n\r\nok\n") {
-                match stream.read(&mut buffer).await {
-                    Ok(0) | Err(_) => return false,
-                    Ok(read) => answer.extend_from_slice(&buffer[..read]),
-                }
-            }
-            true
-        })
-        .await
-        .expect("the server answers or closes");
-        if answered {
-            return stream;
-        }
-        assert!(Instant::now() < deadline, "regent never kept a connection from {client}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    answer
 }
 
 /// A TCP connection to `server` from the loopback address `client`.

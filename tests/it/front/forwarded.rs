@@ -10,8 +10,8 @@ use super::bodies::empty;
 use super::client::{self, HTTP11, json};
 use super::pki::TestCerts;
 use super::server::{FrontServer, ListenerSpec};
-use crate::env::{ISSUER, SERVICE, TestEnv};
-use crate::fixtures::{Registry, RegistryAuth};
+use crate::env::{SERVICE, TestEnv};
+use crate::fixtures::Registry;
 
 /// What a client sends to make the registry point its uploads elsewhere.
 const SPOOFED: &[(&str, &str)] = &[
@@ -28,12 +28,7 @@ async fn upload_locations_ignore_a_clients_forwarding_headers_but_honour_a_trust
     let tls_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let tls_host = tls_listener.local_addr().unwrap().to_string();
     let env = TestEnv::new(&format!("https://{tls_host}/token"));
-    let registry = Registry::start(RegistryAuth {
-        realm: format!("https://{tls_host}/token"),
-        service: SERVICE.into(),
-        issuer: ISSUER.into(),
-        rootcertbundle: env.report.certificate.clone(),
-    });
+    let registry = Registry::start(env.registry_auth(format!("https://{tls_host}/token")));
     let tls = ListenerSpec {
         listener: tls_listener,
         tls: Some(certs.tls.clone()),

@@ -12,8 +12,8 @@ use regent::server::{BoundListener, build_state, run_listeners};
 use tokio::sync::oneshot;
 
 use super::pki::TestCerts;
-use crate::env::{ISSUER, SERVICE, TestEnv};
-use crate::fixtures::{Registry, RegistryAuth};
+use crate::env::TestEnv;
+use crate::fixtures::Registry;
 
 /// One listener to serve.
 pub struct ListenerSpec {
@@ -138,12 +138,7 @@ impl RegistryBehindTls {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let host = listener.local_addr().unwrap().to_string();
         let env = TestEnv::new(&format!("https://{host}/token"));
-        let registry = Registry::start(RegistryAuth {
-            realm: format!("https://{host}/token"),
-            service: SERVICE.into(),
-            issuer: ISSUER.into(),
-            rootcertbundle: env.report.certificate.clone(),
-        });
+        let registry = Registry::start(env.registry_auth(format!("https://{host}/token")));
         let spec = ListenerSpec {
             listener,
             tls: Some(certs.tls.clone()),

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use regent::clock::{Clock, SystemClock};
 
-use crate::env::{ISSUER, SERVICE, TestEnv};
+use crate::env::TestEnv;
 use crate::fixtures::docker::scratch::ScratchContext;
 use crate::fixtures::docker::{Docker, describe};
 use crate::fixtures::oidc_issuer::TestIssuer;
-use crate::fixtures::{Registry, RegistryAuth, Skopeo, oci};
+use crate::fixtures::{Registry, Skopeo, oci};
 use crate::served::{ConfigText, Served};
 
 /// The workload's issuer.
@@ -38,12 +38,7 @@ impl Stack {
     fn start() -> Stack {
         let config = ConfigText::new();
         let env = TestEnv::new(&format!("http://{}/token", config.listen));
-        let registry = Registry::start(RegistryAuth {
-            realm: format!("http://{}/token", config.listen),
-            service: SERVICE.into(),
-            issuer: ISSUER.into(),
-            rootcertbundle: env.report.certificate.clone(),
-        });
+        let registry = Registry::start(env.registry_auth(format!("http://{}/token", config.listen)));
         let issuer = TestIssuer::new(CI_ISSUER);
         let dir = env.config_path().parent().expect("data dir").to_owned();
         std::fs::write(dir.join("ci-jwks.json"), issuer.jwks()).expect("write the JWKS");
