@@ -130,28 +130,40 @@ pub(crate) fn drive(
     })
 }
 
+/// One side of [`drive_interleaved`]: its row's name, the server's token URL and the
+/// `Authorization` header.
+#[allow(dead_code)] // only the token benchmark compares two kinds of request
+pub(crate) struct Turn<'a> {
+    /// The row's name.
+    pub(crate) name: &'a str,
+    /// The token URL (the same server as the other side's, or another one).
+    pub(crate) url: &'a str,
+    /// The `Authorization` header.
+    pub(crate) auth: &'a str,
+}
+
 /// `total` requests of each of `a` and `b` from one worker, taking turns (a, b, a, b, ...), after
 /// one untimed request of each: both see the same machine, so noise from other processes
 /// falls on both alike. Each row's rate is its requests over the time spent in them.
 #[allow(dead_code)] // only the token benchmark compares two kinds of request
-pub(crate) fn drive_interleaved(url: &str, a: (&str, &str), b: (&str, &str), total: usize) -> (Row, Row) {
+pub(crate) fn drive_interleaved(a: Turn<'_>, b: Turn<'_>, total: usize) -> (Row, Row) {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("rt");
     runtime.block_on(async {
         let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-        request(&client, url, a.1).await;
-        request(&client, url, b.1).await;
+        request(&client, a.url, a.auth).await;
+        request(&client, b.url, b.auth).await;
         let (mut a_latencies, mut b_latencies) = (Vec::with_capacity(total), Vec::with_capacity(total));
         for _ in 0..total {
-            for (auth, latencies) in [(a.1, &mut a_latencies), (b.1, &mut b_latencies)] {
+            for (turn, latencies) in [(&a, &mut a_latencies), (&b, &mut b_latencies)] {
                 let t = Instant::now();
-                request(&client, url, auth).await;
+                request(&client, turn.url, turn.auth).await;
                 latencies.push(t.elapsed());
             }
         }
         let a_time = a_latencies.iter().sum();
         let b_time = b_latencies.iter().sum();
-        (row(a.0, a_latencies, a_time), row(b.0, b_latencies, b_time))
+        (row(a.name, a_latencies, a_time), row(b.name, b_latencies, b_time))
     })
 }
 

@@ -1,6 +1,7 @@
 //! Access-token logins (`kind = "tokens"` first, then `init`'s htpasswd backend) with every
 //! cache off: each request hashes the token, compares it in constant time and looks the owner
-//! up in htpasswd, next to the warm htpasswd rows.
+//! up in htpasswd, next to the warm htpasswd rows; at c=1 also taking turns with a warm
+//! htpasswd login on a second server, so that load from other processes falls on both alike.
 
 use std::path::Path;
 use std::time::Duration;
@@ -11,10 +12,21 @@ use regent::authn::tokens::store::{NewToken, TokenSubject, create_token};
 use regent::clock::{Clock, SystemClock};
 use regent::config::{AuthnConfig, BackendConfig, Config};
 
-use crate::load::{Row, drive, start_server};
+use crate::load::{Row, Turn, drive, drive_interleaved, start_server};
 
-/// Rows at concurrency 1 and 32 for a personal token of `alice` in the data directory `root`.
-pub(crate) fn access_token_rows(config: &Config, root: &Path, scale: impl Fn(usize) -> usize) -> Vec<Row> {
+/// The interleaved c=1 rows: an access token (no cache) and a warm htpasswd login in turn.
+pub(crate) const INTERLEAVED_TOKEN: &str = "access token, no cache, c=1, interleaved";
+/// See [`INTERLEAVED_TOKEN`].
+pub(crate) const INTERLEAVED_PASSWORD: &str = "htpasswd, warm cache, c=1, with the token";
+
+/// Rows at concurrency 1 and 32 for a personal token of `alice` in the data directory `root`,
+/// and the interleaved pair at c=1 (`alice`'s password is `password`).
+pub(crate) fn access_token_rows(
+    config: &Config,
+    root: &Path,
+    password: &str,
+    scale: impl Fn(usize) -> usize,
+) -> Vec<Row> {
     let file = root.join("tokens.json");
     let new = NewToken {
         subject: TokenSubject::Owner("alice".to_owned()),
@@ -23,10 +35,14 @@ pub(crate) fn access_token_rows(config: &Config, root: &Path, scale: impl Fn(usi
         expires: None,
     };
     let (_, secret) = create_token(&file, new, SystemClock.now()).expect("create a token");
+    let mut warm = config.clone();
     let mut config = config.clone();
-    for authn in &mut config.authn {
+    for (authn, warm) in config.authn.iter_mut().zip(&mut warm.authn) {
         if let BackendConfig::Htpasswd { cache_ttl, .. } = &mut authn.backend {
             *cache_ttl = Duration::ZERO;
+        }
+        if let BackendConfig::Htpasswd { cache_ttl, .. } = &mut warm.backend {
+            *cache_ttl = Duration::from_secs(300);
         }
     }
     config
@@ -40,5 +56,13 @@ pub(crate) fn access_token_rows(config: &Config, root: &Path, scale: impl Fn(usi
         let name = format!("access token, no cache, c={concurrency}");
         rows.push(drive(&server.0, &auth, &auth, concurrency, total, &name));
     }
+    let warm = start_server(warm, "repository:alice/app:pull,push");
+    let login = format!("Basic {}", STANDARD.encode(format!("alice:{password}")));
+    let (token, password) = drive_interleaved(
+        Turn { name: INTERLEAVED_TOKEN, url: &server.0, auth: &auth[0] },
+        Turn { name: INTERLEAVED_PASSWORD, url: &warm.0, auth: &login },
+        scale(3_000),
+    );
+    rows.extend([token, password]);
     rows
 }

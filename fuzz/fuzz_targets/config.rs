@@ -36,6 +36,7 @@ fn check_config(config: &Config) {
     assert!(config.token.ttl >= MIN_TOKEN_TTL, "{:?}", config.token.ttl);
     let mut paths = vec![&config.policy.directory, &config.refresh.revocations];
     paths.extend(&config.token.key_directory);
+    paths.extend(&config.log.audit_file);
     for keys in &config.token.keys {
         paths.extend([&keys.key, &keys.certificate]);
     }

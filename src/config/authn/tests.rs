@@ -194,6 +194,23 @@ fn bind_password_file_is_read_at_load_time_without_its_newline() {
 }
 
 #[test]
+fn bind_password_file_that_never_ends_or_is_too_large_is_refused_at_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("big"), "x".repeat(5000)).unwrap();
+    let path = dir.path().join("regent.toml");
+    for (file, expected) in
+        [("/dev/zero", "holds more than 4096 bytes"), ("big", "holds more than 4096 bytes")]
+    {
+        let table =
+            edit(LDAP, "bind_password_env = \"LDAP_PW\"", &format!("bind_password_file = \"{file}\""));
+        std::fs::write(&path, format!("{HEADER}{table}")).unwrap();
+        let error = Config::load_with_env(&path, &|_| None).unwrap_err().to_string();
+        assert!(error.contains(expected), "{file}: {error}");
+        assert!(error.contains("regent.toml:"), "{file}: names the key's place: {error}");
+    }
+}
+
+#[test]
 fn http_with_every_key_and_with_defaults() {
     let table = format!(
         "{HTTP}credentials = \"json\"\nca_file = \"/etc/ca.pem\"\ntimeout = \"2s\"\ncache_ttl = \"0s\"\nmax_stale = \"10m\"\n"
