@@ -1,8 +1,8 @@
 //! Access tokens with the real binary and the real programs: `regent token create|list|revoke`
 //! against a running `regent serve` (the file reloads within about a second), Basic and the
-//! password grant, a robot named in a policy, skopeo with `--creds ROBOT:SECRET`, docker
-//! login with a personal token (a push inside its scope, a refused one outside), revocation,
-//! and a log of the whole run that never holds a secret.
+//! password grant, a robot named in a policy, skopeo with `--creds ROBOT:SECRET`, podman login
+//! with a robot token, docker login with a personal token (a push inside its scope, a refused
+//! one outside), revocation, and a log of the whole run that never holds a secret.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -12,8 +12,8 @@ use crate::env::{SERVICE, TestEnv};
 use crate::fixtures::docker::scratch::ScratchContext;
 use crate::fixtures::docker::{Docker, describe};
 use crate::fixtures::{
-    HttpResponse, RegentServe, Registry, Skopeo, access, assert_ok, assert_refused, basic, claims, http_get,
-    http_request, oci, regent, text,
+    HttpResponse, Podman, RegentServe, Registry, Skopeo, access, assert_ok, assert_refused, basic, claims,
+    http_get, http_request, oci, regent, text,
 };
 use crate::served::{ConfigText, LIVE_WITHIN};
 
@@ -193,6 +193,38 @@ fn skopeo_copies_with_robot_credentials_inside_the_robots_scope_only() {
         "robot push outside its scope",
         &skopeo.copy(&image.reference(), &target("team/other:v1"), creds),
     );
+    let log = stack.server.log();
+    assert!(!log.contains(&builder), "the secret in the log:\n{log}");
+}
+
+#[test]
+fn podman_logs_in_with_a_robot_token_and_pushes_inside_its_scope_only() {
+    let stack = TokenStack::start();
+    let builder =
+        stack.create(&["--robot", "builder", "--name", "podman", "--scope", "repository:team/app:pull,push"]);
+    stack.wait_status("builder", &builder, "repository:team/app:pull", 200);
+    let registry = Registry::start(registry_auth(&stack.env));
+    let host = registry.host();
+    let images = tempfile::tempdir().expect("tempdir");
+    let image = oci::write_layout(&images.path().join("v1"), "v1", b"pushed by podman as a robot\n");
+    let creds = Some(("builder", builder.as_str()));
+    assert_ok(
+        "seed team/app",
+        &Skopeo::new().copy(&image.reference(), &format!("docker://{host}/team/app:v1"), creds),
+    );
+    let podman = Podman::new();
+    assert_ok("podman login with a robot token", &podman.login(&host, "builder", &builder));
+    assert_ok("podman pull", &podman.pull(&format!("{host}/team/app:v1")));
+    assert_ok("podman tag", &podman.tag(&format!("{host}/team/app:v1"), &format!("{host}/team/app:v2")));
+    assert_ok(
+        "podman push inside the scope",
+        &podman.push(&format!("{host}/team/app:v2"), &format!("{host}/team/app:v2")),
+    );
+    assert_refused(
+        "podman push outside the scope",
+        &podman.push(&format!("{host}/team/app:v2"), &format!("{host}/team/other:v1")),
+    );
+    assert!(podman.logout(&host).status.success(), "podman logout");
     let log = stack.server.log();
     assert!(!log.contains(&builder), "the secret in the log:\n{log}");
 }
