@@ -161,15 +161,18 @@ const PASSWORD_FILE_LIMIT: u64 = 4096;
 /// The text of a password file, refused when it is larger than [`PASSWORD_FILE_LIMIT`] or not UTF-8.
 fn read_password_file(path: &std::path::Path) -> Result<String, String> {
     use std::io::Read as _;
-    let file = std::fs::File::open(path).map_err(|error| format!("cannot read it: {error}"))?;
+    let unreadable =
+        |error: std::io::Error| format!("cannot read bind_password_file {}: {error}", path.display());
+    let file = std::fs::File::open(path).map_err(unreadable)?;
     let mut bytes = Vec::new();
-    file.take(PASSWORD_FILE_LIMIT + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|error| format!("cannot read it: {error}"))?;
+    file.take(PASSWORD_FILE_LIMIT + 1).read_to_end(&mut bytes).map_err(unreadable)?;
     if bytes.len() as u64 > PASSWORD_FILE_LIMIT {
-        return Err(format!("holds more than {PASSWORD_FILE_LIMIT} bytes; it should hold only the password"));
+        return Err(format!(
+            "bind_password_file {} holds more than {PASSWORD_FILE_LIMIT} bytes; it should hold only the password",
+            path.display()
+        ));
     }
-    String::from_utf8(bytes).map_err(|_| "is not UTF-8 text".to_owned())
+    String::from_utf8(bytes).map_err(|_| format!("bind_password_file {} is not UTF-8 text", path.display()))
 }
 
 /// The service account's password, read now from `bind_password_file` or `bind_password_env`.
@@ -187,9 +190,7 @@ fn bind_password(context: &AuthnContext<'_>, table: &FileAuthn) -> Result<Secret
         }
         (Some(file), None) => {
             let path = context.path(file, "bind_password_file")?;
-            let text = read_password_file(&path).map_err(|why| {
-                context.error(file.span(), format!("bind_password_file {}: {why}", path.display()))
-            })?;
+            let text = read_password_file(&path).map_err(|why| context.error(file.span(), why))?;
             let text =
                 text.strip_suffix('\n').map(|text| text.strip_suffix('\r').unwrap_or(text)).unwrap_or(&text);
             (file, text.to_owned())
