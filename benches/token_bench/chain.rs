@@ -3,16 +3,16 @@
 //! still pay htpasswd's dummy bcrypt?).
 
 use std::path::Path;
-use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use regent::authn::htpasswd::set_password;
-use regent::config::{BackendConfig, Config};
+use regent::config::Config;
 use regent::secret::Secret;
 
 use crate::load::{Row, burst, drive, start_server};
 use crate::slapd::{self, Slapd};
+use crate::{WARM_CACHE, with_htpasswd_cache};
 
 /// Simultaneous first logins per round.
 const BURST: usize = 64;
@@ -46,12 +46,7 @@ pub(crate) fn ldap_behind_htpasswd(root: &Path, dir: &Path, total: usize) -> Opt
         return None;
     }
     let slapd = Slapd::start(dir, LDAP_USERS);
-    let mut config = config_with_ldap_last(root, &slapd);
-    for authn in &mut config.authn {
-        if let BackendConfig::Htpasswd { cache_ttl, .. } = &mut authn.backend {
-            *cache_ttl = Duration::from_secs(300);
-        }
-    }
+    let config = with_htpasswd_cache(config_with_ldap_last(root, &slapd), WARM_CACHE);
     let server = start_server(config, "repository:team/app:pull");
     let auths: Vec<String> = (0..LDAP_USERS)
         .map(|index| {

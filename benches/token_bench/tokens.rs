@@ -13,6 +13,7 @@ use regent::clock::{Clock, SystemClock};
 use regent::config::{AuthnConfig, BackendConfig, Config};
 
 use crate::load::{Row, Turn, drive, drive_interleaved, start_server};
+use crate::{WARM_CACHE, with_htpasswd_cache};
 
 /// The interleaved c=1 rows: an access token (no cache) and a warm htpasswd login in turn.
 pub(crate) const INTERLEAVED_TOKEN: &str = "access token, no cache, c=1, interleaved";
@@ -35,16 +36,8 @@ pub(crate) fn access_token_rows(
         expires: None,
     };
     let (_, secret) = create_token(&file, new, SystemClock.now()).expect("create a token");
-    let mut warm = config.clone();
-    let mut config = config.clone();
-    for (authn, warm) in config.authn.iter_mut().zip(&mut warm.authn) {
-        if let BackendConfig::Htpasswd { cache_ttl, .. } = &mut authn.backend {
-            *cache_ttl = Duration::ZERO;
-        }
-        if let BackendConfig::Htpasswd { cache_ttl, .. } = &mut warm.backend {
-            *cache_ttl = Duration::from_secs(300);
-        }
-    }
+    let warm = with_htpasswd_cache(config.clone(), WARM_CACHE);
+    let mut config = with_htpasswd_cache(config.clone(), Duration::ZERO);
     config
         .authn
         .insert(0, AuthnConfig { name: "tokens".to_owned(), backend: BackendConfig::Tokens { file } });
