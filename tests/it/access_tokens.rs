@@ -70,6 +70,18 @@ impl TokenStack {
         self.token_cli(&all).trim().to_owned()
     }
 
+    /// A started stack, a token of the robot `builder` named `name` with the scope
+    /// `repository:team/app:pull,push` (live: `/token` grants with it), and registry 2.8 trusting
+    /// the stack's keys.
+    fn robot_builder_and_registry(name: &str) -> (Self, String, Registry) {
+        let stack = Self::start();
+        let builder =
+            stack.create(&["--robot", "builder", "--name", name, "--scope", "repository:team/app:pull,push"]);
+        stack.wait_status("builder", &builder, "repository:team/app:pull", 200);
+        let registry = Registry::start(registry_auth(&stack.env));
+        (stack, builder, registry)
+    }
+
     /// `GET /token` with Basic `user:password` and `scope`.
     fn token(&self, user: &str, password: &str, scope: &str) -> HttpResponse {
         let url = format!("http://{}/token?service={SERVICE}&scope={scope}", self.config.listen);
@@ -177,11 +189,7 @@ fn tokens_from_the_cli_work_as_passwords_within_their_scopes_until_revoked() {
 
 #[test]
 fn skopeo_copies_with_robot_credentials_inside_the_robots_scope_only() {
-    let stack = TokenStack::start();
-    let builder =
-        stack.create(&["--robot", "builder", "--name", "ci", "--scope", "repository:team/app:pull,push"]);
-    stack.wait_status("builder", &builder, "repository:team/app:pull", 200);
-    let registry = Registry::start(registry_auth(&stack.env));
+    let (stack, builder, registry) = TokenStack::robot_builder_and_registry("ci");
     let images = tempfile::tempdir().expect("tempdir");
     let image = oci::write_layout(&images.path().join("v1"), "v1", b"built by a robot\n");
     let skopeo = Skopeo::new();
@@ -199,11 +207,7 @@ fn skopeo_copies_with_robot_credentials_inside_the_robots_scope_only() {
 
 #[test]
 fn podman_logs_in_with_a_robot_token_and_pushes_inside_its_scope_only() {
-    let stack = TokenStack::start();
-    let builder =
-        stack.create(&["--robot", "builder", "--name", "podman", "--scope", "repository:team/app:pull,push"]);
-    stack.wait_status("builder", &builder, "repository:team/app:pull", 200);
-    let registry = Registry::start(registry_auth(&stack.env));
+    let (stack, builder, registry) = TokenStack::robot_builder_and_registry("podman");
     let host = registry.host();
     let images = tempfile::tempdir().expect("tempdir");
     let image = oci::write_layout(&images.path().join("v1"), "v1", b"pushed by podman as a robot\n");
